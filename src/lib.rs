@@ -1,0 +1,14 @@
+//! Build async runtimes out of pluggable event sources.
+#![doc(test(attr(deny(warnings))))]
+
+pub mod source;
+mod sync;
+
+pub use source::EventSource;
+
+/// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
+#[cfg(reactor_loom)]
+#[doc(hidden)]
+pub mod loom_internals {
+    pub use crate::sync::seeded_bug;
+}

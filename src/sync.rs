@@ -1,0 +1,160 @@
+//! The loom shim: the only place in the crate that names std's sync types.
+//!
+//! Everything concurrent in `reactor` imports `Arc`, `Mutex`, atomics, `UnsafeCell`, thread
+//! parking and thread-locals from here. Built with `--cfg reactor_loom`, the same paths resolve to
+//! [loom](https://docs.rs/loom)'s models, so `loom-tests/` checks the real code, not a copy.
+//!
+//! Both halves expose one API. Where std and loom differ, the std half takes loom's shape:
+//! `UnsafeCell` has `with`/`with_mut`, and `Mutex::lock` returns the guard directly (a poisoned
+//! lock only means a callback panicked; the data it guards stays consistent in this crate, so
+//! poisoning is cleared rather than propagated).
+//!
+//! Loom cannot park with a timeout, so under loom [`thread::park_timeout`] returns at once after a
+//! yield. Callers already treat a timed park as one that may return early.
+
+#[cfg(not(reactor_loom))]
+mod imp {
+    pub(crate) use std::sync::Arc;
+
+    pub(crate) mod atomic {
+        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    }
+
+    pub(crate) mod thread {
+        pub(crate) use std::thread::{current, park, park_timeout, Builder, JoinHandle, Thread};
+    }
+
+    pub(crate) use std::thread_local;
+
+    /// A mutex whose `lock` ignores poisoning (see the module docs).
+    #[derive(Debug, Default)]
+    pub(crate) struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(std::sync::Mutex::new(value))
+        }
+    }
+
+    impl<T: ?Sized> Mutex<T> {
+        pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, T>> {
+            match self.0.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        }
+    }
+
+    /// `std::cell::UnsafeCell` with loom's closure-based access API.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(reactor_loom)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::thread_local;
+
+    pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    }
+
+    pub(crate) mod thread {
+        pub(crate) use loom::thread::{current, park, Builder, JoinHandle, Thread};
+
+        /// Loom has no timed park: yield, then report an early return (which callers allow).
+        pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+            loom::thread::yield_now();
+        }
+    }
+
+    /// loom's mutex with the poison-free `lock` of the std half.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<loom::sync::MutexGuard<'_, T>> {
+            match self.0.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        }
+    }
+
+    impl<T: Default> Default for Mutex<T> {
+        fn default() -> Self {
+            Self::new(T::default())
+        }
+    }
+}
+
+pub(crate) use imp::*;
+
+/// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
+/// switches a bug on and asserts that loom catches it.
+///
+/// The switch exists only in `reactor_loom` builds and is a std thread-local of the test's own OS
+/// thread (loom runs a whole model on the thread that calls `loom::model`), so a negative control
+/// never affects the models running beside it.
+#[cfg(reactor_loom)]
+pub mod seeded_bug {
+    use std::cell::Cell;
+
+    /// A bug that the code under test can be told to contain.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum Bug {
+        /// `Parking::notify` skips the unpark: a notify racing with a wait is lost.
+        ParkingLostUnpark,
+    }
+
+    std::thread_local! {
+        static ACTIVE: Cell<Option<Bug>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` with `bug` switched on for this OS thread.
+    pub fn with<R>(bug: Bug, f: impl FnOnce() -> R) -> R {
+        struct Reset(Option<Bug>);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                ACTIVE.with(|active| active.set(self.0));
+            }
+        }
+        let _reset = Reset(ACTIVE.with(|active| active.replace(Some(bug))));
+        f()
+    }
+
+    /// Whether `bug` is switched on for this OS thread.
+    pub(crate) fn is_active(bug: Bug) -> bool {
+        ACTIVE.with(|active| active.get() == Some(bug))
+    }
+}
