@@ -1,5 +1,6 @@
 //! Several sources combined into one, of which exactly one blocks.
 
+use std::any::{Any, TypeId};
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -85,6 +86,15 @@ impl EventSource for Composite {
     fn deadline(&self) -> Option<Instant> {
         let blocking = self.blocking.deadline();
         self.passive.iter().filter_map(|source| source.deadline()).chain(blocking).min()
+    }
+
+    fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
+        if type_id == TypeId::of::<Self>() {
+            return Some(self);
+        }
+        self.blocking
+            .component(type_id)
+            .or_else(|| self.passive.iter().find_map(|source| source.component(type_id)))
     }
 }
 

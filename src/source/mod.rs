@@ -37,6 +37,7 @@ mod composite;
 mod parking;
 mod ping;
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -99,6 +100,33 @@ pub trait EventSource: Send + Sync {
     fn attach(&self, notifier: Notifier) {
         let _ = notifier;
     }
+
+    /// Finds a part of this source by type: the source itself, or one of the sources it is
+    /// composed of. This is how ambient APIs find their source from inside a task (see
+    /// [`current_source`](crate::current_source)): a timer's `sleep` finds the executor's timer.
+    ///
+    /// The default finds nothing. A source meant to be found returns itself for its own type:
+    ///
+    /// ```
+    /// # use std::any::{Any, TypeId};
+    /// # use std::{io, time::Duration};
+    /// # use reactor::EventSource;
+    /// #[derive(Clone)]
+    /// struct Mine;
+    ///
+    /// impl EventSource for Mine {
+    ///     # fn wait(&self, _: Option<Duration>) -> io::Result<usize> { Ok(0) }
+    ///     # fn notify(&self) {}
+    ///     // ...
+    ///     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
+    ///         (type_id == TypeId::of::<Self>()).then_some(self as &dyn Any)
+    ///     }
+    /// }
+    /// ```
+    fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
+        let _ = type_id;
+        None
+    }
 }
 
 /// Wakes the waiter of one blocking source; handed to passive sources by [`EventSource::attach`].
@@ -154,6 +182,10 @@ macro_rules! forward_event_source {
 
             fn attach(&self, notifier: Notifier) {
                 (**self).attach(notifier);
+            }
+
+            fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
+                (**self).component(type_id)
             }
         }
     )*};
