@@ -1,0 +1,88 @@
+//! Timers for reactor: `sleep`, `timeout`, `Interval` and deadline callbacks, from one passive
+//! event source that is precise to the nanosecond and scales to millions of pending timers.
+//!
+//! ```
+//! use std::time::Duration;
+//! use reactor::source::Composite;
+//! use reactor::EventSource;
+//! use reactor_timer::{Timer, TimerAction};
+//!
+//! let timer = Timer::new();
+//! // A passive source, composed with a blocking one (here a parking thread).
+//! let source = Composite::new(timer.clone());
+//! let (sender, receiver) = std::sync::mpsc::channel();
+//! let _registration = timer.register(timer.now() + Duration::from_millis(2), move |_| {
+//!     sender.send(()).unwrap();
+//!     TimerAction::Stop
+//! });
+//! while receiver.try_recv().is_err() {
+//!     source.wait(None).unwrap(); // blocks until the earliest deadline, not longer
+//! }
+//! ```
+//!
+//! # The source
+//!
+//! [`Timer`] implements [`reactor::EventSource`] like any user source. It never blocks itself:
+//! composed with a blocking source (epoll, [`Parking`](reactor::source::Parking)), it reports
+//! its earliest deadline to the nanosecond, so the blocking source sleeps exactly until then, and
+//! it wakes that source from any thread when a newly registered deadline is earlier than every
+//! other (a later one causes no wake-up). Its `wait` fires every timer that is due, outside the
+//! lock that registration takes, and never one that is not due: a timer never fires early.
+//!
+//! # API
+//!
+//! - Futures: [`Timer::sleep`], [`Timer::sleep_until`] ([`Sleep`], with [`Sleep::reset`]),
+//!   [`Timer::timeout`] ([`Timeout`], failing with [`Elapsed`]), [`Timer::interval`]
+//!   ([`Interval`], a [`futures_core::Stream`] with a [`MissedTickBehavior`]).
+//! - Callbacks: [`Timer::register`] runs a callback on the loop at a deadline; it returns a
+//!   [`TimerAction`] to stop or fire again. Dropping the [`TimerRegistration`] cancels it.
+//! - Virtual time: [`Timer::with_manual_clock`] gives a timer whose clock moves only by
+//!   [`ManualClock::advance`], for deterministic, instant tests of timing logic on any executor.
+//!
+//! # Bad input
+//!
+//! `Duration::MAX`, or an instant too far in the future to represent (over 584 years from the
+//! timer's creation), means "never": such a sleep never completes, and nothing overflows or
+//! panics. An instant in the past means "now": it fires on the first poll or the next wait.
+//!
+//! # Data structure and costs
+//!
+//! One mutex guards a slab of timer slots ordered by a 4-ary min-heap with back-indices (see
+//! `queue.rs`). Insert, cancel, reset and firing one timer each cost O(log₄ n): 10 levels for a
+//! million pending timers. Cancel removes the timer from the middle of the heap at once (no
+//! tombstones, no O(n) search), drops its waker or callback at once, and returns its slot to a
+//! free list that the next registration reuses. A fired [`Sleep`] frees its slot when it
+//! completes, and the heap gives memory back when it falls under a quarter full.
+//!
+//! **Memory per pending timer: 48 bytes** inside the timer (a 32-byte slot holding the waker
+//! and its heap position, and a 16-byte heap node holding the deadline and slot index), plus the
+//! [`Sleep`] future itself in the task that awaits it. A deadline callback adds one allocation for
+//! the boxed closure. Limits: at most `u32::MAX - 1` timers registered at once.
+//!
+//! A [`Sleep`] polled again by the same task takes no lock; the lock is held only for one heap
+//! operation (or for a batch of 256 firings), never while a waker or callback runs.
+
+mod clock;
+mod dispatch;
+mod interval;
+mod manual_clock;
+mod queue;
+mod registration;
+mod sleep;
+mod sync;
+mod timeout;
+mod timer;
+
+pub use interval::{Interval, MissedTickBehavior};
+pub use manual_clock::ManualClock;
+pub use registration::{TimerAction, TimerRegistration};
+pub use sleep::Sleep;
+pub use timeout::{Elapsed, Timeout};
+pub use timer::Timer;
+
+/// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
+#[cfg(reactor_loom)]
+#[doc(hidden)]
+pub mod loom_internals {
+    pub use crate::sync::seeded_bug;
+}
