@@ -42,10 +42,10 @@ impl Clock {
     /// The current tick. Never [`NEVER`].
     pub(crate) fn now(&self) -> Tick {
         match &self.manual {
-            // SeqCst: `Shared::needs_wake` and `ManualClock::advance` each write one of
-            // {earliest deadline, clock} and then read the other; SeqCst guarantees that at least
-            // one of them sees both writes, so a timer made due by an advance is never missed.
-            Some(elapsed) => elapsed.load(Ordering::SeqCst),
+            // Acquire: pairs with the Release of `advance`. The race of an advance with a
+            // registration is ordered by the timer's queue lock, not by this (see
+            // `Shared::needs_wake`).
+            Some(elapsed) => elapsed.load(Ordering::Acquire),
             None => self.tick_of(Instant::now()),
         }
     }
@@ -61,11 +61,12 @@ impl Clock {
         let Some(elapsed) = &self.manual else {
             return self.now();
         };
-        let mut current = elapsed.load(Ordering::SeqCst);
+        let mut current = elapsed.load(Ordering::Acquire);
         loop {
             let next = self.after(current, by).min(self.last_tick());
-            // SeqCst: see `now`.
-            match elapsed.compare_exchange(current, next, Ordering::SeqCst, Ordering::SeqCst) {
+            // AcqRel: Release pairs with the Acquire of `now`; Acquire orders this advance after
+            // the one it builds on, also on failure, where the value read is the retry's base.
+            match elapsed.compare_exchange(current, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return next,
                 Err(actual) => current = actual,
             }

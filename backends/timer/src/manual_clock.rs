@@ -68,9 +68,10 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         let shared = &self.timer.shared;
         let now = shared.clock.advance(by);
-        // Read after the advance (both SeqCst, see `Clock::now`): a registration racing with
-        // this advance either sees the new time and wakes the waiter itself, or is seen here.
-        if shared.earliest() <= now {
+        // Read under the queue lock after the advance: a registration racing with this advance
+        // either sees the new time and wakes the waiter itself, or is seen here (see
+        // `Shared::needs_wake`).
+        if shared.earliest_locked() <= now {
             shared.notify_waiter();
         }
     }

@@ -73,6 +73,10 @@ impl Sleep {
             // A queued slot keeps its waker: the task that polled it is woken at the new deadline
             // even if it does not poll again first. A fired one is armed by the next poll.
             if !self.timer.shared.reschedule_if_queued(key, deadline) {
+                #[cfg(reactor_loom)]
+                if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ResetKeepsStaleArm) {
+                    return;
+                }
                 self.armed = None;
             }
         }

@@ -75,6 +75,9 @@ pub mod seeded_bug {
         /// Firing leaves the fired entry's slot marked as still queued, so cancelling it later
         /// removes an unrelated timer from the queue.
         StaleQueuePosition,
+        /// `Sleep::reset` of a sleep that already fired keeps believing its waker is armed, so
+        /// the next poll does not queue it again and the new deadline never fires.
+        ResetKeepsStaleArm,
     }
 
     std::thread_local! {

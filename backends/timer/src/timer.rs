@@ -160,19 +160,32 @@ impl Shared {
         if before == after {
             return (result, false);
         }
-        // SeqCst: see `Clock::now`; under the queue lock, so updates are published in order.
-        self.earliest.store(after, Ordering::SeqCst);
+        // Decided under the lock: see `needs_wake`.
+        let wake = after < before && self.needs_wake(after);
+        // Release: a lock-free reader of the new deadline (`deadline`) also sees the queue
+        // change that produced it. Stored under the lock, so stores are published in order.
+        self.earliest.store(after, Ordering::Release);
         drop(queue);
-        (result, after < before && self.needs_wake(after))
+        (result, wake)
     }
 
-    /// Whether the waiter must be woken for a new earliest deadline `earliest`.
+    /// Whether the waiter must be woken for a new earliest deadline `earliest`. Called under the
+    /// queue lock.
     ///
     /// On the real clock: always, since it blocks with a timeout computed from the previous one.
     /// On a manual clock the waiter blocks without a timeout (see `deadline`), so only when the
     /// deadline is due already; `ManualClock::advance` wakes it for deadlines that become due.
+    /// An advance racing with this registration cannot be missed by both: the advance moves the
+    /// clock first and then reads the earliest deadline under this same lock, so either its lock
+    /// section comes first and the clock read here sees the new time, or this one comes first and
+    /// the advance sees this deadline.
     fn needs_wake(&self, earliest: Tick) -> bool {
         !self.clock.is_manual() || earliest <= self.clock.now()
+    }
+
+    /// The earliest deadline, read under the queue lock (see `needs_wake`).
+    pub(crate) fn earliest_locked(&self) -> Tick {
+        self.queue.lock().earliest()
     }
 
     /// Wakes the waiter, if any.
@@ -195,8 +208,8 @@ impl Shared {
 
     /// The earliest deadline, without locking.
     pub(crate) fn earliest(&self) -> Tick {
-        // SeqCst: see `Clock::now`.
-        self.earliest.load(Ordering::SeqCst)
+        // Acquire: pairs with the Release store in `update`.
+        self.earliest.load(Ordering::Acquire)
     }
 
     /// Pops up to `limit` due timers into `fired`; returns whether more may be due.

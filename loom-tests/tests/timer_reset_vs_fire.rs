@@ -1,0 +1,67 @@
+//! Loom model of `Sleep::reset` racing with the timer firing the sleep's old deadline: whichever
+//! wins, the sleep completes at its new deadline and not before.
+#![cfg(reactor_loom)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use loom::thread;
+use reactor::EventSource;
+use reactor_timer::loom_internals::seeded_bug::{self, Bug};
+use reactor_timer::{Sleep, Timer};
+
+#[derive(Default)]
+struct Counter(AtomicUsize);
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn poll(sleep: &mut Sleep, counter: &Arc<Counter>) -> Poll<()> {
+    let waker = Waker::from(counter.clone());
+    Pin::new(sleep).poll(&mut Context::from_waker(&waker))
+}
+
+fn reset_vs_fire() {
+    let (timer, clock) = Timer::with_manual_clock();
+    let start = timer.now();
+    let counter = Arc::new(Counter::default());
+    let mut sleep = timer.sleep(Duration::from_secs(1));
+    assert!(poll(&mut sleep, &counter).is_pending());
+    clock.advance(Duration::from_secs(1));
+
+    let resetter = thread::spawn(move || {
+        sleep.reset(start + Duration::from_secs(5));
+        sleep
+    });
+    let firer = {
+        let timer = timer.clone();
+        thread::spawn(move || timer.wait(None).unwrap())
+    };
+    let mut sleep = resetter.join().unwrap();
+    firer.join().unwrap();
+
+    assert!(poll(&mut sleep, &counter).is_pending(), "completed before its new deadline");
+    let wakes = counter.0.load(Ordering::SeqCst);
+    clock.advance(Duration::from_secs(4));
+    timer.wait(None).unwrap();
+    assert_eq!(counter.0.load(Ordering::SeqCst), wakes + 1, "the new deadline never fired");
+    assert!(poll(&mut sleep, &counter).is_ready());
+}
+
+#[test]
+fn reset_racing_with_fire_completes_at_the_new_deadline() {
+    reactor_loom_tests::model(reset_vs_fire);
+}
+
+#[test]
+#[should_panic]
+fn negative_control_a_stale_armed_waker_after_reset_never_fires() {
+    seeded_bug::with(Bug::ResetKeepsStaleArm, || reactor_loom_tests::model(reset_vs_fire));
+}
