@@ -1,6 +1,7 @@
 //! Build async runtimes out of pluggable event sources.
 #![doc(test(attr(deny(warnings))))]
 
+mod executor;
 pub mod source;
 mod sync;
 
@@ -10,5 +11,6 @@ pub use source::EventSource;
 #[cfg(reactor_loom)]
 #[doc(hidden)]
 pub mod loom_internals {
+    pub use crate::executor::local_queue::{local_queue, LocalQueue, Overflow, Stealer, CAPACITY};
     pub use crate::sync::seeded_bug;
 }
