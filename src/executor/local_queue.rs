@@ -3,8 +3,8 @@
 //! Each worker owns a [`LocalQueue`] and hands out [`Stealer`]s to the others. The owner pushes
 //! at the tail and pops at the head (FIFO); an idle worker steals half of a victim's tasks in one
 //! go. A push to a full queue moves half of it, plus the new task, to the executor's injector
-//! ([`Overflow`]) in a single batch, so the injector's lock is taken once per `CAPACITY / 2`
-//! tasks rather than once per task.
+//! ([`Overflow`]) in a single batch, so a busy worker touches the shared injector once per
+//! `CAPACITY / 2` tasks rather than once per task.
 //!
 //! The algorithm is the one of tokio's multi-thread scheduler queue
 //! (`tokio/src/runtime/scheduler/multi_thread/queue.rs`), itself after Go's `runqsteal`: a ring
@@ -15,8 +15,8 @@
 //! # Who owns a slot
 //!
 //! Positions are free-running `u32` counters; position `p` lives in slot `p % CAPACITY`. With
-//! `steal`, `real` (the two halves of the head) and `tail`, always `steal <= real <= tail <= steal
-//! + CAPACITY` in wrapping arithmetic, and:
+//! `steal` and `real` (the two halves of the head) and `tail`, in wrapping arithmetic always
+//! `steal <= real <= tail <= steal + CAPACITY`, and:
 //!
 //! - `real..tail` holds the available tasks. The owner's pop and a stealer's claim take them from
 //!   `real`, each by a compare-and-swap of the head, so a task is taken by exactly one thread.
@@ -36,9 +36,12 @@
 //! - **head after a steal, Release → Acquire**: a stealer reads its batch, then sets `steal`; the
 //!   owner loads the head before it writes into any slot, so it never overwrites a task that is
 //!   still being read.
-//! - **head, Release → Acquire, on every head write**: each thread that moves `real` has already
-//!   seen `tail` at or past it, so a stealer that loads the head and then `tail` never sees `real`
-//!   beyond `tail`.
+//! - **head, Release → Acquire, on every head write** (pop, overflow, claim, end of a steal):
+//!   each thread that moves `real` has already seen `tail` at or past it, so a stealer that loads
+//!   the head and then `tail` never sees `real` beyond `tail`.
+//!
+//! Between its claim and the end of its steal a stealer only moves tasks bit for bit: no user
+//! code runs and nothing can panic, so a victim is never left marked as being stolen from.
 
 // The items are `pub` so that `reactor::loom_internals` can re-export them for the loom models;
 // in other builds the module is private, which makes them crate-private in effect.
@@ -57,16 +60,13 @@ use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::sync::atomic::{AtomicU32, AtomicU64};
 use crate::sync::{Arc, UnsafeCell};
 
-/// How many tasks a local queue holds before it overflows.
-///
-/// 4 in loom builds, so that the models reach wrap-around and overflow in few steps.
-#[cfg(not(reactor_loom))]
-pub const CAPACITY: usize = 256;
-/// How many tasks a local queue holds before it overflows.
-///
-/// 4 in loom builds, so that the models reach wrap-around and overflow in few steps.
 #[cfg(reactor_loom)]
-pub const CAPACITY: usize = 4;
+use crate::sync::seeded_bug::{self, Bug};
+
+/// How many tasks a local queue holds before it overflows.
+///
+/// 4 in loom builds, so that the models reach wrap-around and overflow in few steps.
+pub const CAPACITY: usize = if cfg!(reactor_loom) { 4 } else { 256 };
 
 // Slot indexing masks positions, and distances between positions must fit in `u32` with room
 // to tell "full" from "empty".
@@ -92,7 +92,7 @@ pub fn local_queue<T>() -> (LocalQueue<T>, Stealer<T>) {
 /// they wrap around `u32::MAX` without pushing four billion tasks first.
 fn local_queue_from<T>(start: u32) -> (LocalQueue<T>, Stealer<T>) {
     let inner = Arc::new(Inner {
-        head: AtomicU64::new(Head { steal: start, real: start }.pack()),
+        head: AtomicU64::new(Head::settled(start).pack()),
         tail: AtomicU32::new(start),
         slots: Box::new(std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit()))),
     });
@@ -228,7 +228,7 @@ impl<T> Inner<T> {
     /// owner's `Release` store, so those tasks are visible.
     fn load_tail_to_steal(&self) -> u32 {
         #[cfg(reactor_loom)]
-        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::LocalQueueRelaxedTail) {
+        if seeded_bug::is_active(Bug::LocalQueueRelaxedTail) {
             return self.tail.load(Relaxed);
         }
         self.tail.load(Acquire)
@@ -236,12 +236,14 @@ impl<T> Inner<T> {
 
     /// A stealer's claim: replaces `current` by `claimed` if the head still is `current`.
     ///
-    /// `Release` on success: the claimer has seen `tail` at or past `claimed.real` (see
-    /// [`load_head`](Self::load_head)). `Acquire` on failure: the caller loads `tail` again
-    /// after this head, as after `load_head`.
+    /// `Release` on success: the claimer has seen `tail` at or past `claimed.real`, and a thread
+    /// that loads this head and then `tail` must too (see [`load_head`](Self::load_head)). Other
+    /// stealers back off from a claimed head before loading `tail`, and the owner knows its own
+    /// `tail`, so only [`Stealer::len`] relies on this. `Acquire` on failure: the caller loads
+    /// `tail` after this head, as after `load_head`.
     fn claim(&self, current: u64, claimed: Head) -> Result<u64, u64> {
         #[cfg(reactor_loom)]
-        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::LocalQueueUnreservedSteal) {
+        if seeded_bug::is_active(Bug::LocalQueueUnreservedSteal) {
             self.head.store(claimed.pack(), Release);
             return Ok(current);
         }
@@ -356,9 +358,9 @@ impl<T> fmt::Debug for LocalQueue<T> {
 impl<T> Stealer<T> {
     /// Steals half of the victim's tasks (rounded up) into `dst` and returns the oldest of them.
     ///
-    /// Returns `None` when the victim has no task, when another thread is stealing from it at
-    /// this moment (try another victim), or when stealing from a queue into itself finds it
-    /// empty. A nearly full `dst` takes only as many as fit.
+    /// Returns `None` when the victim has no task, or when another thread is stealing from it at
+    /// this moment (try another victim). A nearly full `dst` takes only as many as fit. Stealing
+    /// from a queue into itself is a [`pop`](LocalQueue::pop).
     pub fn steal_into(&self, dst: &mut LocalQueue<T>) -> Option<T> {
         if ptr::eq(&*self.inner, &*dst.inner) {
             return dst.pop();
