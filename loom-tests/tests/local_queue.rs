@@ -96,22 +96,47 @@ fn assert_exactly_once(mut delivered: Vec<usize>, count: usize) {
     assert_eq!(DROPS.with(Cell::get), count, "every task is dropped exactly once");
 }
 
+/// Runs `owner` on a queue holding tasks `0..held` while `thieves` threads each steal once, then
+/// drains the queue and checks that the `total` tasks were each delivered and dropped exactly
+/// once. `owner` returns the ids of the tasks it popped.
+fn owner_vs_thieves(
+    held: usize,
+    thieves: usize,
+    total: usize,
+    owner: impl FnOnce(&mut LocalQueue<Task>, &Injector) -> Vec<usize>,
+) {
+    let (mut queue, stealer) = queue_with(0..held);
+    start_counting_drops();
+    let thieves: Vec<_> = iter::repeat(stealer)
+        .take(thieves)
+        .map(|stealer| thread::spawn(move || steal_once(&stealer)))
+        .collect();
+    let injector = Injector::default();
+    let mut delivered = owner(&mut queue, &injector);
+    delivered.extend(drain(&mut queue));
+    drop(queue);
+    for thief in thieves {
+        delivered.extend(thief.join().unwrap());
+    }
+    delivered.extend(injector.into_ids());
+    assert_exactly_once(delivered, total);
+}
+
+/// Pops one task, if any.
+fn pop_one(queue: &mut LocalQueue<Task>) -> Vec<usize> {
+    queue.pop().into_iter().map(Task::into_id).collect()
+}
+
 /// The owner pushes until the queue is full while a stealer steals: the stealer reads a task only
 /// once its write is visible, the owner reuses a slot only once the stealer has read it, and
 /// every task is delivered once.
 fn owner_push_races_steal() {
-    let (mut queue, stealer) = queue_with(0..1);
-    start_counting_drops();
-    let thief = thread::spawn(move || steal_once(&stealer));
-    let injector = Injector::default();
-    for id in 1..=CAPACITY {
-        queue.push_back(Task(id), &injector);
-    }
-    let mut delivered = drain(&mut queue);
-    drop(queue);
-    delivered.extend(thief.join().unwrap());
-    delivered.extend(injector.into_ids());
-    assert_exactly_once(delivered, CAPACITY + 1);
+    owner_vs_thieves(1, 1, CAPACITY + 1, |queue, injector| {
+        for id in 1..=CAPACITY {
+            queue.push_back(Task(id), injector);
+        }
+        Vec::new()
+    });
 }
 
 #[test]
@@ -127,14 +152,7 @@ fn push_vs_steal_catches_relaxed_tail() {
 
 /// The owner pops the last two tasks while a stealer tries to take them.
 fn owner_pop_races_steal() {
-    let (mut queue, stealer) = queue_with(0..2);
-    start_counting_drops();
-    let thief = thread::spawn(move || steal_once(&stealer));
-    let mut delivered: Vec<usize> = queue.pop().into_iter().map(Task::into_id).collect();
-    delivered.extend(drain(&mut queue));
-    drop(queue);
-    delivered.extend(thief.join().unwrap());
-    assert_exactly_once(delivered, 2);
+    owner_vs_thieves(2, 1, 2, |queue, _| pop_one(queue));
 }
 
 #[test]
@@ -154,18 +172,12 @@ fn pop_vs_steal_catches_unreserved_steal() {
 #[test]
 fn overflow_vs_steal() {
     model(|| {
-        let (mut queue, stealer) = queue_with(0..CAPACITY);
-        start_counting_drops();
-        let thief = thread::spawn(move || steal_once(&stealer));
-        let injector = Injector::default();
-        let mut delivered: Vec<usize> = queue.pop().into_iter().map(Task::into_id).collect();
-        queue.push_back(Task(CAPACITY), &injector);
-        queue.push_back(Task(CAPACITY + 1), &injector);
-        delivered.extend(drain(&mut queue));
-        drop(queue);
-        delivered.extend(thief.join().unwrap());
-        delivered.extend(injector.into_ids());
-        assert_exactly_once(delivered, CAPACITY + 2);
+        owner_vs_thieves(CAPACITY, 1, CAPACITY + 2, |queue, injector| {
+            let popped = pop_one(queue);
+            queue.push_back(Task(CAPACITY), injector);
+            queue.push_back(Task(CAPACITY + 1), injector);
+            popped
+        });
     });
 }
 
@@ -173,22 +185,33 @@ fn overflow_vs_steal() {
 #[test]
 fn two_stealers_vs_owner() {
     model(|| {
-        let (mut queue, stealer) = queue_with(0..3);
+        owner_vs_thieves(3, 2, 4, |queue, injector| {
+            let popped = pop_one(queue);
+            queue.push_back(Task(3), injector);
+            popped
+        });
+    });
+}
+
+/// While the owner pushes two tasks into an empty queue and a thief steals, `len` seen from a
+/// third thread never counts more than those two, even when it sees the thief's claim before it
+/// sees the pushes.
+#[test]
+fn len_vs_steal() {
+    model(|| {
+        let (mut queue, stealer) = queue_with(0..0);
         start_counting_drops();
-        let thieves: Vec<_> = [stealer.clone(), stealer]
-            .into_iter()
-            .map(|stealer| thread::spawn(move || steal_once(&stealer)))
-            .collect();
+        let observer = stealer.clone();
+        let watcher = thread::spawn(move || observer.len());
+        let thief = thread::spawn(move || steal_once(&stealer));
         let injector = Injector::default();
-        let mut delivered: Vec<usize> = queue.pop().into_iter().map(Task::into_id).collect();
-        queue.push_back(Task(3), &injector);
-        delivered.extend(drain(&mut queue));
+        queue.push_back(Task(0), &injector);
+        queue.push_back(Task(1), &injector);
+        let mut delivered = drain(&mut queue);
         drop(queue);
-        for thief in thieves {
-            delivered.extend(thief.join().unwrap());
-        }
-        delivered.extend(injector.into_ids());
-        assert_exactly_once(delivered, 4);
+        delivered.extend(thief.join().unwrap());
+        assert!(watcher.join().unwrap() <= 2, "len counted tasks that never existed");
+        assert_exactly_once(delivered, 2);
     });
 }
 

@@ -239,8 +239,8 @@ impl<T> Inner<T> {
     /// `Release` on success: the claimer has seen `tail` at or past `claimed.real`, and a thread
     /// that loads this head and then `tail` must too (see [`load_head`](Self::load_head)). Other
     /// stealers back off from a claimed head before loading `tail`, and the owner knows its own
-    /// `tail`, so only [`Stealer::len`] relies on this. `Acquire` on failure: the caller loads
-    /// `tail` after this head, as after `load_head`.
+    /// `tail`, so only [`Stealer::len`] relies on this (the `len_vs_steal` loom model checks it).
+    /// `Acquire` on failure: the caller loads `tail` after this head, as after `load_head`.
     fn claim(&self, current: u64, claimed: Head) -> Result<u64, u64> {
         #[cfg(reactor_loom)]
         if seeded_bug::is_active(Bug::LocalQueueUnreservedSteal) {
@@ -606,6 +606,16 @@ mod tests {
         assert_eq!(drain(&mut queue), [8]);
     }
 
+    /// What `steal_into` does, on `VecDeque`s: moves half of `victim` (rounded up, at most what
+    /// fits in `dst` plus one) and returns the oldest.
+    fn model_steal(victim: &mut VecDeque<usize>, dst: &mut VecDeque<usize>) -> Option<usize> {
+        let count = (victim.len() - victim.len() / 2).min(CAPACITY - dst.len() + 1);
+        let mut batch = victim.drain(..count);
+        let oldest = batch.next();
+        dst.extend(batch);
+        oldest
+    }
+
     /// A random mix of every operation, starting just below `u32::MAX` so positions wrap, checked
     /// against a `VecDeque` model.
     #[test]
@@ -633,22 +643,14 @@ mod tests {
                 }
                 4 => assert_eq!(victim.pop(), model_victim.pop_front()),
                 5 => assert_eq!(thief.pop(), model_thief.pop_front()),
-                6 => {
-                    let count =
-                        (model_victim.len() - model_victim.len() / 2).min(CAPACITY - model_thief.len() + 1);
-                    let mut batch = model_victim.drain(..count);
-                    let expected = batch.next();
-                    model_thief.extend(batch);
-                    assert_eq!(victim_stealer.steal_into(&mut thief), expected);
-                }
-                _ => {
-                    let count =
-                        (model_thief.len() - model_thief.len() / 2).min(CAPACITY - model_victim.len() + 1);
-                    let mut batch = model_thief.drain(..count);
-                    let expected = batch.next();
-                    model_victim.extend(batch);
-                    assert_eq!(thief_stealer.steal_into(&mut victim), expected);
-                }
+                6 => assert_eq!(
+                    victim_stealer.steal_into(&mut thief),
+                    model_steal(&mut model_victim, &mut model_thief)
+                ),
+                _ => assert_eq!(
+                    thief_stealer.steal_into(&mut victim),
+                    model_steal(&mut model_thief, &mut model_victim)
+                ),
             }
             assert_eq!((victim.len(), thief.len()), (model_victim.len(), model_thief.len()));
         }
