@@ -131,6 +131,12 @@ pub mod seeded_bug {
     pub enum Bug {
         /// `Parking::notify` skips the unpark: a notify racing with a wait is lost.
         ParkingLostUnpark,
+        /// A stealer loads a local queue's `tail` with `Relaxed` instead of `Acquire`: it may read
+        /// a task before the owner's write of it is visible.
+        LocalQueueRelaxedTail,
+        /// A stealer claims its batch with a plain store instead of a compare-and-swap: a
+        /// concurrent pop (or steal) takes the same task too.
+        LocalQueueUnreservedSteal,
     }
 
     std::thread_local! {
