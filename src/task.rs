@@ -116,7 +116,10 @@ impl JoinError {
 
     fn panic_message(&self) -> Option<&str> {
         let payload = self.panic.as_ref()?;
-        payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
     }
 }
 

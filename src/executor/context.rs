@@ -140,7 +140,11 @@ pub(crate) fn current_shared() -> Option<Arc<Shared>> {
 
 /// Queues `runnable` on this thread's local queue if this thread owns one of `shared`'s queues;
 /// returns whether it became stealable, or hands the runnable back.
-pub(crate) fn schedule_local(shared: &Arc<Shared>, runnable: Runnable, yielded: bool) -> Result<bool, Runnable> {
+pub(crate) fn schedule_local(
+    shared: &Arc<Shared>,
+    runnable: Runnable,
+    yielded: bool,
+) -> Result<bool, Runnable> {
     CURRENT.with(|slot| {
         let Ok(mut slot) = slot.try_borrow_mut() else { return Err(runnable) };
         match slot.as_mut() {

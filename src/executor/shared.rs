@@ -158,7 +158,8 @@ impl Shared {
             CatchUnwind::new(future).await
         };
         let shared = self.clone();
-        let schedule = move |runnable, info: ScheduleInfo| shared.schedule(runnable, info.woken_while_running);
+        let schedule =
+            move |runnable, info: ScheduleInfo| shared.schedule(runnable, info.woken_while_running);
         let (runnable, task) =
             async_task::Builder::new().spawn(move |()| future, async_task::WithInfo(schedule));
         active.insert(runnable.waker());
@@ -290,7 +291,9 @@ impl Shared {
         self.poller
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
-            .then_some(PollToken { poller: &self.poller })
+            // `then`, not `then_some`: a token built eagerly would release the poller's token
+            // when dropped on failure.
+            .then(|| PollToken { poller: &self.poller })
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {

@@ -83,7 +83,10 @@ pub(crate) fn next_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> 
         let Some(owned) = current.queue.as_mut() else {
             return shared.injector.pop();
         };
-        owned.pop(shared).or_else(|| take_from_injector(shared, owned)).or_else(|| steal(shared, owned, ticks))
+        owned
+            .pop(shared)
+            .or_else(|| take_from_injector(shared, owned))
+            .or_else(|| steal(shared, owned, ticks))
     })
     .flatten()
 }
