@@ -14,9 +14,9 @@
 
 use std::future::Future;
 use std::hint::black_box;
+use std::io;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -91,7 +91,10 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
 fn insert_cancel(c: &mut Criterion) {
     let waker = Waker::from(Arc::new(Counter::default()));
     let mut group = c.benchmark_group("insert+cancel");
-    group.sample_size(10).warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_millis(700));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_millis(700));
     for pending in PENDING {
         {
             let timer = Timer::new();
@@ -300,7 +303,8 @@ fn report_lateness() {
     });
 
     println!("wake lateness of a 1-2 ms sleep over {LATENESS_SAMPLES} samples (p50 / p99):");
-    let runs = [("reactor+parking", parking), ("reactor+epoll", epoll), ("tokio", tokio), ("async-io", async_io)];
+    let runs =
+        [("reactor+parking", parking), ("reactor+epoll", epoll), ("tokio", tokio), ("async-io", async_io)];
     for (name, (p50, p99)) in runs {
         println!("  {name:<16} {:>8.1} us / {:>8.1} us", micros(p50), micros(p99));
     }

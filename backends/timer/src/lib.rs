@@ -3,21 +3,32 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use reactor::source::Composite;
-//! use reactor::EventSource;
-//! use reactor_timer::{Timer, TimerAction};
+//! use reactor::Executor;
+//! use reactor_timer::{sleep, timeout, Timer};
 //!
-//! let timer = Timer::new();
-//! // A passive source, composed with a blocking one (here a parking thread).
-//! let source = Composite::new(timer.clone());
-//! let (sender, receiver) = std::sync::mpsc::channel();
-//! let _registration = timer.register(timer.now() + Duration::from_millis(2), move |_| {
-//!     sender.send(()).unwrap();
-//!     TimerAction::Stop
+//! // The timer is a passive source: the executor gives it a parking thread to block in.
+//! let executor = Executor::new(Timer::new())?;
+//! executor.block_on(async {
+//!     sleep(Duration::from_micros(500)).await; // precise to well under a millisecond
+//!     let never = std::future::pending::<()>();
+//!     assert!(timeout(Duration::from_millis(1), never).await.is_err());
 //! });
-//! while receiver.try_recv().is_err() {
-//!     source.wait(None).unwrap(); // blocks until the earliest deadline, not longer
-//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Tests of timing logic run on a [manual clock](Timer::with_manual_clock): deterministic, and
+//! an hour passes in no time, on any number of worker threads.
+//!
+//! ```
+//! use std::time::Duration;
+//! use reactor_timer::Timer;
+//!
+//! let (timer, clock) = Timer::with_manual_clock();
+//! let executor = reactor::Builder::new().worker_threads(4).build(timer.clone())?;
+//! let task = executor.spawn(timer.timeout(Duration::from_secs(3600), std::future::pending::<()>()));
+//! clock.advance(Duration::from_secs(3600));
+//! assert!(executor.block_on(task)?.is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # The source
@@ -31,6 +42,11 @@
 //!
 //! # API
 //!
+//! - Ambient functions: [`sleep`], [`sleep_until`], [`timeout`], [`timeout_at`], [`interval`] and
+//!   [`interval_at`] use the timer of the executor they run on (found with
+//!   [`reactor::current_source`]); they panic outside one, and [`Timer::try_current`] is the
+//!   non-panicking way to ask. Every one of them is also a method of [`Timer`], which works
+//!   without any executor.
 //! - Futures: [`Timer::sleep`], [`Timer::sleep_until`] ([`Sleep`], with [`Sleep::reset`]),
 //!   [`Timer::timeout`] ([`Timeout`], failing with [`Elapsed`]), [`Timer::interval`]
 //!   ([`Interval`], a [`futures_core::Stream`] with a [`MissedTickBehavior`]).
@@ -62,6 +78,9 @@
 //! A [`Sleep`] polled again by the same task takes no lock; the lock is held only for one heap
 //! operation (or for a batch of 256 firings), never while a waker or callback runs.
 
+#![doc(test(attr(deny(warnings))))]
+
+mod ambient;
 mod clock;
 mod dispatch;
 mod interval;
@@ -73,6 +92,7 @@ mod sync;
 mod timeout;
 mod timer;
 
+pub use ambient::{interval, interval_at, sleep, sleep_until, timeout, timeout_at};
 pub use interval::{Interval, MissedTickBehavior};
 pub use manual_clock::ManualClock;
 pub use registration::{TimerAction, TimerRegistration};

@@ -20,25 +20,21 @@ use crate::Timer;
 /// # Examples
 ///
 /// ```
-/// use std::future::Future;
-/// use std::pin::pin;
-/// use std::task::{Context, Poll, Waker};
+/// use std::future::pending;
 /// use std::time::Duration;
-/// use reactor::EventSource;
+/// use reactor::Builder;
 /// use reactor_timer::Timer;
 ///
 /// let (timer, clock) = Timer::with_manual_clock();
-/// let mut sleep = pin!(timer.sleep(Duration::from_secs(3600)));
-/// let mut cx = Context::from_waker(Waker::noop());
-/// assert!(sleep.as_mut().poll(&mut cx).is_pending());
+/// let executor = Builder::new().worker_threads(4).build(timer.clone())?;
+/// // Deadlines are fixed when the futures are created, whenever the tasks first run.
+/// let late = executor.spawn(timer.timeout(Duration::from_secs(3600), pending::<()>()));
+/// let early = executor.spawn(timer.timeout(Duration::from_secs(3601), async {}));
 ///
-/// clock.advance(Duration::from_secs(3599));
-/// timer.wait(None).unwrap();
-/// assert!(sleep.as_mut().poll(&mut cx).is_pending()); // never early
-///
-/// clock.advance(Duration::from_secs(1));
-/// assert_eq!(timer.wait(None).unwrap(), 1); // fired: its waker was woken
-/// assert!(sleep.as_mut().poll(&mut cx).is_ready());
+/// clock.advance(Duration::from_secs(3600)); // an hour, in no real time
+/// assert!(executor.block_on(late)?.is_err());
+/// assert!(executor.block_on(early)?.is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct ManualClock {

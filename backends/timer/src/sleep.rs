@@ -27,7 +27,7 @@ use crate::Timer;
 /// use reactor_timer::Timer;
 ///
 /// let (timer, clock) = Timer::with_manual_clock();
-/// let mut sleep = timer.sleep(Duration::from_secs(60));
+/// let sleep = timer.sleep(Duration::from_secs(60));
 /// assert!(!sleep.is_elapsed());
 /// clock.advance(Duration::from_secs(60));
 /// assert!(sleep.is_elapsed());
@@ -103,6 +103,9 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.is_elapsed() {
+            // A sleep that is ready at once (or a zero-period interval) must not starve the
+            // other tasks of its worker.
+            std::task::ready!(reactor::coop::poll_proceed(cx));
             self.deregister();
             return Poll::Ready(());
         }

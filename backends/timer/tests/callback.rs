@@ -116,12 +116,9 @@ fn a_panicking_callback_loses_no_other_timer() {
     let (log, mut record) = recorder();
     let mut registrations = vec![timer.register(start + MS, |_| panic!("callback failed"))];
     for i in 2..5 {
-        let mut record_i = {
-            let log = log.clone();
-            move |at| log.lock().unwrap().push(at)
-        };
+        let log = log.clone();
         registrations.push(timer.register(start + MS * i, move |at| {
-            record_i(at);
+            log.lock().unwrap().push(at);
             TimerAction::Stop
         }));
     }

@@ -60,7 +60,8 @@ fn a_real_clock_timer_composed_with_parking_fires_on_time_and_not_before() {
 fn many_sleeps_fire_in_deadline_order_each_exactly_when_due() {
     let (timer, clock) = Timer::with_manual_clock();
     let wakers: Vec<_> = (0..100).map(|_| CountingWaker::new()).collect();
-    let mut sleeps: Vec<_> = (0..100u64).map(|i| timer.sleep(Duration::from_millis((i * 37) % 100 + 1))).collect();
+    let mut sleeps: Vec<_> =
+        (0..100u64).map(|i| timer.sleep(Duration::from_millis((i * 37) % 100 + 1))).collect();
     for (sleep, waker) in sleeps.iter_mut().zip(&wakers) {
         assert!(poll_with(sleep, waker).is_pending());
     }

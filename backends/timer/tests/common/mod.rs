@@ -10,16 +10,16 @@ use std::task::{Context, Poll, Wake, Waker};
 
 /// A waker that counts how often it was woken.
 #[derive(Default)]
-pub struct CountingWaker {
+pub(crate) struct CountingWaker {
     wakes: AtomicUsize,
 }
 
 impl CountingWaker {
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::default()
     }
 
-    pub fn wakes(&self) -> usize {
+    pub(crate) fn wakes(&self) -> usize {
         self.wakes.load(Ordering::SeqCst)
     }
 }
@@ -35,7 +35,7 @@ impl Wake for CountingWaker {
 }
 
 /// Polls `future` once with `waker`.
-pub fn poll_with<F: Future + Unpin>(future: &mut F, waker: &Arc<CountingWaker>) -> Poll<F::Output> {
+pub(crate) fn poll_with<F: Future + Unpin>(future: &mut F, waker: &Arc<CountingWaker>) -> Poll<F::Output> {
     let waker = Waker::from(waker.clone());
     Pin::new(future).poll(&mut Context::from_waker(&waker))
 }
