@@ -2,31 +2,16 @@
 //! wins, the sleep completes at its new deadline and not before.
 #![cfg(reactor_loom)]
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod timer_common;
+
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use loom::thread;
 use reactor::EventSource;
 use reactor_timer::loom_internals::seeded_bug::{self, Bug};
-use reactor_timer::{Sleep, Timer};
-
-#[derive(Default)]
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn poll(sleep: &mut Sleep, counter: &Arc<Counter>) -> Poll<()> {
-    let waker = Waker::from(counter.clone());
-    Pin::new(sleep).poll(&mut Context::from_waker(&waker))
-}
+use reactor_timer::Timer;
+use timer_common::{poll, Counter};
 
 fn reset_vs_fire() {
     let (timer, clock) = Timer::with_manual_clock();
@@ -48,10 +33,10 @@ fn reset_vs_fire() {
     firer.join().unwrap();
 
     assert!(poll(&mut sleep, &counter).is_pending(), "completed before its new deadline");
-    let wakes = counter.0.load(Ordering::SeqCst);
+    let wakes = counter.wakes();
     clock.advance(Duration::from_secs(4));
     timer.wait(None).unwrap();
-    assert_eq!(counter.0.load(Ordering::SeqCst), wakes + 1, "the new deadline never fired");
+    assert_eq!(counter.wakes(), wakes + 1, "the new deadline never fired");
     assert!(poll(&mut sleep, &counter).is_ready());
 }
 

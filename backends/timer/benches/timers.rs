@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, SamplingMode};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 use reactor::source::Composite;
 use reactor::EventSource;
 use reactor_timer::Timer;
@@ -96,65 +97,41 @@ fn insert_cancel(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(200))
         .measurement_time(Duration::from_millis(700));
     for pending in PENDING {
-        {
-            let timer = Timer::new();
-            let others: Vec<_> = (0..pending)
-                .map(|i| {
-                    let mut sleep = timer.sleep(far(i));
-                    let _ = poll(Pin::new(&mut sleep), &waker);
-                    sleep
-                })
-                .collect();
-            let mut i = pending;
-            group.bench_function(BenchmarkId::new("reactor", pending), |b| {
-                b.iter(|| {
-                    i += 1;
-                    let mut sleep = timer.sleep(far(i));
-                    let _ = black_box(poll(Pin::new(&mut sleep), &waker));
-                });
-            });
-            drop(others);
-        }
-        {
-            let runtime = tokio_runtime();
-            let _entered = runtime.enter();
-            let others: Vec<_> = (0..pending)
-                .map(|i| {
-                    let mut sleep = Box::pin(tokio::time::sleep(far(i)));
-                    let _ = poll(sleep.as_mut(), &waker);
-                    sleep
-                })
-                .collect();
-            let mut i = pending;
-            group.bench_function(BenchmarkId::new("tokio", pending), |b| {
-                b.iter(|| {
-                    i += 1;
-                    let sleep = pin!(tokio::time::sleep(far(i)));
-                    let _ = black_box(poll(sleep, &waker));
-                });
-            });
-            drop(others);
-        }
-        {
-            let others: Vec<_> = (0..pending)
-                .map(|i| {
-                    let mut sleep = async_io::Timer::after(far(i));
-                    let _ = poll(Pin::new(&mut sleep), &waker);
-                    sleep
-                })
-                .collect();
-            let mut i = pending;
-            group.bench_function(BenchmarkId::new("async-io", pending), |b| {
-                b.iter(|| {
-                    i += 1;
-                    let mut sleep = async_io::Timer::after(far(i));
-                    let _ = black_box(poll(Pin::new(&mut sleep), &waker));
-                });
-            });
-            drop(others);
-        }
+        let timer = Timer::new();
+        measure_insert_cancel(&mut group, "reactor", pending, &waker, |after| timer.sleep(after));
+        let runtime = tokio_runtime();
+        let _entered = runtime.enter();
+        measure_insert_cancel(&mut group, "tokio", pending, &waker, tokio::time::sleep);
+        measure_insert_cancel(&mut group, "async-io", pending, &waker, async_io::Timer::after);
     }
     group.finish();
+}
+
+/// With `pending` timers from `sleep` pending, measures registering one more (its first poll)
+/// and cancelling it (its drop).
+fn measure_insert_cancel<F: Future>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    pending: usize,
+    waker: &Waker,
+    sleep: impl Fn(Duration) -> F,
+) {
+    let others: Vec<_> = (0..pending)
+        .map(|i| {
+            let mut timer = Box::pin(sleep(far(i)));
+            let _ = poll(timer.as_mut(), waker);
+            timer
+        })
+        .collect();
+    let mut i = pending;
+    group.bench_function(BenchmarkId::new(name, pending), |b| {
+        b.iter(|| {
+            i += 1;
+            let timer = pin!(sleep(far(i)));
+            let _ = black_box(poll(timer, waker));
+        });
+    });
+    drop(others);
 }
 
 /// Runs `fire` `iters` times on `FIRED` freshly registered timers due at once; sums the time
