@@ -10,7 +10,7 @@ use crate::sync::{thread_local, Mutex};
 thread_local! {
     /// The slot whose callback is running on this thread, so that a callback removing its own
     /// registration does not wait for itself.
-    static RUNNING: Cell<*const ()> = Cell::new(ptr::null());
+    static RUNNING: Cell<*const ()> = const { Cell::new(ptr::null()) };
 }
 
 /// A registered callback with the deregistration guarantee of [`EventSource`] contract 5: once
