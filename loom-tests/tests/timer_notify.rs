@@ -10,6 +10,7 @@ use loom::sync::Arc;
 use loom::thread;
 use reactor::source::Composite;
 use reactor::EventSource;
+use reactor_loom_tests::assert_loom_catches;
 use reactor_timer::loom_internals::seeded_bug::{self, Bug};
 use reactor_timer::{Timer, TimerAction};
 
@@ -21,31 +22,38 @@ fn wait_until(source: &Composite, fired: &AtomicBool) {
 }
 
 fn registration_wakes_the_waiter() {
-    let (timer, _clock) = Timer::with_manual_clock();
-    let source = Arc::new(Composite::new(timer.clone()));
-    let fired = Arc::new(AtomicBool::new(false));
-    let registrar = {
-        let fired = fired.clone();
-        thread::spawn(move || {
-            timer.register(timer.now(), move |_| {
-                fired.store(true, Ordering::SeqCst);
-                TimerAction::Stop
+    reactor_loom_tests::model(|| {
+        let (timer, _clock) = Timer::with_manual_clock();
+        let source = Arc::new(Composite::new(timer.clone()));
+        let fired = Arc::new(AtomicBool::new(false));
+        let registrar = {
+            let fired = fired.clone();
+            thread::spawn(move || {
+                timer.register(timer.now(), move |_| {
+                    fired.store(true, Ordering::SeqCst);
+                    TimerAction::Stop
+                })
             })
-        })
-    };
-    wait_until(&source, &fired);
-    drop(registrar.join().unwrap());
+        };
+        wait_until(&source, &fired);
+        drop(registrar.join().unwrap());
+    });
 }
 
 #[test]
 fn an_earliest_deadline_registered_elsewhere_wakes_the_blocked_waiter() {
-    reactor_loom_tests::model(registration_wakes_the_waiter);
+    registration_wakes_the_waiter();
 }
 
 #[test]
-#[should_panic]
-fn negative_control_a_skipped_notify_leaves_the_waiter_blocked() {
-    seeded_bug::with(Bug::SkipEarliestNotify, || reactor_loom_tests::model(registration_wakes_the_waiter));
+fn negative_control_a_skipped_notify_is_caught() {
+    assert_loom_catches("seeded_skip_earliest_notify", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_skip_earliest_notify() {
+    seeded_bug::with(Bug::SkipEarliestNotify, registration_wakes_the_waiter);
 }
 
 #[test]

@@ -164,10 +164,6 @@ impl<T> TimerQueue<T> {
     pub(crate) fn pop_due(&mut self, now: Tick) -> Option<(Key, Tick, &mut T)> {
         let root = *self.heap.first().filter(|root| root.deadline <= now)?;
         self.unqueue(0);
-        #[cfg(reactor_loom)]
-        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::StaleQueuePosition) {
-            self.slots[root.slot as usize].position = 0;
-        }
         let slot = &mut self.slots[root.slot as usize];
         let key = Key { index: root.slot, generation: slot.generation };
         Some((key, root.deadline, slot.target.as_mut()?))

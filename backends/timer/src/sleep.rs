@@ -92,6 +92,12 @@ impl Sleep {
 
     fn deregister(&mut self) {
         self.armed = None;
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::DeregisterSkipsElapsed)
+            && self.is_elapsed()
+        {
+            return;
+        }
         if let Some(key) = self.key.take() {
             self.timer.shared.remove(key);
         }

@@ -72,9 +72,9 @@ pub mod seeded_bug {
     pub enum Bug {
         /// A registration that becomes the earliest deadline does not notify the blocked waiter.
         SkipEarliestNotify,
-        /// Firing leaves the fired entry's slot marked as still queued, so cancelling it later
-        /// removes an unrelated timer from the queue.
-        StaleQueuePosition,
+        /// Dropping a sleep whose deadline has passed skips deregistration, assuming the timer
+        /// already fired it; if the timer has not yet, its slot and waker stay behind.
+        DeregisterSkipsElapsed,
         /// `Sleep::reset` of a sleep that already fired keeps believing its waker is armed, so
         /// the next poll does not queue it again and the new deadline never fires.
         ResetKeepsStaleArm,
