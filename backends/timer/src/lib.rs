@@ -72,8 +72,10 @@
 //!
 //! **Memory per pending timer: 48 bytes** inside the timer (a 32-byte slot holding the waker
 //! and its heap position, and a 16-byte heap node holding the deadline and slot index), plus the
-//! [`Sleep`] future itself in the task that awaits it. A deadline callback adds one allocation for
-//! the boxed closure. Limits: at most `u32::MAX - 1` timers registered at once.
+//! 48-byte [`Sleep`] future itself in the task that awaits it (no allocation). A deadline callback
+//! adds one allocation for its shared, boxed closure. The slot array keeps its high-water capacity
+//! (slots are reused, never moved); the heap array shrinks. Limits: at most `u32::MAX - 1` timers
+//! registered at once.
 //!
 //! A [`Sleep`] polled again by the same task takes no lock; the lock is held only for one heap
 //! operation (or for a batch of 256 firings), never while a waker or callback runs.

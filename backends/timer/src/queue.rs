@@ -263,8 +263,9 @@ mod tests {
 
     /// The crate docs state the memory per pending timer; keep them honest.
     #[test]
-    fn a_pending_timer_takes_48_bytes() {
+    fn a_pending_timer_takes_48_bytes_and_a_sleep_48_more() {
         assert_eq!(std::mem::size_of::<Slot<Target>>() + std::mem::size_of::<Node>(), 48);
+        assert_eq!(std::mem::size_of::<crate::Sleep>(), 48);
     }
 
     #[test]
