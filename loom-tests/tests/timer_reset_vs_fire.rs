@@ -20,6 +20,8 @@ fn reset_vs_fire() {
         let start = timer.now();
         let counter = Arc::new(Counter::default());
         let mut sleep = timer.sleep(Duration::from_secs(1));
+        // Twice, as a task in a loop does: from the second poll on, the sleep remembers its waker.
+        assert!(poll(&mut sleep, &counter).is_pending());
         assert!(poll(&mut sleep, &counter).is_pending());
         clock.advance(Duration::from_secs(1));
 

@@ -38,8 +38,8 @@ pub struct Sleep {
     deadline: Tick,
     /// The timer slot, once polled and until complete or dropped.
     key: Option<Key>,
-    /// The waker the slot holds, while the slot is queued. A poll with a waker that would wake
-    /// the same task skips the lock.
+    /// The waker the slot holds while it is queued, kept from the second poll on. A poll with a
+    /// waker that would wake the same task skips the lock.
     armed: Option<Waker>,
 }
 
@@ -120,15 +120,16 @@ impl Future for Sleep {
         }
         let shared = &self.timer.shared;
         let deadline = self.deadline;
-        let registered = match self.key {
-            Some(key) => shared.schedule(key, deadline, Some(cx.waker())),
-            None => false,
-        };
-        if !registered {
-            let key = shared.insert(deadline, Target::Waker(Some(cx.waker().clone())));
-            self.key = Some(key);
+        match self.key {
+            // A poll after the first: the timer may have been given another waker, or fired
+            // before a reset. From now on, remember the waker to skip the lock next time.
+            Some(key) if shared.schedule(key, deadline, Some(cx.waker())) => {
+                self.armed = Some(cx.waker().clone());
+            }
+            // The first poll only registers: most sleeps are polled once before they fire, and
+            // their waker is not cloned twice.
+            _ => self.key = Some(shared.insert(deadline, Target::Waker(Some(cx.waker().clone())))),
         }
-        self.armed = Some(cx.waker().clone());
         Poll::Pending
     }
 }
