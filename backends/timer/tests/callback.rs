@@ -132,3 +132,29 @@ fn a_panicking_callback_loses_no_other_timer() {
     assert_eq!(*log.lock().unwrap(), [start + MS * 2, start + MS * 3, start + MS * 4]);
     assert_eq!(timer.pending(), 1);
 }
+
+#[test]
+fn callbacks_and_wakers_run_outside_the_lock_so_they_can_use_the_timer() {
+    let (timer, clock) = Timer::with_manual_clock();
+    let start = timer.now();
+    let (sender, receiver) = mpsc::channel();
+    let inner_timer = timer.clone();
+    let kept: Arc<Mutex<Vec<TimerRegistration>>> = Arc::default();
+    let keep = kept.clone();
+    let _outer = timer.register(start + MS, move |at| {
+        // Registering, and dropping, other timers from inside a callback must not deadlock.
+        let sender = sender.clone();
+        keep.lock().unwrap().push(inner_timer.register(at + MS, move |at| {
+            sender.send(at).unwrap();
+            TimerAction::Stop
+        }));
+        drop(inner_timer.register(at, |_| TimerAction::Stop));
+        TimerAction::Stop
+    });
+    clock.advance(MS);
+    assert_eq!(timer.wait(None).unwrap(), 1);
+    assert_eq!(timer.pending(), 1);
+    clock.advance(MS);
+    assert_eq!(timer.wait(None).unwrap(), 1);
+    assert_eq!(receiver.try_recv(), Ok(start + MS * 2));
+}
