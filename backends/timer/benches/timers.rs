@@ -2,6 +2,8 @@
 //!
 //! - `insert+cancel/{runtime}/{pending}`: register one timer (first poll) and cancel it (drop),
 //!   with 1k, 100k or 1M other timers pending;
+//! - `insert+cancel, 2 threads/{runtime}`: the same with 100k pending, done by two threads at
+//!   once (one per core), per iteration one operation on each: the cost of contention;
 //! - `fire 100k/{runtime}`: 100,000 timers due at once, from the moment the runtime is asked to
 //!   fire them until the last waker ran;
 //! - wake lateness p50/p99 of a 1–2 ms sleep, printed before the criterion runs. reactor's
@@ -105,6 +107,71 @@ fn insert_cancel(c: &mut Criterion) {
         measure_insert_cancel(&mut group, "async-io", pending, &waker, async_io::Timer::after);
     }
     group.finish();
+}
+
+fn insert_cancel_contended(c: &mut Criterion) {
+    const PENDING: usize = 100_000;
+    let mut group = c.benchmark_group("insert+cancel, 2 threads");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_millis(700));
+    let timer = Timer::new();
+    measure_contended(&mut group, "reactor", PENDING, None, &|after| timer.sleep(after));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("tokio runtime");
+    measure_contended(&mut group, "tokio", PENDING, Some(&runtime), &tokio::time::sleep);
+    measure_contended(&mut group, "async-io", PENDING, None, &async_io::Timer::after);
+    group.finish();
+}
+
+/// Like `measure_insert_cancel`, on two threads at once (inside `runtime`'s context, if any).
+fn measure_contended<F: Future>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    pending: usize,
+    runtime: Option<&tokio::runtime::Runtime>,
+    sleep: &(impl Fn(Duration) -> F + Sync),
+) {
+    let waker = Waker::from(Arc::new(Counter::default()));
+    let _entered = runtime.map(tokio::runtime::Runtime::enter);
+    let others: Vec<_> = (0..pending)
+        .map(|i| {
+            let mut timer = Box::pin(sleep(far(i)));
+            let _ = poll(timer.as_mut(), &waker);
+            timer
+        })
+        .collect();
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let start = std::sync::Barrier::new(2);
+            let elapsed: Vec<Duration> = std::thread::scope(|scope| {
+                let threads: Vec<_> = (0..2usize)
+                    .map(|thread| {
+                        let start = &start;
+                        scope.spawn(move || {
+                            // A waker per thread: its reference count is not what is measured.
+                            let waker = Waker::from(Arc::new(Counter::default()));
+                            let _entered = runtime.map(tokio::runtime::Runtime::enter);
+                            start.wait();
+                            let began = Instant::now();
+                            for i in 0..iters as usize {
+                                let timer = pin!(sleep(far(i * 2 + thread)));
+                                let _ = black_box(poll(timer, &waker));
+                            }
+                            began.elapsed()
+                        })
+                    })
+                    .collect();
+                threads.into_iter().map(|thread| thread.join().expect("bench thread")).collect()
+            });
+            elapsed.into_iter().max().unwrap_or_default()
+        });
+    });
+    drop(others);
 }
 
 /// With `pending` timers from `sleep` pending, measures registering one more (its first poll)
@@ -295,6 +362,7 @@ fn main() {
     report_lateness();
     let mut criterion = Criterion::default().configure_from_args();
     insert_cancel(&mut criterion);
+    insert_cancel_contended(&mut criterion);
     fire(&mut criterion);
     criterion.final_summary();
 }
