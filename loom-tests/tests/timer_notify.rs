@@ -78,3 +78,28 @@ fn an_advance_racing_with_a_registration_still_wakes_the_waiter() {
         advancer.join().unwrap();
     });
 }
+
+#[test]
+fn a_due_registration_in_one_shard_wakes_the_waiter_while_another_shard_cancels() {
+    reactor_loom_tests::model(|| {
+        let (timer, _clock) = Timer::with_manual_clock();
+        let source = Arc::new(Composite::new(timer.clone()));
+        // Registered by this thread, in its shard; not yet due.
+        let earlier = timer.register(timer.now() + Duration::from_nanos(1), |_| TimerAction::Stop);
+        let fired = Arc::new(AtomicBool::new(false));
+        let canceller = thread::spawn(move || drop(earlier));
+        let registrar = {
+            let fired = fired.clone();
+            thread::spawn(move || {
+                // Another thread: another shard.
+                timer.register(timer.now(), move |_| {
+                    fired.store(true, Ordering::SeqCst);
+                    TimerAction::Stop
+                })
+            })
+        };
+        wait_until(&source, &fired);
+        canceller.join().unwrap();
+        drop(registrar.join().unwrap());
+    });
+}

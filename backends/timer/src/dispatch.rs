@@ -3,22 +3,25 @@
 use std::collections::VecDeque;
 use std::mem;
 
+use crate::clock::Clock;
 use crate::queue::{Key, Tick};
-use crate::timer::{Fired, Shared};
+use crate::shard::Shard;
+use crate::timer::Fired;
 use crate::TimerAction;
 
 /// Timers are taken off the queue this many at a time, so the lock is never held for long and
 /// registrations from other threads interleave with a large firing.
 const BATCH: usize = 256;
 
-/// One `Timer::wait`'s firing of everything due at `now`.
+/// One `Timer::wait`'s firing of everything due at `now` in one shard.
 ///
 /// If a waker or callback panics, the panic propagates out of `wait`, and `Drop` finishes the job
 /// for the timers already taken off the queue: the remaining wakers are woken and the remaining
 /// callbacks are queued again at their deadline, so that the next `wait` runs them. The callback
 /// that panicked stays registered but is not queued again (its action is unknown).
 pub(crate) struct Dispatch<'a> {
-    shared: &'a Shared,
+    clock: &'a Clock,
+    shard: &'a Shard,
     now: Tick,
     /// Taken off the queue, not yet fired.
     batch: VecDeque<Fired>,
@@ -28,8 +31,8 @@ pub(crate) struct Dispatch<'a> {
 }
 
 impl<'a> Dispatch<'a> {
-    pub(crate) fn new(shared: &'a Shared, now: Tick) -> Self {
-        Self { shared, now, batch: VecDeque::new(), rescheduled: Vec::new() }
+    pub(crate) fn new(clock: &'a Clock, shard: &'a Shard, now: Tick) -> Self {
+        Self { clock, shard, now, batch: VecDeque::new(), rescheduled: Vec::new() }
     }
 
     /// Fires every timer due at `now`; returns how many wakers and callbacks ran.
@@ -37,7 +40,7 @@ impl<'a> Dispatch<'a> {
         let mut ran = 0;
         let mut popped = Vec::new();
         loop {
-            let more = self.shared.pop_due(self.now, BATCH, &mut popped);
+            let more = self.shard.pop_due(self.now, BATCH, &mut popped);
             self.batch.extend(popped.drain(..));
             while let Some(fired) = self.batch.pop_front() {
                 ran += usize::from(self.fire(fired));
@@ -56,14 +59,14 @@ impl<'a> Dispatch<'a> {
                 true
             }
             Fired::Callback { key, deadline, callback } => {
-                let Some(instant) = self.shared.clock.instant_of(deadline) else {
+                let Some(instant) = self.clock.instant_of(deadline) else {
                     return false;
                 };
                 let Some(action) = callback.call(|callback| callback(instant)) else {
                     return false;
                 };
                 if let TimerAction::Reschedule(next) = action {
-                    self.rescheduled.push((key, self.shared.clock.tick_of(next)));
+                    self.rescheduled.push((key, self.clock.tick_of(next)));
                 }
                 true
             }
@@ -85,10 +88,6 @@ impl Drop for Dispatch<'_> {
         // A stale key (the registration was dropped meanwhile) is skipped by the queue. No wake-up
         // is needed: only the waiter dispatches, and it reads the new earliest deadline before it
         // blocks again.
-        self.shared.update(|queue| {
-            for &(key, deadline) in &self.rescheduled {
-                queue.schedule(key, deadline);
-            }
-        });
+        self.shard.reschedule(&self.rescheduled);
     }
 }

@@ -89,6 +89,7 @@ mod interval;
 mod manual_clock;
 mod queue;
 mod registration;
+mod shard;
 mod sleep;
 mod sync;
 mod timeout;

@@ -64,7 +64,7 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         let shared = &self.timer.shared;
         let now = shared.clock.advance(by);
-        // Read under the queue lock after the advance: a registration racing with this advance
+        // Read under the `view` lock after the advance: a registration racing with this advance
         // either sees the new time and wakes the waiter itself, or is seen here (see
         // `Shared::needs_wake`).
         if shared.earliest_locked() <= now {

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use reactor::source::CallbackSlot;
 
-use crate::queue::Key;
 use crate::sync::Arc;
+use crate::timer::TimerKey;
 use crate::timer::{Callback, Target};
 use crate::Timer;
 
@@ -27,7 +27,7 @@ pub enum TimerAction {
 /// The timer's memory for the callback is freed by the drop.
 pub struct TimerRegistration {
     timer: Timer,
-    key: Key,
+    key: TimerKey,
     callback: Arc<Callback>,
 }
 

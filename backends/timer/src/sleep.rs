@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use crate::queue::{Key, Tick, NEVER};
-use crate::timer::Target;
+use crate::queue::{Tick, NEVER};
+use crate::timer::{Target, TimerKey};
 use crate::Timer;
 
 /// A future that completes once its timer's clock reaches its deadline, never before.
@@ -37,7 +37,7 @@ pub struct Sleep {
     timer: Timer,
     deadline: Tick,
     /// The timer slot, once polled and until complete or dropped.
-    key: Option<Key>,
+    key: Option<TimerKey>,
     /// The waker the slot holds while it is queued, kept from the second poll on. A poll with a
     /// waker that would wake the same task skips the lock.
     armed: Option<Waker>,

@@ -14,6 +14,25 @@ mod imp {
         pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
     }
 
+    /// A small number that differs between threads: which shard a thread registers timers in.
+    /// Threads are numbered round-robin as they first ask, so `n` threads spread over `n` shards.
+    pub(crate) fn thread_ordinal() -> usize {
+        use std::cell::Cell;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        std::thread_local! {
+            static ORDINAL: Cell<usize> = const { Cell::new(usize::MAX) };
+        }
+        ORDINAL.with(|ordinal| {
+            if ordinal.get() == usize::MAX {
+                // Relaxed: only a spreading hint; any value is correct.
+                ordinal.set(NEXT.fetch_add(1, Ordering::Relaxed));
+            }
+            ordinal.get()
+        })
+    }
+
     /// A mutex whose `lock` ignores poisoning (see the module docs).
     #[derive(Debug, Default)]
     pub(crate) struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
@@ -37,6 +56,28 @@ mod imp {
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+    }
+
+    /// Which shard a thread registers timers in: threads numbered in the order they first ask,
+    /// from a counter that loom resets for every execution of a model, as it must be.
+    pub(crate) fn thread_ordinal() -> usize {
+        use std::cell::Cell;
+
+        use loom::sync::atomic::{AtomicUsize, Ordering};
+
+        loom::lazy_static! {
+            static ref NEXT: AtomicUsize = AtomicUsize::new(0);
+        }
+        loom::thread_local! {
+            static ORDINAL: Cell<usize> = Cell::new(usize::MAX);
+        }
+        ORDINAL.with(|ordinal| {
+            if ordinal.get() == usize::MAX {
+                // Relaxed: only a spreading hint; any value is correct.
+                ordinal.set(NEXT.fetch_add(1, Ordering::Relaxed));
+            }
+            ordinal.get()
+        })
     }
 
     /// loom's mutex with the poison-free `lock` of the std half.

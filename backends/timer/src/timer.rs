@@ -11,9 +11,9 @@ use reactor::EventSource;
 
 use crate::clock::Clock;
 use crate::dispatch::Dispatch;
-use crate::queue::{Key, Tick, TimerQueue, NEVER};
-use crate::sync::atomic::{AtomicU64, Ordering};
-use crate::sync::{Arc, Mutex};
+use crate::queue::{Key, Tick, NEVER};
+use crate::shard::Shard;
+use crate::sync::{thread_ordinal, Arc, Mutex};
 use crate::TimerAction;
 
 /// A deadline callback as the timer stores it.
@@ -46,12 +46,32 @@ pub struct Timer {
 
 pub(crate) struct Shared {
     pub(crate) clock: Clock,
-    queue: Mutex<TimerQueue<Target>>,
-    /// A copy of `queue.earliest()`, refreshed under the queue lock after every change, so that
-    /// `deadline` and the manual clock read it without locking.
-    earliest: AtomicU64,
+    /// Timers are registered in the shard of the registering thread (one shard per core), so
+    /// that worker threads registering and cancelling at once do not contend for one lock.
+    shards: Box<[Shard]>,
+    /// The waiter never blocks past this deadline: [`deadline`](EventSource::deadline) reports
+    /// at most this. The protocol that makes "an earlier deadline wakes the waiter, a later one
+    /// does not" hold across shards without a lock shared by all registrations:
+    ///
+    /// - a registration that makes its shard's earliest deadline earlier, having stored it in
+    ///   the shard, takes this lock: if its deadline is earlier than `view`, it lowers `view` to
+    ///   it and wakes the waiter; otherwise the waiter wakes by `view` anyway;
+    /// - `deadline` reads every shard's earliest deadline under this lock, so a registration
+    ///   whose check came first is seen in its shard, and one that comes after compares against
+    ///   what the waiter was told;
+    /// - only `wait` (the waiter itself, before it asks for `deadline` again) raises `view`, to
+    ///   the exact earliest deadline, once cancellations have left it early (early is harmless:
+    ///   one spurious wake-up).
+    view: Mutex<Tick>,
     /// The waiter's notifier, set by `attach`.
     notifier: Mutex<Option<Notifier>>,
+}
+
+/// Identifies a registered timer: its shard and its slot there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    shard: u32,
+    key: Key,
 }
 
 impl Timer {
@@ -68,11 +88,16 @@ impl Timer {
     }
 
     pub(crate) fn with_clock(clock: Clock) -> Self {
+        #[cfg(not(reactor_loom))]
+        let shards = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(64);
+        // Two shards, so that the models cover registrations in different shards.
+        #[cfg(reactor_loom)]
+        let shards = 2;
         Self {
             shared: Arc::new(Shared {
                 clock,
-                queue: Mutex::new(TimerQueue::new()),
-                earliest: AtomicU64::new(NEVER),
+                shards: (0..shards).map(|_| Shard::new()).collect(),
+                view: Mutex::new(NEVER),
                 notifier: Mutex::new(None),
             }),
         }
@@ -89,7 +114,7 @@ impl Timer {
 
     /// Number of timers waiting to fire: sleeps being awaited, callbacks scheduled.
     pub fn pending(&self) -> usize {
-        self.shared.queue.lock().len()
+        self.shared.shards.iter().map(Shard::len).sum()
     }
 
     pub(crate) fn tick_of(&self, instant: Instant) -> Tick {
@@ -108,96 +133,66 @@ impl Default for Timer {
 }
 
 impl Shared {
-    /// Registers `target` to fire at `deadline`, waking the waiter if it became the earliest.
-    pub(crate) fn insert(&self, deadline: Tick, target: Target) -> Key {
-        let (key, wake) = self.update(|queue| queue.insert(deadline, target));
-        self.wake_if(wake);
-        key
+    /// Registers `target` to fire at `deadline` in this thread's shard, waking the waiter if it
+    /// became the earliest deadline.
+    pub(crate) fn insert(&self, deadline: Tick, target: Target) -> TimerKey {
+        let shard = thread_ordinal() % self.shards.len();
+        let (key, lowered) = self.shards[shard].update(|queue| queue.insert(deadline, target));
+        self.lowered(lowered);
+        // `shards.len() <= 64`.
+        TimerKey { shard: shard as u32, key }
     }
 
     /// Queues `key` at `deadline` (moving it if queued, unqueuing it for `NEVER`); with a waker,
     /// also makes that the one to wake. Wakes the waiter if it became the earliest deadline.
     /// Returns `false` if the key is stale.
-    pub(crate) fn schedule(&self, key: Key, deadline: Tick, waker: Option<&Waker>) -> bool {
+    pub(crate) fn schedule(&self, key: TimerKey, deadline: Tick, waker: Option<&Waker>) -> bool {
         let mut replaced = None;
-        let (live, wake) = self.update(|queue| {
-            if let (Some(waker), Some(Target::Waker(slot))) = (waker, queue.get_mut(key)) {
+        let (live, lowered) = self.shard(key).update(|queue| {
+            if let (Some(waker), Some(Target::Waker(slot))) = (waker, queue.get_mut(key.key)) {
                 if !slot.as_ref().is_some_and(|current| current.will_wake(waker)) {
                     replaced = slot.replace(waker.clone());
                 }
             }
-            queue.schedule(key, deadline)
+            queue.schedule(key.key, deadline)
         });
         drop(replaced);
-        self.wake_if(wake);
+        self.lowered(lowered);
         live
     }
 
     /// Moves `key` to `deadline` if it is queued; returns whether it was.
-    pub(crate) fn reschedule_if_queued(&self, key: Key, deadline: Tick) -> bool {
-        let (queued, wake) = self.update(|queue| queue.is_queued(key) && queue.schedule(key, deadline));
-        self.wake_if(wake);
+    pub(crate) fn reschedule_if_queued(&self, key: TimerKey, deadline: Tick) -> bool {
+        let (queued, lowered) =
+            self.shard(key).update(|queue| queue.is_queued(key.key) && queue.schedule(key.key, deadline));
+        self.lowered(lowered);
         queued
     }
 
     /// Deregisters `key`. What it held is dropped after the lock is released, since dropping a
-    /// waker or a callback runs user code.
-    pub(crate) fn remove(&self, key: Key) {
-        let (removed, _) = self.update(|queue| queue.remove(key));
+    /// waker or a callback runs user code. No wake-up: the earliest deadline can only move later.
+    pub(crate) fn remove(&self, key: TimerKey) {
+        let (removed, _) = self.shard(key).update(|queue| queue.remove(key.key));
         drop(removed);
     }
 
-    /// Fires everything due at the current tick; returns how many wakers and callbacks ran.
-    fn fire_due(&self) -> usize {
-        let now = self.clock.now();
-        // Without the lock when nothing is due, as on most waits of a busy executor. A timer
-        // registered meanwhile that is already due wakes the waiter itself (see `update`).
-        if self.earliest() > now {
-            return 0;
+    fn shard(&self, key: TimerKey) -> &Shard {
+        &self.shards[key.shard as usize]
+    }
+
+    /// A shard's earliest deadline moved earlier, to `earliest`: wakes the waiter if that is
+    /// earlier than any deadline it may be blocked until (see `view`).
+    fn lowered(&self, earliest: Option<Tick>) {
+        let Some(earliest) = earliest else {
+            return;
+        };
+        let mut view = self.view.lock();
+        if earliest >= *view {
+            return;
         }
-        Dispatch::new(self, now).run()
-    }
-
-    /// Runs `change` on the locked queue and republishes the earliest deadline. The flag says
-    /// whether the waiter must be woken for it (see `needs_wake`).
-    pub(crate) fn update<R>(&self, change: impl FnOnce(&mut TimerQueue<Target>) -> R) -> (R, bool) {
-        let mut queue = self.queue.lock();
-        let before = queue.earliest();
-        let result = change(&mut queue);
-        let after = queue.earliest();
-        if before == after {
-            return (result, false);
-        }
-        // Decided under the lock: see `needs_wake`.
-        let wake = after < before && self.needs_wake(after);
-        // Release: a lock-free reader of the new deadline (`deadline`) also sees the queue
-        // change that produced it. Stored under the lock, so stores are published in order.
-        self.earliest.store(after, Ordering::Release);
-        drop(queue);
-        (result, wake)
-    }
-
-    /// Whether the waiter must be woken for a new earliest deadline `earliest`. Called under the
-    /// queue lock.
-    ///
-    /// On the real clock: always, since it blocks with a timeout computed from the previous one.
-    /// On a manual clock the waiter blocks without a timeout (see `deadline`), so only when the
-    /// deadline is due already; `ManualClock::advance` wakes it for deadlines that become due.
-    /// An advance racing with this registration cannot be missed by both: the advance moves the
-    /// clock first and then reads the earliest deadline under this same lock, so either its lock
-    /// section comes first and the clock read here sees the new time, or this one comes first and
-    /// the advance sees this deadline.
-    fn needs_wake(&self, earliest: Tick) -> bool {
-        !self.clock.is_manual() || earliest <= self.clock.now()
-    }
-
-    /// The earliest deadline, read under the queue lock (see `needs_wake`).
-    pub(crate) fn earliest_locked(&self) -> Tick {
-        self.queue.lock().earliest()
-    }
-
-    /// Wakes the waiter, if any.
-    pub(crate) fn wake_if(&self, wake: bool) {
+        *view = earliest;
+        let wake = self.needs_wake(earliest);
+        drop(view);
         #[cfg(reactor_loom)]
         if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::SkipEarliestNotify) {
             return;
@@ -207,6 +202,37 @@ impl Shared {
         }
     }
 
+    /// Whether the waiter must be woken for a new earliest deadline `earliest`. Called under the
+    /// `view` lock.
+    ///
+    /// On the real clock: always, since it blocks with a timeout computed from a later one. On a
+    /// manual clock the waiter blocks without a timeout until a timer is due (see `deadline`), so
+    /// only when the deadline is due already; `ManualClock::advance` wakes it for deadlines that
+    /// become due. An advance racing with this registration cannot be missed by both: the advance
+    /// moves the clock first and then reads the shards under the `view` lock, so either its lock
+    /// section comes first and the clock read here sees the new time, or this one comes first and
+    /// the advance sees this deadline in its shard.
+    fn needs_wake(&self, earliest: Tick) -> bool {
+        !self.clock.is_manual() || earliest <= self.clock.now()
+    }
+
+    /// The earliest deadline of all shards, read under the `view` lock.
+    pub(crate) fn earliest_locked(&self) -> Tick {
+        let _view = self.view.lock();
+        self.earliest()
+    }
+
+    /// The earliest deadline of all shards, without locking.
+    pub(crate) fn earliest(&self) -> Tick {
+        self.shards.iter().map(Shard::earliest).min().unwrap_or(NEVER)
+    }
+
+    /// What the waiter may block until: the earliest deadline, or `view` if that is earlier.
+    fn waiter_deadline(&self) -> Tick {
+        let view = self.view.lock();
+        self.earliest().min(*view)
+    }
+
     pub(crate) fn notify_waiter(&self) {
         let notifier = self.notifier.lock().clone();
         if let Some(notifier) = notifier {
@@ -214,29 +240,22 @@ impl Shared {
         }
     }
 
-    /// The earliest deadline, without locking.
-    pub(crate) fn earliest(&self) -> Tick {
-        // Acquire: pairs with the Release store in `update`.
-        self.earliest.load(Ordering::Acquire)
-    }
-
-    /// Pops up to `limit` due timers into `fired`; returns whether more may be due.
-    pub(crate) fn pop_due(&self, now: Tick, limit: usize, fired: &mut Vec<Fired>) -> bool {
-        let (full, _) = self.update(|queue| {
-            while fired.len() < limit {
-                let Some((key, deadline, target)) = queue.pop_due(now) else {
-                    return false;
-                };
-                match target {
-                    Target::Waker(waker) => fired.extend(waker.take().map(Fired::Waker)),
-                    Target::Callback(callback) => {
-                        fired.push(Fired::Callback { key, deadline, callback: callback.clone() });
-                    }
-                }
+    /// Fires everything due at the current tick; returns how many wakers and callbacks ran.
+    fn fire_due(&self) -> usize {
+        let now = self.clock.now();
+        let mut ran = 0;
+        for shard in self.shards.iter() {
+            // Without the lock when nothing is due, as on most waits of a busy executor. A timer
+            // registered meanwhile that is already due wakes the waiter itself.
+            if shard.earliest() <= now {
+                ran += Dispatch::new(&self.clock, shard, now).run();
             }
-            true
-        });
-        full
+        }
+        // The waiter is here, not blocked: before it asks for `deadline` again, `view` may catch
+        // up with cancellations (see `view`).
+        let mut view = self.view.lock();
+        *view = self.earliest();
+        ran
     }
 }
 
@@ -262,7 +281,7 @@ impl EventSource for Timer {
     /// On a [manual clock](Timer::with_manual_clock) the real time means nothing: this is `None`
     /// until a timer is due, then an instant in the past.
     fn deadline(&self) -> Option<Instant> {
-        let earliest = self.shared.earliest();
+        let earliest = self.shared.waiter_deadline();
         if self.shared.clock.is_manual() {
             (earliest <= self.shared.clock.now()).then(|| self.shared.clock.origin())
         } else {
@@ -287,6 +306,7 @@ impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer")
             .field("manual_clock", &self.shared.clock.is_manual())
+            .field("shards", &self.shared.shards.len())
             .field("pending", &self.pending())
             .finish_non_exhaustive()
     }
