@@ -43,7 +43,7 @@ impl Clock {
     pub(crate) fn now(&self) -> Tick {
         match &self.manual {
             // Acquire: pairs with the Release of `advance`. The race of an advance with a
-            // registration is ordered by the timer's queue lock, not by this (see
+            // registration is ordered by the timer's `view` lock, not by this (see
             // `Shared::needs_wake`).
             Some(elapsed) => elapsed.load(Ordering::Acquire),
             None => self.tick_of(Instant::now()),

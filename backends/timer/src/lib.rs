@@ -63,22 +63,26 @@
 //!
 //! # Data structure and costs
 //!
-//! One mutex guards a slab of timer slots ordered by a 4-ary min-heap with back-indices (see
-//! `queue.rs`). Insert, cancel, reset and firing one timer each cost O(log₄ n): 10 levels for a
-//! million pending timers. Cancel removes the timer from the middle of the heap at once (no
-//! tombstones, no O(n) search), drops its waker or callback at once, and returns its slot to a
-//! free list that the next registration reuses. A fired [`Sleep`] frees its slot when it
-//! completes, and the heap gives memory back when it falls under a quarter full.
+//! Timers live in one shard per core; a thread registers in its own shard. Each shard is a slab
+//! of timer slots ordered by a 4-ary min-heap with back-indices, behind its own mutex (see
+//! `queue.rs` and `shard.rs`). Insert, cancel, reset and firing one timer each cost O(log₄ n):
+//! 10 levels for a million pending timers. Cancel removes the timer from the middle of the heap
+//! at once (no tombstones, no O(n) search), drops its waker or callback at once, and returns its
+//! slot to a free list that the next registration reuses. A fired [`Sleep`] frees its slot when
+//! it completes, and the heap gives memory back when it falls under a quarter full.
 //!
 //! **Memory per pending timer: 48 bytes** inside the timer (a 32-byte slot holding the waker
 //! and its heap position, and a 16-byte heap node holding the deadline and slot index), plus the
 //! 48-byte [`Sleep`] future itself in the task that awaits it (no allocation). A deadline callback
 //! adds one allocation for its shared, boxed closure. The slot array keeps its high-water capacity
 //! (slots are reused, never moved); the heap array shrinks. Limits: at most `u32::MAX - 1` timers
-//! registered at once.
+//! registered at once per shard.
 //!
-//! A [`Sleep`] polled again by the same task takes no lock; the lock is held only for one heap
-//! operation (or for a batch of 256 firings), never while a waker or callback runs.
+//! Contention: worker threads registering and cancelling at once take different shard locks. The
+//! one lock they share (the waiter's "view" of the earliest deadline) is taken only by a
+//! registration that makes its shard's earliest deadline earlier, and by the waiter. A [`Sleep`]
+//! polled again by the same task takes no lock, nor does a `wait` with nothing due. No lock is
+//! held while a waker or callback runs; timers are taken off a shard 256 at a time.
 
 #![doc(test(attr(deny(warnings))))]
 
