@@ -12,7 +12,7 @@ use reactor::source::Composite;
 use reactor::EventSource;
 use reactor_loom_tests::assert_loom_catches;
 use reactor_timer::loom_internals::seeded_bug::{self, Bug};
-use reactor_timer::{Timer, TimerAction};
+use reactor_timer::{Timer, TimerAction, TimerRegistration};
 
 /// Blocks in `source` until `fired` is set.
 fn wait_until(source: &Composite, fired: &AtomicBool) {
@@ -21,20 +21,27 @@ fn wait_until(source: &Composite, fired: &AtomicBool) {
     }
 }
 
+/// Registers, on a new thread, a callback due now that sets `fired`; the thread returns the
+/// registration.
+fn register_due_on_another_thread(
+    timer: Timer,
+    fired: &Arc<AtomicBool>,
+) -> thread::JoinHandle<TimerRegistration> {
+    let fired = fired.clone();
+    thread::spawn(move || {
+        timer.register(timer.now(), move |_| {
+            fired.store(true, Ordering::SeqCst);
+            TimerAction::Stop
+        })
+    })
+}
+
 fn registration_wakes_the_waiter() {
     reactor_loom_tests::model(|| {
         let (timer, _clock) = Timer::with_manual_clock();
         let source = Arc::new(Composite::new(timer.clone()));
         let fired = Arc::new(AtomicBool::new(false));
-        let registrar = {
-            let fired = fired.clone();
-            thread::spawn(move || {
-                timer.register(timer.now(), move |_| {
-                    fired.store(true, Ordering::SeqCst);
-                    TimerAction::Stop
-                })
-            })
-        };
+        let registrar = register_due_on_another_thread(timer, &fired);
         wait_until(&source, &fired);
         drop(registrar.join().unwrap());
     });
@@ -88,16 +95,8 @@ fn a_due_registration_in_one_shard_wakes_the_waiter_while_another_shard_cancels(
         let earlier = timer.register(timer.now() + Duration::from_nanos(1), |_| TimerAction::Stop);
         let fired = Arc::new(AtomicBool::new(false));
         let canceller = thread::spawn(move || drop(earlier));
-        let registrar = {
-            let fired = fired.clone();
-            thread::spawn(move || {
-                // Another thread: another shard.
-                timer.register(timer.now(), move |_| {
-                    fired.store(true, Ordering::SeqCst);
-                    TimerAction::Stop
-                })
-            })
-        };
+        // Another thread: another shard.
+        let registrar = register_due_on_another_thread(timer, &fired);
         wait_until(&source, &fired);
         canceller.join().unwrap();
         drop(registrar.join().unwrap());
