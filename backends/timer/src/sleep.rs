@@ -16,7 +16,10 @@ use crate::Timer;
 /// [`sleep_until`](crate::sleep_until). It registers with the timer when first polled, and
 /// deregisters (freeing its place in the timer at once) when it completes or is dropped. A
 /// deadline that cannot be represented (`Duration::MAX`, an instant centuries away) never
-/// arrives; one in the past completes on the first poll.
+/// arrives; one in the past completes on the first poll. (The first poll of a
+/// [`sleep(d)`](Timer::sleep) with `d > 0` saves a clock read: its deadline was in the future at
+/// creation, so it registers; should the deadline have passed meanwhile, the timer's next wait
+/// completes it.)
 ///
 /// `Sleep` is `Unpin` and `Send`: it can be polled, [reset](Self::reset) and dropped on any thread.
 ///
@@ -36,16 +39,26 @@ use crate::Timer;
 pub struct Sleep {
     timer: Timer,
     deadline: Tick,
-    /// The timer slot, once polled and until complete or dropped.
-    key: Option<TimerKey>,
+    registration: Registration,
     /// The waker the slot holds while it is queued, kept from the second poll on. A poll with a
     /// waker that would wake the same task skips the lock.
     armed: Option<Waker>,
 }
 
+/// Where a [`Sleep`] stands with its timer.
+enum Registration {
+    /// Never polled, and the deadline was in the future when the sleep was created: the first
+    /// poll registers without reading the clock.
+    FutureAtCreation,
+    /// Not registered: never polled, or completed.
+    Unregistered,
+    /// Holds a timer slot: queued, or fired and not yet completed.
+    Registered(TimerKey),
+}
+
 impl Sleep {
     pub(crate) fn new(timer: Timer, deadline: Tick) -> Self {
-        Self { timer, deadline, key: None, armed: None }
+        Self { timer, deadline, registration: Registration::Unregistered, armed: None }
     }
 
     /// The deadline, or `None` if it never arrives.
@@ -69,16 +82,23 @@ impl Sleep {
 
     pub(crate) fn reset_tick(&mut self, deadline: Tick) {
         self.deadline = deadline;
-        if let Some(key) = self.key {
-            // A queued slot keeps its waker: the task that polled it is woken at the new deadline
-            // even if it does not poll again first. A fired one is armed by the next poll.
-            if !self.timer.shared.reschedule_if_queued(key, deadline) {
-                #[cfg(reactor_loom)]
-                if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ResetKeepsStaleArm) {
-                    return;
-                }
-                self.armed = None;
+        match self.registration {
+            Registration::FutureAtCreation => self.registration = Registration::Unregistered,
+            Registration::Unregistered => {}
+            Registration::Registered(key) => self.rearm(key, deadline),
+        }
+    }
+
+    /// Moves a registered sleep to `deadline`. A queued slot keeps its waker: the task that
+    /// polled it is woken at the new deadline even if it does not poll again first. A fired one is
+    /// armed by the next poll.
+    fn rearm(&mut self, key: TimerKey, deadline: Tick) {
+        if !self.timer.shared.reschedule_if_queued(key, deadline) {
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ResetKeepsStaleArm) {
+                return;
             }
+            self.armed = None;
         }
     }
 
@@ -92,15 +112,18 @@ impl Sleep {
 
     fn deregister(&mut self) {
         self.armed = None;
+        let Registration::Registered(key) =
+            std::mem::replace(&mut self.registration, Registration::Unregistered)
+        else {
+            return;
+        };
         #[cfg(reactor_loom)]
         if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::DeregisterSkipsElapsed)
             && self.is_elapsed()
         {
             return;
         }
-        if let Some(key) = self.key.take() {
-            self.timer.shared.remove(key);
-        }
+        self.timer.shared.remove(key);
     }
 }
 
@@ -108,7 +131,8 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.is_elapsed() {
+        let future_at_creation = matches!(self.registration, Registration::FutureAtCreation);
+        if !future_at_creation && self.is_elapsed() {
             // A sleep that is ready at once (or a zero-period interval) must not starve the
             // other tasks of its worker.
             std::task::ready!(reactor::coop::poll_proceed(cx));
@@ -120,15 +144,18 @@ impl Future for Sleep {
         }
         let shared = &self.timer.shared;
         let deadline = self.deadline;
-        match self.key {
+        match self.registration {
             // A poll after the first: the timer may have been given another waker, or fired
             // before a reset. From now on, remember the waker to skip the lock next time.
-            Some(key) if shared.schedule(key, deadline, Some(cx.waker())) => {
+            Registration::Registered(key) if shared.schedule(key, deadline, Some(cx.waker())) => {
                 self.armed = Some(cx.waker().clone());
             }
             // The first poll only registers: most sleeps are polled once before they fire, and
             // their waker is not cloned twice.
-            _ => self.key = Some(shared.insert(deadline, Target::Waker(Some(cx.waker().clone())))),
+            _ => {
+                let key = shared.insert(deadline, Target::Waker(Some(cx.waker().clone())));
+                self.registration = Registration::Registered(key);
+            }
         }
         Poll::Pending
     }
@@ -144,7 +171,7 @@ impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline())
-            .field("registered", &self.key.is_some())
+            .field("registered", &matches!(self.registration, Registration::Registered(_)))
             .finish_non_exhaustive()
     }
 }
@@ -155,7 +182,14 @@ impl Timer {
     /// `Duration::MAX` (or any duration past the clock's range) never completes; it does not
     /// overflow or panic.
     pub fn sleep(&self, duration: std::time::Duration) -> Sleep {
-        Sleep::new(self.clone(), self.tick_after(duration))
+        let clock = &self.shared.clock;
+        let now = clock.now();
+        let deadline = clock.after(now, duration);
+        let mut sleep = Sleep::new(self.clone(), deadline);
+        if deadline != NEVER && deadline > now {
+            sleep.registration = Registration::FutureAtCreation;
+        }
+        sleep
     }
 
     /// A future that completes at `deadline` on this timer's clock, at once if that is past.

@@ -148,3 +148,17 @@ fn sleeps_are_created_polled_and_dropped_from_other_threads() {
     assert_eq!(timer.wait(None).unwrap(), 4);
     assert!(sleeps.iter().all(|sleep| sleep.is_elapsed()));
 }
+
+#[test]
+fn a_sleep_polled_first_after_its_deadline_completes_at_once_or_at_the_next_wait() {
+    let (timer, clock) = Timer::with_manual_clock();
+    let waker = CountingWaker::new();
+    let mut until = timer.sleep_until(timer.now() + Duration::from_secs(1));
+    let mut after = timer.sleep(Duration::from_secs(1));
+    clock.advance(Duration::from_secs(2));
+    assert!(poll_with(&mut until, &waker).is_ready(), "sleep_until checks the clock on its first poll");
+    // `sleep(d)` with `d > 0` saves that clock read: it registers, and the next wait fires it.
+    assert!(poll_with(&mut after, &waker).is_pending());
+    assert_eq!(timer.wait(None).unwrap(), 1);
+    assert!(poll_with(&mut after, &waker).is_ready());
+}
