@@ -81,7 +81,8 @@
 //! Contention: worker threads registering and cancelling at once take different shard locks. The
 //! one lock they share (the waiter's "view" of the earliest deadline) is taken only by a
 //! registration that makes its shard's earliest deadline earlier, and by the waiter. A [`Sleep`]
-//! polled again by the same task takes no lock, nor does a `wait` with nothing due. No lock is
+//! polled again and again by the same task takes a lock on its first two polls only, and a
+//! `wait` with nothing due locks no shard; the first poll of a `sleep(d)` reads no clock. No lock is
 //! held while a waker or callback runs; timers are taken off a shard 256 at a time.
 
 #![doc(test(attr(deny(warnings))))]
