@@ -109,11 +109,16 @@ impl Epoll {
     /// `AlreadyExists` if `fd` is registered already, `Unsupported` for a regular file or a
     /// directory (epoll cannot watch them), `InvalidInput` for a closed or invalid fd; any other
     /// `epoll_ctl` error as is.
-    pub(crate) unsafe fn register(&self, fd: BorrowedFd<'_>, callback: Box<Callback>) -> io::Result<Registration> {
+    pub(crate) unsafe fn register(
+        &self,
+        fd: BorrowedFd<'_>,
+        callback: Box<Callback>,
+    ) -> io::Result<Registration> {
         let entry = Entry::new(callback);
         let key = self.inner.table.lock().insert(entry)?;
         // SAFETY: the caller keeps `fd` open until `deregister`, which deletes it.
-        let added = unsafe { self.inner.poller.add_with_mode(fd.as_raw_fd(), Event::all(key), PollMode::Edge) };
+        let added =
+            unsafe { self.inner.poller.add_with_mode(fd.as_raw_fd(), Event::all(key), PollMode::Edge) };
         if let Err(error) = added {
             self.inner.table.lock().remove(key);
             return Err(explain_add_error(error, fd.as_raw_fd()));
@@ -140,7 +145,10 @@ impl Epoll {
             }
         }
         // Callbacks run outside the table lock, so that they may register and deregister.
-        ready.drain(..).filter(|(entry, readiness)| entry.callback.call(|callback| callback(*readiness)).is_some()).count()
+        ready
+            .drain(..)
+            .filter(|(entry, readiness)| entry.callback.call(|callback| callback(*readiness)).is_some())
+            .count()
     }
 }
 
@@ -152,7 +160,9 @@ fn explain_add_error(error: io::Error, fd: i32) -> io::Error {
         ),
         Some(libc::EPERM) => (
             io::ErrorKind::Unsupported,
-            format!("fd {fd} is a regular file or a directory, which epoll cannot watch (it is always ready)"),
+            format!(
+                "fd {fd} is a regular file or a directory, which epoll cannot watch (it is always ready)"
+            ),
         ),
         Some(libc::EBADF) => (io::ErrorKind::InvalidInput, format!("fd {fd} is not an open file descriptor")),
         _ => return error,

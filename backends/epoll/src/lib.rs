@@ -62,17 +62,21 @@
 //!
 //! # Cost in system calls
 //!
-//! Measured with `strace -c -f` on the `syscalls` test of this crate (see
-//! `tests/syscalls.rs`), which runs each pattern 1,000 times:
+//! Counted with `strace -c -f` on the `syscall_count` example of this crate, which repeats one
+//! pattern 1,000 times (`strace -c -f target/release/examples/syscall_count <pattern> 1000`,
+//! minus a run with 0 rounds for the setup):
 //!
-//! | what | this crate | `polling::Poller::wait` (smol's async-io) |
+//! | per repetition | this crate | `polling::Poller::wait` (smol's async-io) |
 //! |---|---|---|
-//! | one timed wait, any timeout | 1 (`epoll_wait`, or `epoll_pwait2` for a timeout that is not whole milliseconds) | 5 |
-//! | one readiness cycle (wait, read, `WouldBlock`, wait) | 0 beyond the wait and the I/O itself | 1 re-arm (`epoll_ctl`) |
-//! | `notify` | 1 `write`, then nothing until the next wait | 1 `write` |
+//! | a timed wait that times out (500 µs) | 1: `epoll_pwait2` | 5: `timerfd_settime`, 2 `epoll_ctl`, `epoll_pwait`, `read` |
+//! | a timed wait of whole milliseconds | 1: `epoll_wait` | 5 |
+//! | a readiness cycle: the peer writes, the wait dispatches, the read completes, the next read meets `WouldBlock` | 1 `epoll_wait` + the I/O (1 `sendto`, 2 `recvfrom`); no `epoll_ctl` | the 5 of the wait + 1 `epoll_ctl` re-arm (one-shot registration) + the I/O |
+//! | `notify`, then the wait it ends | 1 `write` + 1 `epoll_wait` | 1 `write` + the 5 of the wait |
 //!
-//! On Linux before 5.11 (no `epoll_pwait2`) a timeout that is not whole milliseconds is rounded
-//! up to the next millisecond.
+//! Registering an fd costs one `epoll_ctl` plus `fcntl` for `O_NONBLOCK`; deregistering one
+//! `epoll_ctl`. Repeated notifies before a wait cost one atomic swap each after the first. On
+//! Linux before 5.11 (no `epoll_pwait2`) a timeout that is not whole milliseconds is rounded up
+//! to the next millisecond.
 #![doc(test(attr(deny(warnings))))]
 
 mod async_io;

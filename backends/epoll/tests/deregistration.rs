@@ -137,7 +137,8 @@ fn no_waker_runs_after_the_drop_of_its_registration_returns() {
             }
         })
     };
-    let detector = Arc::new(LateWakeDetector { dropped: AtomicBool::new(false), late_wakes: AtomicUsize::new(0) });
+    let detector =
+        Arc::new(LateWakeDetector { dropped: AtomicBool::new(false), late_wakes: AtomicUsize::new(0) });
     for _ in 0..ROUNDS {
         detector.dropped.store(false, Ordering::SeqCst);
         let (stream, peer) = UnixStream::pair().unwrap();

@@ -23,7 +23,8 @@ fn accept_loop_survives_fd_exhaustion() {
         .env(CHILD_ENV, "1")
         .output()
         .unwrap();
-    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let printed =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the child failed:\n{printed}");
     assert!(printed.contains("1 passed"), "the child ran no test:\n{printed}");
 }
@@ -31,8 +32,9 @@ fn accept_loop_survives_fd_exhaustion() {
 fn exhaust_and_recover() {
     const CLIENTS: usize = 3;
     let executor = common::executor();
-    let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), executor.source())
-        .unwrap();
+    let listener =
+        TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), executor.source())
+            .unwrap();
     // Connected before the fds run out: the kernel completes the handshakes, and the
     // connections wait in the accept queue.
     let mut clients: Vec<_> =

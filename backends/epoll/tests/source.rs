@@ -32,7 +32,7 @@ fn a_notify_before_the_wait_is_kept_and_repeated_notifies_coalesce() {
     epoll.notify();
     epoll.notify();
     assert_eq!(epoll.wait(None).unwrap(), 0); // returns at once
-    // Nothing is left pending: a timed wait now runs to its timeout.
+                                              // Nothing is left pending: a timed wait now runs to its timeout.
     assert_eq!(epoll.wait(Some(Duration::from_millis(1))).unwrap(), 0);
     epoll.notify();
     assert_eq!(epoll.wait(None).unwrap(), 0, "notifications keep working after coalescing");

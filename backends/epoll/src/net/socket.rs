@@ -98,9 +98,8 @@ pub(crate) fn start_connect(addr: &RawAddr) -> io::Result<OwnedFd> {
     // SAFETY: `socket` just returned this fd and nothing else owns it.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
     // SAFETY: `addr.storage` holds a socket address of `addr.len` bytes, live for the call.
-    let connected = unsafe {
-        libc::connect(socket.as_raw_fd(), std::ptr::from_ref(&addr.storage).cast(), addr.len)
-    };
+    let connected =
+        unsafe { libc::connect(socket.as_raw_fd(), std::ptr::from_ref(&addr.storage).cast(), addr.len) };
     if connected < 0 {
         let error = io::Error::last_os_error();
         if error.raw_os_error() != Some(libc::EINPROGRESS) {

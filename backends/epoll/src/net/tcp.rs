@@ -1,10 +1,10 @@
 //! TCP: [`TcpListener`], [`TcpStream`] and its owned halves.
 
+use crate::sync::Arc;
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
-use crate::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
