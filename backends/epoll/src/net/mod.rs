@@ -16,9 +16,10 @@ pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
 
-/// Implements `AsyncRead` for `$type` and `&$type`, through its `async_io()`.
+/// Implements `AsyncRead` for each of the given types (a type and a reference to it), through
+/// its `async_io()`.
 macro_rules! impl_async_read {
-    ($type:ty) => {
+    ($($type:ty),*) => {$(
         impl futures_io::AsyncRead for $type {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
@@ -28,23 +29,13 @@ macro_rules! impl_async_read {
                 self.async_io().poll_read_with(cx, |mut io| std::io::Read::read(&mut io, buf))
             }
         }
-
-        impl futures_io::AsyncRead for &$type {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut [u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                self.async_io().poll_read_with(cx, |mut io| std::io::Read::read(&mut io, buf))
-            }
-        }
-    };
+    )*};
 }
 
-/// Implements `AsyncWrite` for `$type` and `&$type`, through its `async_io()`; closing shuts
+/// Implements `AsyncWrite` for each of the given types, through its `async_io()`; closing shuts
 /// the write direction down (the peer reads EOF).
 macro_rules! impl_async_write {
-    ($type:ty) => {
+    ($($type:ty),*) => {$(
         impl futures_io::AsyncWrite for $type {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
@@ -68,31 +59,7 @@ macro_rules! impl_async_write {
                 std::task::Poll::Ready(self.async_io().get_ref().shutdown(std::net::Shutdown::Write))
             }
         }
-
-        impl futures_io::AsyncWrite for &$type {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                self.async_io().poll_write_with(cx, |mut io| std::io::Write::write(&mut io, buf))
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(self.async_io().get_ref().shutdown(std::net::Shutdown::Write))
-            }
-        }
-    };
+    )*};
 }
 
 use {impl_async_read, impl_async_write};

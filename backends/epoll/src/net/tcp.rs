@@ -197,8 +197,8 @@ impl TcpStream {
     }
 }
 
-impl_async_read!(TcpStream);
-impl_async_write!(TcpStream);
+impl_async_read!(TcpStream, &TcpStream);
+impl_async_write!(TcpStream, &TcpStream);
 
 /// The read half of [`TcpStream::into_split`]; the connection closes when both halves drop.
 pub struct OwnedReadHalf {
@@ -211,7 +211,7 @@ impl OwnedReadHalf {
     }
 }
 
-impl_async_read!(OwnedReadHalf);
+impl_async_read!(OwnedReadHalf, &OwnedReadHalf);
 
 /// The write half of [`TcpStream::into_split`]; closing it shuts the write direction down.
 pub struct OwnedWriteHalf {
@@ -224,7 +224,7 @@ impl OwnedWriteHalf {
     }
 }
 
-impl_async_write!(OwnedWriteHalf);
+impl_async_write!(OwnedWriteHalf, &OwnedWriteHalf);
 
 macro_rules! debug_half {
     ($($half:ident),*) => {$(

@@ -179,8 +179,8 @@ impl UnixStream {
     }
 }
 
-impl_async_read!(UnixStream);
-impl_async_write!(UnixStream);
+impl_async_read!(UnixStream, &UnixStream);
+impl_async_write!(UnixStream, &UnixStream);
 
 /// A Unix datagram socket.
 #[derive(Debug)]
