@@ -11,7 +11,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::epoll::{Epoll, Registration};
 use crate::io_state::{IoState, ANONYMOUS};
-use crate::registration::Readiness;
+use crate::readiness::Readiness;
 use crate::sync::Arc;
 use crate::sys;
 

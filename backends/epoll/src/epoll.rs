@@ -9,7 +9,8 @@ use std::time::Duration;
 use polling::{Event, PollMode, Poller};
 use reactor::EventSource;
 
-use crate::registration::{Callback, Entry, Readiness, Table, NOTIFY_KEY};
+use crate::readiness::Readiness;
+use crate::registration::{Callback, DispatchBuffer, Registry, NOTIFY_KEY};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Arc, Mutex};
 use crate::sys;
@@ -49,7 +50,7 @@ struct Inner {
     /// Registration (`epoll_ctl`) goes through `polling`; the wait does not (see `sys`).
     poller: Poller,
     /// Registered callbacks by key.
-    table: Mutex<Table>,
+    registry: Registry,
     /// An eventfd registered edge-triggered under [`NOTIFY_KEY`]: every write is a new edge, so
     /// a notification needs one `write` and the wait that sees it no syscall at all.
     notify_fd: OwnedFd,
@@ -66,7 +67,7 @@ struct Inner {
 #[derive(Default)]
 struct Buffers {
     events: Vec<libc::epoll_event>,
-    ready: Vec<(Arc<Entry>, Readiness)>,
+    dispatch: DispatchBuffer,
 }
 
 impl Epoll {
@@ -84,11 +85,12 @@ impl Epoll {
         unsafe {
             poller.add_with_mode(notify_fd.as_raw_fd(), Event::readable(NOTIFY_KEY), PollMode::Edge)?;
         }
-        let buffers = Buffers { events: Vec::with_capacity(EVENTS_PER_WAIT), ready: Vec::new() };
+        let buffers =
+            Buffers { events: Vec::with_capacity(EVENTS_PER_WAIT), dispatch: DispatchBuffer::default() };
         Ok(Self {
             inner: Arc::new(Inner {
                 poller,
-                table: Mutex::new(Table::default()),
+                registry: Registry::default(),
                 notify_fd,
                 notified: AtomicBool::new(false),
                 buffers: Mutex::new(buffers),
@@ -114,13 +116,12 @@ impl Epoll {
         fd: BorrowedFd<'_>,
         callback: Box<Callback>,
     ) -> io::Result<Registration> {
-        let entry = Entry::new(callback);
-        let key = self.inner.table.lock().insert(entry)?;
+        let key = self.inner.registry.insert(callback)?;
         // SAFETY: the caller keeps `fd` open until `deregister`, which deletes it.
         let added =
             unsafe { self.inner.poller.add_with_mode(fd.as_raw_fd(), Event::all(key), PollMode::Edge) };
         if let Err(error) = added {
-            self.inner.table.lock().remove(key);
+            self.inner.registry.remove(key);
             return Err(explain_add_error(error, fd.as_raw_fd()));
         }
         Ok(Registration { epoll: self.clone(), key })
@@ -128,27 +129,20 @@ impl Epoll {
 
     /// Number of fds currently registered.
     pub fn registrations(&self) -> usize {
-        self.inner.table.lock().len()
+        self.inner.registry.len()
     }
 
     fn dispatch(&self, buffers: &mut Buffers) -> usize {
-        let Buffers { events, ready } = buffers;
-        {
-            let table = self.inner.table.lock();
-            for event in events.iter() {
-                let key = event.u64 as usize;
-                if key == NOTIFY_KEY {
-                    self.inner.notified.store(false, Ordering::SeqCst);
-                } else if let Some(entry) = table.get(key) {
-                    ready.push((entry.clone(), Readiness::from_epoll(event.events)));
-                }
+        let Buffers { events, dispatch } = buffers;
+        let events = events.iter().filter_map(|event| {
+            let key = event.u64 as usize;
+            if key == NOTIFY_KEY {
+                self.inner.notified.store(false, Ordering::SeqCst);
+                return None;
             }
-        }
-        // Callbacks run outside the table lock, so that they may register and deregister.
-        ready
-            .drain(..)
-            .filter(|(entry, readiness)| entry.callback.call(|callback| callback(*readiness)).is_some())
-            .count()
+            Some((key, Readiness::from_epoll(event.events)))
+        });
+        self.inner.registry.dispatch(events, dispatch)
     }
 }
 
@@ -211,11 +205,8 @@ impl Registration {
     ///
     /// The error of `epoll_ctl(EPOLL_CTL_DEL)`; the callback is removed regardless.
     pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        let entry = self.epoll.inner.table.lock().remove(self.key);
         let deleted = self.epoll.inner.poller.delete(fd);
-        if let Some(entry) = entry {
-            entry.callback.remove();
-        }
+        self.epoll.inner.registry.remove(self.key);
         deleted
     }
 

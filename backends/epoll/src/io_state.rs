@@ -9,18 +9,21 @@
 //! `tick` counts events; an operation notes the tick before it runs and clears the bit only if no
 //! event arrived since (the same scheme as tokio's `ScheduledIo` and async-io's `Source`).
 
+#![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // public only for the loom models
+
 use std::fmt;
 use std::task::{Context, Poll, Waker};
 
-use crate::registration::Readiness;
+use crate::readiness::Readiness;
 use crate::sync::Mutex;
 
 /// The waiter id of the `poll_*` APIs (`AsyncRead` and friends), which have no future whose drop
 /// could withdraw the waker.
-pub(crate) const ANONYMOUS: u64 = 0;
+pub const ANONYMOUS: u64 = 0;
 
 #[derive(Default)]
-pub(crate) struct IoState {
+/// The readiness cache and waiters of one registration.
+pub struct IoState {
     inner: Mutex<Inner>,
 }
 
@@ -47,7 +50,7 @@ fn slot(direction: Readiness) -> usize {
 
 impl IoState {
     /// Records an event and wakes the waiters of the directions it made ready.
-    pub(crate) fn on_event(&self, readiness: Readiness) {
+    pub fn on_event(&self, readiness: Readiness) {
         let (reader, writer) = {
             let mut inner = self.inner.lock();
             inner.ready = inner.ready | readiness;
@@ -70,7 +73,7 @@ impl IoState {
     ///
     /// A different waiter waiting in the same direction is woken, so that it polls again rather
     /// than wait forever (one slot per direction; two tasks reading one socket take turns).
-    pub(crate) fn poll_ready(&self, direction: Readiness, cx: &mut Context<'_>, id: u64) -> Poll<u64> {
+    pub fn poll_ready(&self, direction: Readiness, cx: &mut Context<'_>, id: u64) -> Poll<u64> {
         let displaced = {
             let mut inner = self.inner.lock();
             if inner.ready.contains(direction) {
@@ -93,22 +96,28 @@ impl IoState {
     }
 
     /// Marks `direction` not ready, unless an event arrived after `tick` was read.
-    pub(crate) fn clear(&self, direction: Readiness, tick: u64) {
+    pub fn clear(&self, direction: Readiness, tick: u64) {
         let mut inner = self.inner.lock();
+        #[cfg(reactor_loom)]
+        let tick = if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ClearIgnoresTick) {
+            inner.tick
+        } else {
+            tick
+        };
         if inner.tick == tick {
             inner.ready = inner.ready.without(direction);
         }
     }
 
     /// A fresh waiter id for a future that withdraws its waker when dropped.
-    pub(crate) fn new_waiter_id(&self) -> u64 {
+    pub fn new_waiter_id(&self) -> u64 {
         let mut inner = self.inner.lock();
         inner.last_waiter_id += 1;
         inner.last_waiter_id
     }
 
     /// Withdraws waiter `id`'s waker from `direction`, if it is still there.
-    pub(crate) fn withdraw(&self, direction: Readiness, id: u64) {
+    pub fn withdraw(&self, direction: Readiness, id: u64) {
         let withdrawn = {
             let mut inner = self.inner.lock();
             inner.waiters[slot(direction)].take_if(|waiter| waiter.id == id)

@@ -83,9 +83,20 @@ mod async_io;
 mod epoll;
 mod io_state;
 pub mod net;
+mod readiness;
 mod registration;
 mod sync;
 mod sys;
 
 pub use async_io::{Async, Ready, WithReadiness};
 pub use epoll::Epoll;
+
+/// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
+#[cfg(reactor_loom)]
+#[doc(hidden)]
+pub mod loom_internals {
+    pub use crate::io_state::{IoState, ANONYMOUS};
+    pub use crate::readiness::Readiness;
+    pub use crate::registration::{DispatchBuffer, Registry};
+    pub use crate::sync::seeded_bug;
+}

@@ -1,16 +1,24 @@
-//! The registration table: which callback an epoll event belongs to.
+//! The registry: which callback an epoll event belongs to, and the guarantee that a removed
+//! callback never runs again.
 //!
 //! Each registered fd gets a slot in a slab. Its epoll key packs the slot index with the slot's
 //! generation, which is bumped every time the slot is freed, so an event that was already queued
 //! in the kernel for a deregistered fd (and then delivered after its slot was reused) names an
 //! old generation and is ignored instead of reaching the new registration.
+//!
+//! Dispatch looks the keys up under the table lock, then runs the callbacks outside it (so that a
+//! callback may register or deregister). Removal takes the entry out of the table, then removes
+//! its [`CallbackSlot`], which waits for a call already in progress: a dispatch that looked the
+//! entry up before the removal finds the slot empty or finishes before `remove` returns.
+#![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // public only for the loom models
 
 use std::fmt;
 use std::io;
 
 use reactor::source::CallbackSlot;
 
-use crate::sync::Arc;
+use crate::readiness::Readiness;
+use crate::sync::{Arc, Mutex};
 
 /// Bits of a key that hold the slot index; the rest hold the generation.
 const INDEX_BITS: u32 = usize::BITS / 2;
@@ -19,67 +27,88 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 /// `usize::MAX`.
 const MAX_SLOTS: usize = INDEX_MASK - 1;
 
-/// The key of the source's own notification eventfd: never a registration's key.
-pub(crate) const NOTIFY_KEY: usize = usize::MAX - 1;
-
-/// Which directions an fd is ready in, as reported by one epoll event.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Readiness(u8);
-
-impl Readiness {
-    pub(crate) const READABLE: Self = Self(1);
-    pub(crate) const WRITABLE: Self = Self(2);
-
-    /// The readiness of an epoll event's flags. Hang-up and error count as both directions, so
-    /// that a pending read or write runs and sees the EOF or the error.
-    pub(crate) fn from_epoll(flags: u32) -> Self {
-        let both = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
-        let read = (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) as u32 | both;
-        let write = libc::EPOLLOUT as u32 | both;
-        let mut readiness = Self(0);
-        if flags & read != 0 {
-            readiness = readiness | Self::READABLE;
-        }
-        if flags & write != 0 {
-            readiness = readiness | Self::WRITABLE;
-        }
-        readiness
-    }
-
-    pub(crate) fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    pub(crate) fn without(self, other: Self) -> Self {
-        Self(self.0 & !other.0)
-    }
-}
-
-impl std::ops::BitOr for Readiness {
-    type Output = Self;
-
-    fn bitor(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-}
+/// The key of the epoll source's own notification eventfd: never a registration's key.
+pub const NOTIFY_KEY: usize = usize::MAX - 1;
 
 /// What runs when a registered fd becomes ready.
-pub(crate) type Callback = dyn FnMut(Readiness) + Send;
+pub type Callback = dyn FnMut(Readiness) + Send;
 
-/// One registration's callback, shared between the table and the handle that removes it.
-pub(crate) struct Entry {
-    pub(crate) callback: CallbackSlot<Callback>,
+/// Registered callbacks by key.
+#[derive(Default)]
+pub struct Registry {
+    table: Mutex<Table>,
 }
 
-impl Entry {
-    pub(crate) fn new(callback: Box<Callback>) -> Arc<Self> {
-        Arc::new(Self { callback: CallbackSlot::new(callback) })
+/// Scratch space of [`Registry::dispatch`], reused from one wait to the next.
+#[derive(Default)]
+pub struct DispatchBuffer {
+    ready: Vec<(Arc<Entry>, Readiness)>,
+}
+
+/// One registration's callback, shared between the table and a dispatch in progress.
+struct Entry {
+    callback: CallbackSlot<Callback>,
+}
+
+impl Registry {
+    /// Registers `callback`; returns its key.
+    ///
+    /// # Errors
+    ///
+    /// `OutOfMemory` if every slot index is taken (2^32 - 2 registrations on 64-bit targets).
+    pub fn insert(&self, callback: Box<Callback>) -> io::Result<usize> {
+        let entry = Arc::new(Entry { callback: CallbackSlot::new(callback) });
+        self.table.lock().insert(entry)
+    }
+
+    /// Removes the registration under `key`. Once this returns its callback never runs again: a
+    /// call in progress on another thread is waited for; one on this thread (the callback
+    /// removing itself) finishes right after. A stale key removes nothing.
+    pub fn remove(&self, key: usize) {
+        let entry = self.table.lock().remove(key);
+        if let Some(entry) = entry {
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::RemoveSkipsCallbackSlot) {
+                return;
+            }
+            entry.callback.remove();
+        }
+    }
+
+    /// Runs the callback of each `(key, readiness)` event whose registration is still live;
+    /// returns how many ran.
+    pub fn dispatch(
+        &self,
+        events: impl Iterator<Item = (usize, Readiness)>,
+        buffer: &mut DispatchBuffer,
+    ) -> usize {
+        {
+            let table = self.table.lock();
+            let live = events.filter_map(|(key, readiness)| Some((table.get(key)?.clone(), readiness)));
+            buffer.ready.extend(live);
+        }
+        buffer
+            .ready
+            .drain(..)
+            .filter(|(entry, readiness)| entry.callback.call(|callback| callback(*readiness)).is_some())
+            .count()
+    }
+
+    /// Number of live registrations.
+    pub fn len(&self) -> usize {
+        self.table.lock().len()
     }
 }
 
-/// A slab of registrations addressed by generation-checked keys.
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry").field("registrations", &self.len()).finish()
+    }
+}
+
+/// A slab of entries addressed by generation-checked keys.
 #[derive(Default)]
-pub(crate) struct Table {
+struct Table {
     slots: Vec<Slot>,
     /// Indices of free slots.
     free: Vec<usize>,
@@ -93,12 +122,7 @@ struct Slot {
 }
 
 impl Table {
-    /// Stores `entry`; returns its key.
-    ///
-    /// # Errors
-    ///
-    /// `OutOfMemory` if every slot index is taken (2^31 - 2 registrations on 64-bit targets).
-    pub(crate) fn insert(&mut self, entry: Arc<Entry>) -> io::Result<usize> {
+    fn insert(&mut self, entry: Arc<Entry>) -> io::Result<usize> {
         let index = match self.free.pop() {
             Some(index) => index,
             None if self.slots.len() < MAX_SLOTS => {
@@ -117,8 +141,7 @@ impl Table {
         Ok(index | (slot.generation << INDEX_BITS))
     }
 
-    /// The entry registered under `key`, unless it was removed since.
-    pub(crate) fn get(&self, key: usize) -> Option<&Arc<Entry>> {
+    fn get(&self, key: usize) -> Option<&Arc<Entry>> {
         let slot = self.slots.get(key & INDEX_MASK)?;
         if slot.generation != key >> INDEX_BITS {
             return None;
@@ -126,8 +149,7 @@ impl Table {
         slot.entry.as_ref()
     }
 
-    /// Removes the entry registered under `key`; a stale key removes nothing.
-    pub(crate) fn remove(&mut self, key: usize) -> Option<Arc<Entry>> {
+    fn remove(&mut self, key: usize) -> Option<Arc<Entry>> {
         self.get(key)?;
         let index = key & INDEX_MASK;
         let slot = &mut self.slots[index];
@@ -136,44 +158,47 @@ impl Table {
         slot.entry.take()
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
 }
 
-impl fmt::Debug for Table {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Table").field("registrations", &self.len()).finish()
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, not(reactor_loom)))]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
-    fn entry() -> Arc<Entry> {
-        Entry::new(Box::new(|_| {}))
+    fn counting(runs: &std::sync::Arc<AtomicUsize>) -> Box<Callback> {
+        let runs = runs.clone();
+        Box::new(move |_| {
+            runs.fetch_add(1, Ordering::SeqCst);
+        })
     }
 
     #[test]
-    fn a_stale_key_finds_nothing_after_its_slot_is_reused() {
-        let mut table = Table::default();
-        let old = table.insert(entry()).unwrap();
-        assert!(table.remove(old).is_some());
-        let new = table.insert(entry()).unwrap();
+    fn a_stale_key_reaches_nothing_after_its_slot_is_reused() {
+        let registry = Registry::default();
+        let (old_runs, new_runs) = Default::default();
+        let old = registry.insert(counting(&old_runs)).unwrap();
+        registry.remove(old);
+        let new = registry.insert(counting(&new_runs)).unwrap();
         assert_eq!(new & INDEX_MASK, old & INDEX_MASK, "the slot is reused");
-        assert!(table.get(old).is_none());
-        assert!(table.remove(old).is_none());
-        assert!(table.get(new).is_some());
+        let mut buffer = DispatchBuffer::default();
+        assert_eq!(registry.dispatch([(old, Readiness::READABLE)].into_iter(), &mut buffer), 0);
+        registry.remove(old);
+        assert_eq!(registry.len(), 1, "a stale key removes nothing");
+        assert_eq!(registry.dispatch([(new, Readiness::READABLE)].into_iter(), &mut buffer), 1);
+        assert_eq!((old_runs.load(Ordering::SeqCst), new_runs.load(Ordering::SeqCst)), (0, 1));
     }
 
     #[test]
     fn no_key_collides_with_the_notify_key() {
-        let mut table = Table::default();
-        let key = table.insert(entry()).unwrap();
+        let registry = Registry::default();
+        let key = registry.insert(Box::new(|_| {})).unwrap();
         assert_ne!(key, NOTIFY_KEY);
-        assert!(table.get(NOTIFY_KEY).is_none());
-        assert!(table.get(usize::MAX).is_none());
+        let events = [(NOTIFY_KEY, Readiness::READABLE), (usize::MAX, Readiness::READABLE)];
+        assert_eq!(registry.dispatch(events.into_iter(), &mut DispatchBuffer::default()), 0);
     }
 
     #[test]

@@ -52,3 +52,47 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+/// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
+/// switches a bug on and asserts that loom catches it.
+///
+/// The switch exists only in `reactor_loom` builds and is a std thread-local of the test's own OS
+/// thread (loom runs a whole model on the thread that calls `loom::model`), so a negative control
+/// never affects the models running beside it.
+#[cfg(reactor_loom)]
+pub mod seeded_bug {
+    use std::cell::Cell;
+
+    /// A bug that the code under test can be told to contain.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum Bug {
+        /// `IoState::clear` clears readiness without checking the tick: an edge that arrives
+        /// between a failed operation and the clear is lost.
+        ClearIgnoresTick,
+        /// `Registry::remove` takes the entry out of the table but skips `CallbackSlot::remove`:
+        /// a dispatch that looked the entry up already runs the callback after removal returns.
+        RemoveSkipsCallbackSlot,
+    }
+
+    std::thread_local! {
+        static ACTIVE: Cell<Option<Bug>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` with `bug` switched on for this OS thread.
+    pub fn with<R>(bug: Bug, f: impl FnOnce() -> R) -> R {
+        struct Reset(Option<Bug>);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                ACTIVE.with(|active| active.set(self.0));
+            }
+        }
+        let _reset = Reset(ACTIVE.with(|active| active.replace(Some(bug))));
+        f()
+    }
+
+    /// Whether `bug` is switched on for this OS thread.
+    pub(crate) fn is_active(bug: Bug) -> bool {
+        ACTIVE.with(|active| active.get() == Some(bug))
+    }
+}

@@ -1,6 +1,8 @@
 //! `Epoll` as an `EventSource`: notify, timeouts, composition.
 
-use std::sync::mpsc;
+use std::os::unix::thread::JoinHandleExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use reactor::source::{Composite, PingSource};
@@ -61,4 +63,36 @@ fn an_executor_over_a_composite_finds_its_epoll() {
     let registered = reactor_epoll::Async::with_source(a, &found).unwrap();
     assert_eq!(epoll.registrations(), 1, "the handle found is the same source");
     drop(registered);
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+#[test]
+fn a_wait_interrupted_by_a_signal_returns_ok() {
+    // SAFETY: installs a handler that does nothing, for a signal nothing else in this test binary
+    // uses; `action` is fully initialised (zeroed, then the handler and an empty mask).
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_signal as *const () as libc::sighandler_t;
+        libc::sigemptyset(&mut action.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()), 0);
+    }
+    let epoll = Epoll::new().unwrap();
+    let returned = Arc::new(AtomicBool::new(false));
+    let waiter = {
+        let returned = returned.clone();
+        std::thread::spawn(move || {
+            let result = epoll.wait(None).map_err(|error| error.kind());
+            returned.store(true, Ordering::SeqCst);
+            result
+        })
+    };
+    // Nothing but a signal can end that wait. A signal that lands before the wait starts is
+    // handled and the wait blocks, so keep signalling until it returns.
+    while !returned.load(Ordering::SeqCst) {
+        // SAFETY: the thread is joined only after this loop, so its pthread handle is live.
+        assert_eq!(unsafe { libc::pthread_kill(waiter.as_pthread_t(), libc::SIGUSR1) }, 0);
+        std::thread::yield_now();
+    }
+    assert_eq!(waiter.join().unwrap(), Ok(0), "EINTR is an empty wait, not an error");
 }
