@@ -28,10 +28,10 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 const MAX_SLOTS: usize = INDEX_MASK - 1;
 
 /// The key of the epoll source's own notification eventfd: never a registration's key.
-pub const NOTIFY_KEY: usize = usize::MAX - 1;
+pub(crate) const NOTIFY_KEY: usize = usize::MAX - 1;
 
 /// What runs when a registered fd becomes ready.
-pub type Callback = dyn FnMut(Readiness) + Send;
+pub(crate) type Callback = dyn FnMut(Readiness) + Send;
 
 /// Registered callbacks by key.
 #[derive(Default)]
@@ -42,6 +42,7 @@ pub struct Registry {
 /// Scratch space of [`Registry::dispatch`], reused from one wait to the next.
 #[derive(Default)]
 pub struct DispatchBuffer {
+    /// Entries found live for the events of one dispatch, with their readiness.
     ready: Vec<(Arc<Entry>, Readiness)>,
 }
 
@@ -97,6 +98,12 @@ impl Registry {
     /// Number of live registrations.
     pub fn len(&self) -> usize {
         self.table.lock().len()
+    }
+}
+
+impl fmt::Debug for DispatchBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DispatchBuffer").field("capacity", &self.ready.capacity()).finish()
     }
 }
 
