@@ -107,7 +107,7 @@ fn no_callback_after_remove() {
             0,
             "a callback ran after its removal returned"
         );
-        assert_eq!(registry.len(), 0);
+        assert_eq!(registry.count(), 0);
     });
 }
 

@@ -57,8 +57,7 @@ struct Inner {
     /// Whether a notification was written and not yet seen by a wait; repeated notifications
     /// before the next wait cost nothing.
     notified: AtomicBool,
-    /// Reused by every wait (waits are serialised by the executor; the lock only makes that
-    /// safe to rely on).
+    /// Reused by every wait; held for the whole wait, so a second concurrent wait can tell.
     buffers: Mutex<Buffers>,
     /// Whether `epoll_pwait2` is missing on this kernel.
     pwait2_missing: AtomicBool,
@@ -129,7 +128,7 @@ impl Epoll {
 
     /// Number of fds currently registered.
     pub fn registrations(&self) -> usize {
-        self.inner.registry.len()
+        self.inner.registry.count()
     }
 
     fn dispatch(&self, buffers: &mut Buffers) -> usize {
@@ -166,7 +165,12 @@ fn explain_add_error(error: io::Error, fd: i32) -> io::Error {
 
 impl EventSource for Epoll {
     fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let mut buffers = self.inner.buffers.lock();
+        // The executor never waits from two threads at once; should a caller do it anyway, the
+        // second wait returns at once instead of blocking behind the first (a zero timeout must
+        // never block).
+        let Some(mut buffers) = self.inner.buffers.try_lock() else {
+            return Ok(0);
+        };
         sys::epoll_wait(self.inner.poller.as_fd(), &mut buffers.events, timeout, &self.inner.pwait2_missing)?;
         Ok(self.dispatch(&mut buffers))
     }

@@ -96,7 +96,7 @@ impl Registry {
     }
 
     /// Number of live registrations.
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.table.lock().len()
     }
 }
@@ -109,7 +109,7 @@ impl fmt::Debug for DispatchBuffer {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry").field("registrations", &self.len()).finish()
+        f.debug_struct("Registry").field("registrations", &self.count()).finish()
     }
 }
 
@@ -194,7 +194,7 @@ mod tests {
         let mut buffer = DispatchBuffer::default();
         assert_eq!(registry.dispatch([(old, Readiness::READABLE)].into_iter(), &mut buffer), 0);
         registry.remove(old);
-        assert_eq!(registry.len(), 1, "a stale key removes nothing");
+        assert_eq!(registry.count(), 1, "a stale key removes nothing");
         assert_eq!(registry.dispatch([(new, Readiness::READABLE)].into_iter(), &mut buffer), 1);
         assert_eq!((old_runs.load(Ordering::SeqCst), new_runs.load(Ordering::SeqCst)), (0, 1));
     }

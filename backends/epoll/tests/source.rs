@@ -96,3 +96,22 @@ fn a_wait_interrupted_by_a_signal_returns_ok() {
     }
     assert_eq!(waiter.join().unwrap(), Ok(0), "EINTR is an empty wait, not an error");
 }
+
+#[test]
+fn a_second_concurrent_wait_returns_at_once() {
+    let epoll = Epoll::new().unwrap();
+    let (started, waiting) = mpsc::channel();
+    let blocked = {
+        let epoll = epoll.clone();
+        std::thread::spawn(move || {
+            started.send(()).unwrap();
+            epoll.wait(None)
+        })
+    };
+    waiting.recv().unwrap();
+    // A zero-timeout wait never blocks, even behind a wait already blocked on another thread
+    // (if that one has not started yet, this one simply runs first).
+    assert_eq!(epoll.wait(Some(Duration::ZERO)).unwrap(), 0);
+    epoll.notify();
+    assert_eq!(blocked.join().unwrap().unwrap(), 0);
+}
