@@ -3,17 +3,17 @@
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::epoll::{Epoll, Registration};
+use crate::epoll::Epoll;
 use crate::io_state::{IoState, ANONYMOUS};
 use crate::readiness::Readiness;
+use crate::registered::Registered;
 use crate::sync::Arc;
-use crate::sys;
 
 /// An I/O object registered with an [`Epoll`] source: its operations wait for readiness instead
 /// of blocking.
@@ -50,9 +50,7 @@ use crate::sys;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Async<T: AsFd> {
-    /// `None` only after `into_inner` took it.
-    io: Option<T>,
-    registration: Registration,
+    registered: Registered<T>,
     state: Arc<IoState>,
 }
 
@@ -88,34 +86,26 @@ impl<T: AsFd> Async<T> {
         let state = Arc::new(IoState::default());
         let callback_state = state.clone();
         let callback = Box::new(move |readiness| callback_state.on_event(readiness));
-        // SAFETY: `io` owns (or borrows for longer than `Self` lives) the fd, and `Self` calls
-        // `deregister` in `Drop` and `into_inner` before giving `io` up.
-        let registration = unsafe { epoll.register(io.as_fd(), callback) }?;
-        let this = Self { io: Some(io), registration, state };
-        sys::set_nonblocking(this.get_ref().as_fd().as_raw_fd())?;
-        Ok(this)
+        Ok(Self { registered: Registered::new(io, epoll, callback)?, state })
     }
 
     /// The I/O object.
     pub fn get_ref(&self) -> &T {
-        self.io.as_ref().expect("the I/O object is only taken by `into_inner`, which consumes self")
+        self.registered.get_ref()
     }
 
     /// The epoll source the I/O object is registered with.
     pub fn source(&self) -> &Epoll {
-        self.registration.epoll()
+        self.registered.source()
     }
 
     /// Deregisters the I/O object and returns it (still in non-blocking mode).
     ///
     /// # Errors
     ///
-    /// The error of `epoll_ctl(EPOLL_CTL_DEL)`; the object is lost with it only if deregistering
-    /// failed, which does not happen for a valid registration.
-    pub fn into_inner(mut self) -> io::Result<T> {
-        let io = self.io.take().expect("the I/O object is only taken by `into_inner`, which consumes self");
-        self.registration.deregister(io.as_fd())?;
-        Ok(io)
+    /// The error of `epoll_ctl(EPOLL_CTL_DEL)`, which does not happen for a valid registration.
+    pub fn into_inner(self) -> io::Result<T> {
+        self.registered.into_inner()
     }
 
     /// Waits until the I/O object is readable (as far as the cached readiness knows; an operation
@@ -206,15 +196,6 @@ impl<T: AsFd> Async<T> {
     }
 }
 
-impl<T: AsFd> Drop for Async<T> {
-    fn drop(&mut self) {
-        if let Some(io) = &self.io {
-            // Cannot fail for a live registration; there is nobody to report to in a drop.
-            let _ = self.registration.deregister(io.as_fd());
-        }
-    }
-}
-
 impl<T: AsFd> AsFd for Async<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.get_ref().as_fd()
@@ -223,7 +204,7 @@ impl<T: AsFd> AsFd for Async<T> {
 
 impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Async").field("io", &self.io).field("state", &self.state).finish()
+        f.debug_struct("Async").field("io", &self.registered).field("state", &self.state).finish()
     }
 }
 

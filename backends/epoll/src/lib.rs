@@ -3,7 +3,8 @@
 //! - [`Epoll`] is a blocking [`EventSource`](reactor::EventSource): one wait collects every ready
 //!   registration and wakes the tasks waiting on it.
 //! - [`Async<T>`] registers any [`AsFd`](std::os::fd::AsFd) type, with no `unsafe`: it owns the
-//!   I/O object and deregisters before the fd can close.
+//!   I/O object and deregisters before the fd can close. [`Epoll::watch`] does the same for a
+//!   callback run on the loop instead of a task.
 //! - [`net`] has TCP, UDP and Unix sockets implementing `futures-io`'s `AsyncRead`/`AsyncWrite`.
 //!
 //! An echo round trip on an executor over epoll:
@@ -91,12 +92,15 @@ mod epoll;
 mod io_state;
 pub mod net;
 mod readiness;
+mod registered;
 mod registration;
 mod sync;
 mod sys;
 
 pub use async_io::{Async, Ready, WithReadiness};
 pub use epoll::Epoll;
+pub use readiness::Readiness;
+pub use registered::Watch;
 
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]

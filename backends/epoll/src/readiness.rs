@@ -1,7 +1,9 @@
 //! Which directions of an fd are ready.
-#![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // public only for the loom models
 
 /// Which directions an fd is ready in, as reported by one epoll event.
+///
+/// A hang-up or an error makes both directions ready, so that the next read or write runs and
+/// reports the EOF or the error.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Readiness(u8);
 
@@ -13,7 +15,7 @@ impl Readiness {
 
     /// The readiness of an epoll event's flags. Hang-up and error count as both directions, so
     /// that a pending read or write runs and sees the EOF or the error.
-    pub fn from_epoll(flags: u32) -> Self {
+    pub(crate) fn from_epoll(flags: u32) -> Self {
         let both = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
         let read = (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) as u32 | both;
         let write = libc::EPOLLOUT as u32 | both;
@@ -27,13 +29,23 @@ impl Readiness {
         readiness
     }
 
+    /// Whether a read would not block.
+    pub fn is_readable(self) -> bool {
+        self.contains(Self::READABLE)
+    }
+
+    /// Whether a write would not block.
+    pub fn is_writable(self) -> bool {
+        self.contains(Self::WRITABLE)
+    }
+
     /// Whether every direction of `other` is ready in `self`.
     pub fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// `self` with the directions of `other` not ready.
-    pub fn without(self, other: Self) -> Self {
+    pub(crate) fn without(self, other: Self) -> Self {
         Self(self.0 & !other.0)
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::{stored_wakers, CountingWaker};
 use futures_lite::AsyncRead;
 use reactor::EventSource;
-use reactor_epoll::{Async, Epoll};
+use reactor_epoll::{Async, Epoll, Readiness};
 
 /// Fills `stream`'s send buffer until a write would block.
 fn fill(stream: &UnixStream) {
@@ -101,26 +101,37 @@ fn a_ready_event_wakes_the_waiting_task_once() {
     assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(3))));
 }
 
-/// Counts wakes that arrive after `dropped` is set.
+/// Counts wakes (or callback runs) that arrive after `dropped` is set.
+#[derive(Default)]
 struct LateWakeDetector {
     dropped: AtomicBool,
     late_wakes: AtomicUsize,
 }
 
-impl Wake for LateWakeDetector {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
+impl LateWakeDetector {
+    fn hit(&self) {
         if self.dropped.load(Ordering::SeqCst) {
             self.late_wakes.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
 
-#[test]
-fn no_waker_runs_after_the_drop_of_its_registration_returns() {
+impl Wake for LateWakeDetector {
+    fn wake(self: Arc<Self>) {
+        self.hit();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.hit();
+    }
+}
+
+/// Round after round, registers a stream with `register` (which leaves a waker or callback
+/// behind and returns the registration), then drops the registration while another thread makes
+/// the stream ready and dispatches. Returns how many wakes or calls came after a drop returned.
+fn race_drop_against_dispatch(
+    mut register: impl FnMut(&Epoll, UnixStream, &Arc<LateWakeDetector>) -> Box<dyn std::any::Any>,
+) -> usize {
     const ROUNDS: usize = 20_000;
     let epoll = Epoll::new().unwrap();
     let (to_dispatcher, rounds) = mpsc::channel::<Option<UnixStream>>();
@@ -128,8 +139,7 @@ fn no_waker_runs_after_the_drop_of_its_registration_returns() {
     let dispatcher = {
         let epoll = epoll.clone();
         std::thread::spawn(move || {
-            // Each round: make the registration ready, then dispatch while the main thread
-            // drops it (the write fails if the drop already closed the stream).
+            // The write fails if the drop already closed the stream.
             while let Some(mut peer) = rounds.recv().unwrap() {
                 let _ = peer.write(b"x");
                 epoll.wait(Some(Duration::ZERO)).unwrap();
@@ -137,24 +147,59 @@ fn no_waker_runs_after_the_drop_of_its_registration_returns() {
             }
         })
     };
-    let detector =
-        Arc::new(LateWakeDetector { dropped: AtomicBool::new(false), late_wakes: AtomicUsize::new(0) });
+    let detector = Arc::new(LateWakeDetector::default());
     for _ in 0..ROUNDS {
         detector.dropped.store(false, Ordering::SeqCst);
         let (stream, peer) = UnixStream::pair().unwrap();
-        let stream = Async::with_source(stream, &epoll).unwrap();
-        let waker = Waker::from(detector.clone());
-        assert!(pin!(stream.readable()).poll(&mut Context::from_waker(&waker)).is_pending());
-        // `readable`'s future withdrew its waker on drop: leave one that only the stream owns.
-        let mut reader = &stream;
-        assert!(pin!(&mut reader).poll_read(&mut Context::from_waker(&waker), &mut [0; 1]).is_pending());
+        let registration = register(&epoll, stream, &detector);
         to_dispatcher.send(Some(peer)).unwrap();
-        drop(stream);
+        drop(registration);
         detector.dropped.store(true, Ordering::SeqCst);
         drop(done.recv().unwrap());
     }
     to_dispatcher.send(None).unwrap();
     dispatcher.join().unwrap();
-    assert_eq!(detector.late_wakes.load(Ordering::SeqCst), 0);
     assert_eq!(epoll.registrations(), 0);
+    detector.late_wakes.load(Ordering::SeqCst)
+}
+
+#[test]
+fn no_waker_runs_after_the_drop_of_its_registration_returns() {
+    let late = race_drop_against_dispatch(|epoll, stream, detector| {
+        let stream = Async::with_source(stream, epoll).unwrap();
+        let waker = Waker::from(detector.clone());
+        let mut reader = &stream;
+        assert!(pin!(&mut reader).poll_read(&mut Context::from_waker(&waker), &mut [0; 1]).is_pending());
+        Box::new(stream)
+    });
+    assert_eq!(late, 0);
+}
+
+#[test]
+fn no_callback_runs_after_the_drop_of_its_watch_returns() {
+    let late = race_drop_against_dispatch(|epoll, stream, detector| {
+        let detector = detector.clone();
+        Box::new(epoll.watch(stream, move |_| detector.hit()).unwrap())
+    });
+    assert_eq!(late, 0);
+}
+
+#[test]
+fn a_watch_callback_runs_on_each_edge_and_into_inner_stops_it() {
+    let epoll = Epoll::new().unwrap();
+    let (stream, mut peer) = UnixStream::pair().unwrap();
+    let (seen, readiness) = mpsc::channel();
+    let watch = epoll.watch(stream, move |ready: Readiness| seen.send(ready).unwrap()).unwrap();
+    epoll.wait(Some(Duration::ZERO)).unwrap();
+    assert!(readiness.try_recv().unwrap().is_writable(), "the initial edge: writable");
+    peer.write_all(b"x").unwrap();
+    assert_eq!(epoll.wait(None).unwrap(), 1);
+    assert!(readiness.try_recv().unwrap().is_readable());
+    let mut stream = watch.into_inner().unwrap();
+    peer.write_all(b"y").unwrap();
+    assert_eq!(epoll.wait(Some(Duration::ZERO)).unwrap(), 0);
+    assert!(readiness.try_recv().is_err(), "no callback after into_inner");
+    let mut buf = [0; 2];
+    stream.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"xy");
 }
