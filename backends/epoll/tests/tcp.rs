@@ -148,3 +148,20 @@ fn split_halves_read_and_write_from_different_tasks() {
         assert_eq!(at_client, vec![9; 100_000]);
     });
 }
+
+#[test]
+fn connects_over_ipv6_loopback() {
+    let executor = common::executor();
+    let listener =
+        TcpListener::from_std(std::net::TcpListener::bind("[::1]:0").unwrap(), executor.source()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    executor.block_on(async {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, peer) = listener.accept().await.unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+        client.write_all(b"v6").await.unwrap();
+        let mut buf = [0; 2];
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"v6");
+    });
+}
