@@ -23,11 +23,12 @@ use crate::sync::Arc;
 /// [`into_inner`](Self::into_inner)) before the fd can close. Any [`AsFd`] type works: sockets,
 /// pipes, terminals, eventfds, your own.
 ///
-/// Operations are run optimistically and the readiness the kernel reports is cached: a direction
-/// stays ready until an operation run through [`read_with`](Self::read_with),
-/// [`write_with`](Self::write_with) or the [`AsyncRead`]/[`AsyncWrite`] impls fails with
-/// `WouldBlock`. One task per direction is woken at a time; a second task waiting in the same
-/// direction takes turns with the first.
+/// The readiness the kernel reports is cached. It starts empty (the kernel reports an fd that
+/// is already ready right after registration), and a direction stays ready until an operation
+/// run through [`read_with`](Self::read_with), [`write_with`](Self::write_with) or the
+/// [`AsyncRead`]/[`AsyncWrite`] impls fails with `WouldBlock`; operations run while it is ready
+/// and wait while it is not. One task per direction is woken at a time; a second task waiting in
+/// the same direction takes turns with the first.
 ///
 /// # Examples
 ///
@@ -108,8 +109,12 @@ impl<T: AsFd> Async<T> {
         self.registered.into_inner()
     }
 
-    /// Waits until the I/O object is readable (as far as the cached readiness knows; an operation
-    /// may still report `WouldBlock`, which [`read_with`](Self::read_with) handles).
+    /// Waits until the cached readiness says the I/O object is readable.
+    ///
+    /// It stays readable until an operation run through [`read_with`](Self::read_with) (or
+    /// `AsyncRead`) meets `WouldBlock`; an operation run on [`get_ref`](Self::get_ref) directly
+    /// does not clear it, so a loop of `readable().await` and such an operation spins once the
+    /// data is drained. Prefer `read_with`.
     pub fn readable(&self) -> Ready<'_, T> {
         Ready { io: self, direction: Readiness::READABLE, waiter: None }
     }
