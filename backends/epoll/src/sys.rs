@@ -12,7 +12,8 @@ use std::time::Duration;
 use crate::sync::atomic::{AtomicBool, Ordering};
 
 /// Waits on `epoll` for at most `timeout`, filling `events` (whose length is set to the number of
-/// events). A wait interrupted by a signal reports no events.
+/// events). A wait interrupted by a signal reports no events. A timeout too long for the kernel
+/// is cut to the longest it takes (24.8 days in milliseconds, or `time_t::MAX` seconds).
 ///
 /// `pwait2_missing` caches whether `epoll_pwait2` turned out to be missing (Linux before 5.11);
 /// the wait then rounds a sub-millisecond remainder up to the next millisecond.
@@ -28,7 +29,7 @@ pub(crate) fn epoll_wait(
     let count = match timeout.map(|timeout| (timeout, timeout.subsec_nanos() % 1_000_000 == 0)) {
         None => plain_wait(epoll, pointer, capacity, -1),
         Some((timeout, true)) => {
-            plain_wait(epoll, pointer, capacity, i32::try_from(timeout.as_millis()).unwrap_or(-1))
+            plain_wait(epoll, pointer, capacity, i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX))
         }
         // Relaxed: a cache of a fact about the kernel; a thread that misses it just tries again.
         Some((timeout, false)) if !pwait2_missing.load(Ordering::Relaxed) => {
@@ -74,9 +75,7 @@ fn precise_wait(
     capacity: i32,
     timeout: Duration,
 ) -> io::Result<usize> {
-    let Ok(seconds) = libc::time_t::try_from(timeout.as_secs()) else {
-        return plain_wait(epoll, events, capacity, -1);
-    };
+    let seconds = libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX);
     let timespec = libc::timespec { tv_sec: seconds, tv_nsec: timeout.subsec_nanos().into() };
     // SAFETY: as in `plain_wait`; `timespec` outlives the call and a null signal mask means the
     // mask is left alone (the size argument is then ignored).
@@ -94,9 +93,12 @@ fn precise_wait(
     usize::try_from(count).map_err(|_| io::Error::last_os_error())
 }
 
+/// A timeout in whole milliseconds, never shorter than `timeout`, except that one too long for
+/// the kernel is cut to `i32::MAX` ms (about 24.8 days): an early return is allowed, a late one
+/// is not.
 fn rounded_up_millis(timeout: Duration) -> i32 {
     let millis = timeout.as_nanos().div_ceil(1_000_000);
-    i32::try_from(millis).unwrap_or(-1)
+    i32::try_from(millis).unwrap_or(i32::MAX)
 }
 
 /// A non-blocking, close-on-exec eventfd.

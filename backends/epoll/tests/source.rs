@@ -46,11 +46,13 @@ fn sub_millisecond_and_zero_timeouts_return() {
     assert_eq!(epoll.wait(Some(Duration::ZERO)).unwrap(), 0);
     assert_eq!(epoll.wait(Some(Duration::from_micros(250))).unwrap(), 0);
     assert_eq!(epoll.wait(Some(Duration::from_nanos(1))).unwrap(), 0);
-    // A timeout too long for the kernel waits without a limit instead of overflowing.
+    // A timeout too long for the kernel is cut to the longest it takes, without overflowing.
     epoll.notify();
     assert_eq!(epoll.wait(Some(Duration::MAX)).unwrap(), 0);
     epoll.notify();
     assert_eq!(epoll.wait(Some(Duration::from_secs(u64::MAX / 2))).unwrap(), 0);
+    epoll.notify();
+    assert_eq!(epoll.wait(Some(Duration::from_millis(u64::MAX))).unwrap(), 0);
 }
 
 #[test]
