@@ -19,10 +19,10 @@ use crate::sync::Mutex;
 
 /// The waiter id of the `poll_*` APIs (`AsyncRead` and friends), which have no future whose drop
 /// could withdraw the waker.
-pub const ANONYMOUS: u64 = 0;
+pub(crate) const ANONYMOUS: u64 = 0;
 
-#[derive(Default)]
 /// The readiness cache and waiters of one registration.
+#[derive(Default)]
 pub struct IoState {
     inner: Mutex<Inner>,
 }

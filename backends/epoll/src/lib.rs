@@ -106,7 +106,7 @@ pub use registered::Watch;
 #[cfg(reactor_loom)]
 #[doc(hidden)]
 pub mod loom_internals {
-    pub use crate::io_state::{IoState, ANONYMOUS};
+    pub use crate::io_state::IoState;
     pub use crate::readiness::Readiness;
     pub use crate::registration::{DispatchBuffer, Registry};
     pub use crate::sync::seeded_bug;
