@@ -82,7 +82,7 @@ impl<T: AsFd> Async<T> {
     /// - `AlreadyExists` if the fd is registered with `epoll` already (by another `Async`);
     /// - `Unsupported` for a regular file or a directory, which epoll cannot watch;
     /// - `InvalidInput` for a closed or invalid fd;
-    /// - the error of `fcntl` setting `O_NONBLOCK`, or of `epoll_ctl`, otherwise.
+    /// - the error of setting non-blocking mode, or of `epoll_ctl`, otherwise.
     pub fn with_source(io: T, epoll: &Epoll) -> io::Result<Self> {
         let state = Arc::new(IoState::default());
         let callback_state = state.clone();

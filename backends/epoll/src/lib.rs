@@ -81,7 +81,7 @@
 //! | a readiness cycle: the peer writes, the wait dispatches, the read completes, the next read meets `WouldBlock` | 1 `epoll_wait` + the I/O (1 `sendto`, 2 `recvfrom`); no `epoll_ctl` | the 5 of the wait + 1 `epoll_ctl` re-arm (one-shot registration) + the I/O |
 //! | `notify`, then the wait it ends | 1 `write` + 1 `epoll_wait` | 1 `write` + the 5 of the wait |
 //!
-//! Registering an fd costs one `epoll_ctl` plus `fcntl` for `O_NONBLOCK`; deregistering one
+//! Registering an fd costs one `epoll_ctl` and one `ioctl(FIONBIO)`; deregistering one
 //! `epoll_ctl`. Repeated notifies before a wait cost one atomic swap each after the first. On
 //! Linux before 5.11 (no `epoll_pwait2`) a timeout that is not whole milliseconds is rounded up
 //! to the next millisecond.

@@ -21,7 +21,7 @@ impl<T: AsFd> Registered<T> {
     ///
     /// # Errors
     ///
-    /// The errors of registering (see [`Epoll::watch`]), or of `fcntl` setting `O_NONBLOCK`.
+    /// The errors of registering (see [`Epoll::watch`]), or of setting non-blocking mode.
     pub(crate) fn new(io: T, epoll: &Epoll, callback: Box<dyn FnMut(Readiness) + Send>) -> io::Result<Self> {
         // SAFETY: `Self` owns `io` (or a borrow that outlives `Self`) and calls `deregister`
         // in `Drop` and `into_inner`, before `io` can be dropped.
@@ -111,7 +111,7 @@ impl Epoll {
     /// - `AlreadyExists` if the fd is registered with this source already;
     /// - `Unsupported` for a regular file or a directory, which epoll cannot watch;
     /// - `InvalidInput` for a closed or invalid fd;
-    /// - the error of `fcntl` setting `O_NONBLOCK`, or of `epoll_ctl`, otherwise.
+    /// - the error of setting non-blocking mode, or of `epoll_ctl`, otherwise.
     ///
     /// # Examples
     ///

@@ -1,5 +1,5 @@
 //! The few system calls that `polling` and std do not offer: the wait itself, eventfd, and
-//! `O_NONBLOCK` on an arbitrary fd.
+//! non-blocking mode on an arbitrary fd.
 //!
 //! `polling::Poller::wait` costs five syscalls on every call (it re-arms a timerfd and a one-shot
 //! notifier each time). `Epoll` keeps `polling` for registration and waits on its epoll fd
@@ -128,18 +128,12 @@ pub(crate) fn eventfd_increment(fd: BorrowedFd<'_>) {
     }
 }
 
-/// Puts `fd` in non-blocking mode.
+/// Puts `fd` in non-blocking mode: one `ioctl(FIONBIO)`, which the kernel handles for every
+/// kind of file (`fcntl` would need a read and a write of the flags).
 pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: `fcntl` with `F_GETFL` reads only the fd's flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if flags & libc::O_NONBLOCK != 0 {
-        return Ok(());
-    }
-    // SAFETY: `fcntl` with `F_SETFL` changes only the fd's status flags.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+    let on: libc::c_int = 1;
+    // SAFETY: `FIONBIO` reads one `c_int` from a live local.
+    if unsafe { libc::ioctl(fd, libc::FIONBIO, &on) } < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
