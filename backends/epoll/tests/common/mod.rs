@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
-use reactor::{Builder, Executor};
+use reactor::Executor;
 use reactor_epoll::Epoll;
 
-/// An executor over a fresh epoll source, with two workers.
+/// An executor over a fresh epoll source, one worker per core.
 pub fn executor() -> Executor<Epoll> {
-    Builder::new().worker_threads(2).build(Epoll::new().unwrap()).unwrap()
+    Executor::new(Epoll::new().unwrap()).unwrap()
 }
 
 /// A waker target that counts its wakes; `Arc::strong_count` counts the live wakers.
