@@ -313,7 +313,10 @@ pub struct WithReadiness<'a, T: AsFd, F> {
     waiter: Option<u64>,
 }
 
-impl<T: AsFd, R, F: FnMut(&T) -> io::Result<R> + Unpin> Future for WithReadiness<'_, T, F> {
+// The operation is never pinned: it is only ever called through `&mut`.
+impl<T: AsFd, F> Unpin for WithReadiness<'_, T, F> {}
+
+impl<T: AsFd, R, F: FnMut(&T) -> io::Result<R>> Future for WithReadiness<'_, T, F> {
     type Output = io::Result<R>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
