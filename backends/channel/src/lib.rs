@@ -1,0 +1,73 @@
+//! Channels for reactor: bounded and unbounded multi-producer single-consumer channels and
+//! oneshot channels, consumed by async tasks or by callbacks on the event loop.
+//!
+//! ```
+//! use reactor_channel::{bounded, oneshot};
+//! # futures_lite::future::block_on(async {
+//!
+//! let (tx, mut rx) = bounded(16);
+//! let (reply_tx, reply_rx) = oneshot();
+//! std::thread::spawn(move || {
+//!     for i in 1..=10 {
+//!         tx.send_blocking(i).unwrap(); // from a plain thread, outside any runtime
+//!     }
+//!     // `tx` drops here, closing the channel once its messages are received
+//! });
+//! std::thread::spawn(move || {
+//!     let mut sum = 0;
+//!     while let Ok(i) = rx.recv_blocking() {
+//!         sum += i;
+//!     }
+//!     reply_tx.send(sum).unwrap();
+//! });
+//! assert_eq!(reply_rx.await, Ok(55));
+//! # });
+//! ```
+//!
+//! # Two ways to consume a channel
+//!
+//! * **In a task**: [`Receiver::recv`], [`Receiver::poll_recv`] or the [`Stream`](futures_core::Stream)
+//!   implementation. Waiting is done with wakers alone: no event source is involved.
+//! * **On the loop**: hand the receiver to a [`ChannelSource`] with a callback; the source runs
+//!   the callback for each message when the loop dispatches it, in batches with a fairness cap.
+//!
+//! # No file descriptor per channel
+//!
+//! A channel is a lock-free queue (`concurrent-queue`) plus a slot for the receiver's waker and
+//! an `event-listener` event for senders waiting on a full bounded channel. A send wakes the
+//! receiver's waker; in callback mode that waker queues the registration in its
+//! [`ChannelSource`] and calls the source's notifier, which ends the blocked wait of the loop.
+//!
+//! # Guarantees
+//!
+//! * Every message sent before the last sender drops is received, then receiving reports
+//!   [`RecvError`].
+//! * Once the receiver is gone (or [`close`](Receiver::close)d), sends fail with an error that
+//!   hands the value back.
+//! * [`Receiver::recv`] is cancel-safe: dropping its future before it completes loses nothing.
+//! * Dropping a channel with queued messages drops each of them exactly once.
+#![doc(test(attr(deny(warnings))))]
+
+mod blocking;
+mod chan;
+mod error;
+pub mod oneshot;
+mod receiver;
+mod sender;
+mod source;
+mod sync;
+mod waker_slot;
+
+pub use chan::{bounded, unbounded};
+pub use error::{RecvError, SendError, TryRecvError, TrySendError};
+pub use oneshot::oneshot;
+pub use receiver::{Receiver, RecvFuture};
+pub use sender::{SendFuture, Sender};
+pub use source::{ChannelRegistration, ChannelSource, DEFAULT_BATCH_LIMIT};
+
+/// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
+#[cfg(reactor_loom)]
+#[doc(hidden)]
+pub mod loom_internals {
+    pub use crate::sync::seeded_bug;
+}
