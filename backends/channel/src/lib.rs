@@ -70,4 +70,61 @@ pub use source::{ChannelRegistration, ChannelSource, DEFAULT_BATCH_LIMIT};
 #[doc(hidden)]
 pub mod loom_internals {
     pub use crate::sync::seeded_bug;
+
+    /// The receiver's waker slot, exposed so that its protocol has a model of its own.
+    #[derive(Debug)]
+    pub struct WakerSlot(crate::waker_slot::WakerSlot);
+
+    impl WakerSlot {
+        /// An empty slot.
+        pub fn new() -> Self {
+            Self(crate::waker_slot::WakerSlot::new())
+        }
+
+        /// Registers `waker` (one registering thread only).
+        pub fn register(&self, waker: &std::task::Waker) {
+            self.0.register(waker);
+        }
+
+        /// Wakes and removes the registered waker, if any.
+        pub fn wake(&self) {
+            self.0.wake();
+        }
+    }
+
+    impl Default for WakerSlot {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// A waker that counts how often it was woken, for models that poll by hand.
+    ///
+    /// The count is a std atomic: it records what happened and is no part of a protocol under
+    /// test.
+    #[derive(Debug, Default)]
+    pub struct WakeCounter(std::sync::atomic::AtomicUsize);
+
+    impl WakeCounter {
+        /// A counter and a waker that increments it.
+        pub fn waker() -> (std::sync::Arc<Self>, std::task::Waker) {
+            let counter = std::sync::Arc::new(Self::default());
+            (counter.clone(), std::task::Waker::from(counter))
+        }
+
+        /// How often the waker was woken.
+        pub fn count(&self) -> usize {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl std::task::Wake for WakeCounter {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }

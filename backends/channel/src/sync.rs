@@ -27,6 +27,10 @@ mod imp {
         pub(crate) use std::thread::{current, park, Thread};
     }
 
+    pub(crate) mod hint {
+        pub(crate) use std::hint::spin_loop;
+    }
+
     /// A mutex whose `lock` ignores poisoning (see the module docs).
     #[derive(Debug, Default)]
     pub(crate) struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
@@ -68,6 +72,10 @@ mod imp {
 
     pub(crate) mod thread {
         pub(crate) use loom::thread::{current, park, Thread};
+    }
+
+    pub(crate) mod hint {
+        pub(crate) use loom::hint::spin_loop;
     }
 
     /// loom's mutex with the poison-free `lock` of the std half.

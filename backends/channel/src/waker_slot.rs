@@ -10,6 +10,7 @@ use std::mem;
 use std::task::Waker;
 
 use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::hint;
 use crate::sync::UnsafeCell;
 
 /// Nobody is touching `waker`.
@@ -70,8 +71,11 @@ impl WakerSlot {
                     // wake us, but the slot was ours. Take the waker back out and wake it.
                     // SAFETY: `REGISTERING` is still set, so the slot is still ours.
                     let woken = self.waker.with_mut(|slot| unsafe { (*slot).take() });
-                    // Release: the next `register` or wake acquires the emptied slot.
-                    self.state.store(IDLE, Ordering::Release);
+                    // A swap, not a store: it must come after every sender's `fetch_or` in the
+                    // modification order, or a stale `WAKING` could outlive us and make the next
+                    // wake take nothing. Release: the next `register` or wake acquires the
+                    // emptied slot.
+                    self.state.swap(IDLE, Ordering::AcqRel);
                     #[cfg(reactor_loom)]
                     if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::WakerSlotLostWake) {
                         drop(replaced);
@@ -85,7 +89,13 @@ impl WakerSlot {
             }
             // A sender is taking the previous waker out right now: it will wake that waker, not
             // ours, so wake ours here. The caller's re-check may then find the message already.
-            Err(_) => waker.wake_by_ref(),
+            // Being woken at once makes the caller poll again, which is a spin on that sender:
+            // hint so (under loom, it lets the sender run). The hint comes first because loom's
+            // yield forgets an unpark the thread gave itself just before.
+            Err(_) => {
+                hint::spin_loop();
+                waker.wake_by_ref();
+            }
         }
     }
 

@@ -1,0 +1,154 @@
+//! Bounded and unbounded MPSC channels: send, receive and close on full and empty channels,
+//! receiver wake-ups, and sender and receiver drop races.
+#![cfg(reactor_loom)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use loom::thread;
+use reactor_channel::loom_internals::seeded_bug::{self, Bug};
+use reactor_channel::loom_internals::WakeCounter;
+use reactor_channel::{bounded, unbounded, RecvError, TrySendError};
+use reactor_loom_tests::model;
+
+/// Counts drops; plain std, an observation outside the protocol under test.
+struct Dropped(Arc<AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn send_on_a_full_bounded_channel_waits_for_the_receiver() {
+    model(|| {
+        let (tx, mut rx) = bounded(1);
+        let sender = thread::spawn(move || {
+            tx.send_blocking(1).unwrap();
+            tx.send_blocking(2).unwrap(); // waits until the receiver takes 1
+        });
+        assert_eq!(rx.recv_blocking(), Ok(1));
+        assert_eq!(rx.recv_blocking(), Ok(2));
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn a_blocked_receiver_is_woken_by_a_send() {
+    model(|| {
+        let (tx, mut rx) = unbounded();
+        let keep_open = tx.clone(); // so that only the send, not a close, can wake the receiver
+        let sender = thread::spawn(move || tx.try_send(7).unwrap());
+        assert_eq!(rx.recv_blocking(), Ok(7));
+        sender.join().unwrap();
+        drop(keep_open);
+    });
+}
+
+/// A receive that finds the channel empty registers its waker; the send racing with it either is
+/// seen by that receive or wakes the waker.
+fn a_waiting_receive_is_woken_by_a_send(capacity: Option<usize>) {
+    model(move || {
+        let (tx, mut rx) = capacity.map_or_else(unbounded, bounded);
+        let keep_open = tx.clone(); // so that only the send, not a close, can wake the receiver
+        let sender = thread::spawn(move || tx.try_send(7).unwrap());
+        let (woken, waker) = WakeCounter::waker();
+        let first = rx.poll_recv(&mut Context::from_waker(&waker));
+        sender.join().unwrap();
+        if first.is_pending() {
+            assert!(woken.count() >= 1, "the waiting receiver was not woken");
+            assert_eq!(rx.try_recv(), Ok(7));
+        } else {
+            assert_eq!(first, Poll::Ready(Ok(7)));
+        }
+        drop(keep_open);
+    });
+}
+
+#[test]
+fn a_waiting_receive_on_an_empty_unbounded_channel_is_woken_by_a_send() {
+    a_waiting_receive_is_woken_by_a_send(None);
+}
+
+#[test]
+fn a_waiting_receive_on_an_empty_bounded_channel_is_woken_by_a_send() {
+    a_waiting_receive_is_woken_by_a_send(Some(1));
+}
+
+#[test]
+fn messages_from_two_senders_all_arrive_before_the_close() {
+    model(|| {
+        let (tx, mut rx) = unbounded();
+        let senders: Vec<_> = (0..2)
+            .map(|i| {
+                let tx = tx.clone();
+                thread::spawn(move || tx.try_send(i).unwrap())
+            })
+            .collect();
+        drop(tx);
+        let mut received = vec![rx.recv_blocking().unwrap(), rx.recv_blocking().unwrap()];
+        received.sort_unstable();
+        assert_eq!(received, vec![0, 1]);
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+        senders.into_iter().for_each(|sender| sender.join().unwrap());
+    });
+}
+
+#[test]
+fn the_last_sender_dropping_wakes_a_waiting_receiver() {
+    model(|| {
+        let (tx, mut rx) = bounded::<u8>(1);
+        let dropper = thread::spawn(move || drop(tx));
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+        dropper.join().unwrap();
+    });
+}
+
+#[test]
+fn a_send_racing_with_the_receiver_drop_is_delivered_or_handed_back_and_dropped_once() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = bounded(1);
+        let receiver = thread::spawn(move || drop(rx));
+        match tx.try_send(Dropped(drops.clone())) {
+            Ok(()) => {}
+            Err(TrySendError::Closed(value)) => drop(value),
+            Err(TrySendError::Full(_)) => panic!("the channel was empty"),
+        }
+        receiver.join().unwrap();
+        drop(tx);
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "the message was dropped exactly once");
+    });
+}
+
+#[test]
+fn a_sender_waiting_on_a_full_channel_is_released_by_the_receiver_drop() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        tx.try_send(1).unwrap();
+        let receiver = thread::spawn(move || drop(rx));
+        assert_eq!(tx.send_blocking(2).unwrap_err().into_inner(), 2);
+        receiver.join().unwrap();
+    });
+}
+
+#[test]
+fn close_racing_with_a_send_keeps_queued_messages() {
+    model(|| {
+        let (tx, mut rx) = unbounded();
+        let sender = thread::spawn(move || tx.try_send(1).is_ok());
+        rx.close();
+        let sent = sender.join().unwrap();
+        assert_eq!(rx.try_recv().is_ok(), sent, "a message sent before the close is kept");
+        assert!(rx.try_recv().is_err());
+    });
+}
+
+#[test]
+#[should_panic(expected = "the waiting receiver was not woken")]
+fn negative_control_recv_without_a_recheck_misses_the_wake() {
+    seeded_bug::with(Bug::RecvSkipsRecheck, || a_waiting_receive_is_woken_by_a_send(None));
+}
