@@ -136,6 +136,19 @@ fn a_sender_waiting_on_a_full_channel_is_released_by_the_receiver_drop() {
 }
 
 #[test]
+fn a_sender_waiting_on_a_full_channel_is_released_by_close_and_the_queued_message_kept() {
+    model(|| {
+        let (tx, mut rx) = bounded(1);
+        tx.try_send(1).unwrap();
+        let sender = thread::spawn(move || tx.send_blocking(2).unwrap_err().into_inner());
+        rx.close();
+        assert_eq!(sender.join().unwrap(), 2);
+        assert_eq!(rx.recv_blocking(), Ok(1));
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+    });
+}
+
+#[test]
 fn close_racing_with_a_send_keeps_queued_messages() {
     model(|| {
         let (tx, mut rx) = unbounded();

@@ -56,7 +56,7 @@ impl WakerSlot {
                 let replaced = self.waker.with_mut(|slot| unsafe {
                     match &*slot {
                         Some(current) if current.will_wake(waker) => None,
-                        _ => mem::replace(&mut *slot, Some(waker.clone())),
+                        _ => (*slot).replace(waker.clone()),
                     }
                 });
                 mem::forget(abort);

@@ -4,18 +4,30 @@ use std::collections::VecDeque;
 
 use futures_lite::future::{block_on, poll_once};
 use proptest::prelude::*;
-use reactor_channel::{bounded, unbounded, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError};
+use reactor_channel::{
+    bounded, unbounded, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError,
+};
 
 #[derive(Clone, Debug)]
 enum Op {
-    TrySend { sender: usize, value: u32 },
+    TrySend {
+        sender: usize,
+        value: u32,
+    },
     /// Polls a `send` future once and drops it if it is still pending.
-    SendOnce { sender: usize, value: u32 },
+    SendOnce {
+        sender: usize,
+        value: u32,
+    },
     TryRecv,
     /// Polls a `recv` future once and drops it if it is still pending (cancel safety).
     RecvOnce,
-    CloneSender { sender: usize },
-    DropSender { sender: usize },
+    CloneSender {
+        sender: usize,
+    },
+    DropSender {
+        sender: usize,
+    },
     Close,
 }
 

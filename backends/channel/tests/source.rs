@@ -153,7 +153,9 @@ fn many_producers_reach_one_callback() {
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let tx = tx.clone();
-            thread::spawn(move || (0..PER_PRODUCER).for_each(|i| tx.send_blocking(p * PER_PRODUCER + i).unwrap()))
+            thread::spawn(move || {
+                (0..PER_PRODUCER).for_each(|i| tx.send_blocking(p * PER_PRODUCER + i).unwrap())
+            })
         })
         .collect();
     drop(tx);
