@@ -165,3 +165,9 @@ fn close_racing_with_a_send_keeps_queued_messages() {
 fn negative_control_recv_without_a_recheck_misses_the_wake() {
     seeded_bug::with(Bug::RecvSkipsRecheck, || a_waiting_receive_is_woken_by_a_send(None));
 }
+
+#[test]
+#[should_panic(expected = "the waiting receiver was not woken")]
+fn negative_control_a_wake_without_its_fence_misses_the_registered_waker() {
+    seeded_bug::with(Bug::WakeSkipsFence, || a_waiting_receive_is_woken_by_a_send(Some(1)));
+}

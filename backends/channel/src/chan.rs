@@ -78,7 +78,7 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// ```
 /// use reactor_channel::unbounded;
 ///
-/// let (tx, mut rx) = unbounded();
+/// let (tx, rx) = unbounded();
 /// for i in 0..1000 {
 ///     tx.try_send(i).unwrap();
 /// }

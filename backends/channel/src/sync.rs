@@ -20,7 +20,7 @@ pub(crate) mod refcount {
 #[cfg(not(reactor_loom))]
 mod imp {
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     }
 
     pub(crate) mod thread {
@@ -67,7 +67,7 @@ mod imp {
     pub(crate) use loom::cell::UnsafeCell;
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     }
 
     pub(crate) mod thread {
@@ -111,6 +111,9 @@ pub mod seeded_bug {
     pub enum Bug {
         /// `WakerSlot::register` drops a wake that raced with it instead of waking the new waker.
         WakerSlotLostWake,
+        /// `WakerSlot::wake` reads the state without its `SeqCst` fence, so it can miss a
+        /// waker registered just before, while the receiver misses the message just pushed.
+        WakeSkipsFence,
         /// `Receiver::poll_recv` does not look at the queue again after registering its waker, so
         /// a message sent in between is never noticed.
         RecvSkipsRecheck,
