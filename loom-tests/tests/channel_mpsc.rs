@@ -2,24 +2,15 @@
 //! receiver wake-ups, and sender and receiver drop races.
 #![cfg(reactor_loom)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use loom::thread;
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
-use reactor_channel::loom_internals::WakeCounter;
+use reactor_channel::loom_internals::{DropCounter, WakeCounter};
 use reactor_channel::{bounded, unbounded, RecvError, TrySendError};
 use reactor_loom_tests::model;
-
-/// Counts drops; plain std, an observation outside the protocol under test.
-struct Dropped(Arc<AtomicUsize>);
-
-impl Drop for Dropped {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn send_on_a_full_bounded_channel_waits_for_the_receiver() {
@@ -113,14 +104,14 @@ fn a_send_racing_with_the_receiver_drop_is_delivered_or_handed_back_and_dropped_
         let drops = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = bounded(1);
         let receiver = thread::spawn(move || drop(rx));
-        match tx.try_send(Dropped(drops.clone())) {
+        match tx.try_send(DropCounter(drops.clone())) {
             Ok(()) => {}
             Err(TrySendError::Closed(value)) => drop(value),
             Err(TrySendError::Full(_)) => panic!("the channel was empty"),
         }
         receiver.join().unwrap();
         drop(tx);
-        assert_eq!(drops.load(Ordering::SeqCst), 1, "the message was dropped exactly once");
+        assert_eq!(DropCounter::count(&drops), 1, "the message was dropped exactly once");
     });
 }
 

@@ -2,24 +2,15 @@
 #![cfg(reactor_loom)]
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use loom::thread;
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
-use reactor_channel::loom_internals::WakeCounter;
+use reactor_channel::loom_internals::{DropCounter, WakeCounter};
 use reactor_channel::{oneshot, RecvError};
 use reactor_loom_tests::model;
-
-/// Counts drops; plain std, an observation outside the protocol under test.
-struct Dropped(Arc<AtomicUsize>);
-
-impl Drop for Dropped {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn a_blocked_receiver_gets_the_value() {
@@ -69,12 +60,12 @@ fn a_send_racing_with_the_receiver_drop_loses_nothing_and_drops_the_value_once()
         let drops = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = oneshot();
         let receiver = thread::spawn(move || drop(rx));
-        if let Err(returned) = tx.send(Dropped(drops.clone())) {
-            assert_eq!(drops.load(Ordering::SeqCst), 0, "a value handed back was not dropped");
+        if let Err(returned) = tx.send(DropCounter(drops.clone())) {
+            assert_eq!(DropCounter::count(&drops), 0, "a value handed back was not dropped");
             drop(returned.into_inner());
         }
         receiver.join().unwrap();
-        assert_eq!(drops.load(Ordering::SeqCst), 1, "the value was dropped exactly once");
+        assert_eq!(DropCounter::count(&drops), 1, "the value was dropped exactly once");
     });
 }
 

@@ -118,6 +118,24 @@ pub mod loom_internals {
         }
     }
 
+    /// A value that counts its drops in a shared std counter, to check that a message is dropped
+    /// exactly once whatever the interleaving.
+    #[derive(Debug)]
+    pub struct DropCounter(pub std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl DropCounter {
+        /// How many values sharing `drops` were dropped.
+        pub fn count(drops: &std::sync::atomic::AtomicUsize) -> usize {
+            drops.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl Drop for DropCounter {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
     impl std::task::Wake for WakeCounter {
         fn wake(self: std::sync::Arc<Self>) {
             self.wake_by_ref();

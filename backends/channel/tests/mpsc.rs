@@ -1,23 +1,16 @@
 //! Behaviour of the bounded and unbounded MPSC channels, through the public API.
 
+mod support;
+
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
 use futures_lite::future::{block_on, poll_once};
 use futures_lite::StreamExt;
 use reactor_channel::{bounded, unbounded, RecvError, SendError, TryRecvError, TrySendError};
-
-/// Counts how many times values of one test were dropped.
-#[derive(Debug)]
-struct DropCounter(Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use support::DropCounter;
 
 #[test]
 fn messages_arrive_in_order() {
@@ -189,11 +182,11 @@ fn dropping_the_receiver_drops_queued_messages_exactly_once() {
         tx.try_send(DropCounter(drops.clone())).unwrap();
     }
     drop(rx);
-    assert_eq!(drops.load(Ordering::SeqCst), 5, "queued messages are dropped with the receiver");
+    assert_eq!(DropCounter::count(&drops), 5, "queued messages are dropped with the receiver");
     let rejected = tx.try_send(DropCounter(drops.clone())).unwrap_err().into_inner();
     drop(rejected);
     drop(tx);
-    assert_eq!(drops.load(Ordering::SeqCst), 6);
+    assert_eq!(DropCounter::count(&drops), 6);
 }
 
 #[test]
@@ -205,9 +198,9 @@ fn dropping_an_unbounded_channel_drops_queued_messages_exactly_once() {
     }
     drop(rx.try_recv().unwrap());
     drop(tx);
-    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert_eq!(DropCounter::count(&drops), 1);
     drop(rx);
-    assert_eq!(drops.load(Ordering::SeqCst), 100);
+    assert_eq!(DropCounter::count(&drops), 100);
 }
 
 #[test]
@@ -219,7 +212,7 @@ fn dropping_a_pending_send_drops_its_value_once() {
         let mut send = pin!(tx.send(DropCounter(drops.clone())));
         assert!(block_on(poll_once(send.as_mut())).is_none());
     }
-    assert_eq!(drops.load(Ordering::SeqCst), 1, "the unsent value is dropped with its future");
+    assert_eq!(DropCounter::count(&drops), 1, "the unsent value is dropped with its future");
     assert_eq!(tx.len(), 1);
 }
 

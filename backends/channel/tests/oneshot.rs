@@ -1,21 +1,15 @@
 //! Behaviour of the oneshot channel, through the public API.
 
+mod support;
+
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::thread;
 
 use futures_lite::future::{block_on, poll_once};
 use reactor_channel::{oneshot, RecvError, SendError, TryRecvError};
-
-#[derive(Debug)]
-struct DropCounter(Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use support::DropCounter;
 
 #[test]
 fn the_value_arrives() {
@@ -76,14 +70,14 @@ fn an_unreceived_value_is_dropped_exactly_once() {
     let drops = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = oneshot();
     tx.send(DropCounter(drops.clone())).unwrap();
-    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    assert_eq!(DropCounter::count(&drops), 0);
     drop(rx);
-    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert_eq!(DropCounter::count(&drops), 1);
 
     let (tx, rx) = oneshot();
     drop(rx);
     let returned = tx.send(DropCounter(drops.clone())).unwrap_err().into_inner();
-    assert_eq!(drops.load(Ordering::SeqCst), 1, "handed back, not dropped");
+    assert_eq!(DropCounter::count(&drops), 1, "handed back, not dropped");
     drop(returned);
-    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    assert_eq!(DropCounter::count(&drops), 2);
 }
