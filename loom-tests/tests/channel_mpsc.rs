@@ -1,5 +1,11 @@
 //! Bounded and unbounded MPSC channels: send, receive and close on full and empty channels,
 //! receiver wake-ups, and sender and receiver drop races.
+//!
+//! A thread that may still unpark the main thread after the main thread's blocking wait returned
+//! (a late wake of a waker the wait no longer needs) is not joined: loom 0.7 takes an unpark
+//! that arrives while a thread is blocked in `join` for the join's own notification and fails an
+//! internal assertion, where std ignores it. Loom runs every thread to completion all the same,
+//! and the channels' state uses loom's `Arc`, so their last drop is checked wherever it happens.
 #![cfg(reactor_loom)]
 
 use std::sync::atomic::AtomicUsize;
@@ -23,7 +29,7 @@ fn send_on_a_full_bounded_channel_waits_for_the_receiver() {
         assert_eq!(rx.recv_blocking(), Ok(1));
         assert_eq!(rx.recv_blocking(), Ok(2));
         assert_eq!(rx.recv_blocking(), Err(RecvError));
-        sender.join().unwrap();
+        drop(sender); // not joined: see the module docs
     });
 }
 
@@ -34,7 +40,7 @@ fn a_blocked_receiver_is_woken_by_a_send() {
         let keep_open = tx.clone(); // so that only the send, not a close, can wake the receiver
         let sender = thread::spawn(move || tx.try_send(7).unwrap());
         assert_eq!(rx.recv_blocking(), Ok(7));
-        sender.join().unwrap();
+        drop(sender); // not joined: see the module docs
         drop(keep_open);
     });
 }
@@ -84,7 +90,7 @@ fn messages_from_two_senders_all_arrive_before_the_close() {
         received.sort_unstable();
         assert_eq!(received, vec![0, 1]);
         assert_eq!(rx.recv_blocking(), Err(RecvError));
-        senders.into_iter().for_each(|sender| sender.join().unwrap());
+        drop(senders); // not joined: see the module docs
     });
 }
 
@@ -94,7 +100,7 @@ fn the_last_sender_dropping_wakes_a_waiting_receiver() {
         let (tx, mut rx) = bounded::<u8>(1);
         let dropper = thread::spawn(move || drop(tx));
         assert_eq!(rx.recv_blocking(), Err(RecvError));
-        dropper.join().unwrap();
+        drop(dropper); // not joined: see the module docs
     });
 }
 
@@ -122,7 +128,7 @@ fn a_sender_waiting_on_a_full_channel_is_released_by_the_receiver_drop() {
         tx.try_send(1).unwrap();
         let receiver = thread::spawn(move || drop(rx));
         assert_eq!(tx.send_blocking(2).unwrap_err().into_inner(), 2);
-        receiver.join().unwrap();
+        drop(receiver); // not joined: see the module docs
     });
 }
 

@@ -1,4 +1,10 @@
 //! The oneshot channel: send racing with the receiver's wait, and drops of either half.
+//!
+//! A thread that may still unpark the main thread after the main thread's blocking wait returned
+//! (a late wake of a waker the wait no longer needs) is not joined: loom 0.7 takes an unpark
+//! that arrives while a thread is blocked in `join` for the join's own notification and fails an
+//! internal assertion, where std ignores it. Loom runs every thread to completion all the same,
+//! and the channels' state uses loom's `Arc`, so their last drop is checked wherever it happens.
 #![cfg(reactor_loom)]
 
 use std::future::Future;
@@ -18,7 +24,7 @@ fn a_blocked_receiver_gets_the_value() {
         let (tx, rx) = oneshot();
         let sender = thread::spawn(move || tx.send(1).unwrap());
         assert_eq!(rx.recv_blocking(), Ok(1));
-        sender.join().unwrap();
+        drop(sender); // not joined: see the module docs
     });
 }
 
@@ -50,7 +56,7 @@ fn a_sender_dropped_without_sending_wakes_the_receiver() {
         let (tx, rx) = oneshot::<u8>();
         let dropper = thread::spawn(move || drop(tx));
         assert_eq!(rx.recv_blocking(), Err(RecvError));
-        dropper.join().unwrap();
+        drop(dropper); // not joined: see the module docs
     });
 }
 

@@ -1,5 +1,11 @@
 //! The callback source: a send from another thread into an idle loop wakes its blocked wait, and
 //! deregistration racing with dispatch.
+//!
+//! A thread that may still unpark the main thread after the main thread's blocking wait returned
+//! (a late wake of a waker the wait no longer needs) is not joined: loom 0.7 takes an unpark
+//! that arrives while a thread is blocked in `join` for the join's own notification and fails an
+//! internal assertion, where std ignores it. Loom runs every thread to completion all the same,
+//! and the channels' state uses loom's `Arc`, so their last drop is checked wherever it happens.
 #![cfg(reactor_loom)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +36,7 @@ fn a_send_wakes_the_blocked_loop() {
         while received.load(Ordering::SeqCst) == 0 {
             source.wait(None).unwrap();
         }
-        sender.join().unwrap();
+        drop(sender); // not joined: see the module docs
         drop(keep_open);
     });
 }

@@ -4,8 +4,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::sync::refcount::Arc;
 use crate::sync::thread;
+use crate::sync::waker_refcount::Arc;
 
 /// Polls `future` on this thread, parking it while the future waits.
 ///

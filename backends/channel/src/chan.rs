@@ -4,7 +4,7 @@ use concurrent_queue::ConcurrentQueue;
 use event_listener::Event;
 
 use crate::sync::atomic::AtomicUsize;
-use crate::sync::refcount::Arc;
+use crate::sync::Arc;
 use crate::waker_slot::WakerSlot;
 use crate::{Receiver, Sender};
 

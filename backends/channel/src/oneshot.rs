@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use crate::blocking::block_on;
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::refcount::Arc;
+use crate::sync::Arc;
 use crate::sync::UnsafeCell;
 use crate::waker_slot::WakerSlot;
 use crate::{RecvError, SendError, TryRecvError};

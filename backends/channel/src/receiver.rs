@@ -10,7 +10,7 @@ use futures_core::Stream;
 
 use crate::blocking::block_on;
 use crate::chan::Chan;
-use crate::sync::refcount::Arc;
+use crate::sync::Arc;
 use crate::{RecvError, TryRecvError};
 
 /// The receiving half of a [`bounded`](crate::bounded) or [`unbounded`](crate::unbounded) channel.

@@ -11,7 +11,7 @@ use event_listener::EventListener;
 use crate::blocking::block_on;
 use crate::chan::Chan;
 use crate::sync::atomic::Ordering;
-use crate::sync::refcount::Arc;
+use crate::sync::Arc;
 use crate::{SendError, TrySendError};
 
 /// The sending half of a [`bounded`](crate::bounded) or [`unbounded`](crate::unbounded) channel.

@@ -11,7 +11,7 @@ use reactor::source::{CallbackSlot, Notifier};
 use reactor::EventSource;
 
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::refcount::{Arc, Weak};
+use crate::sync::waker_refcount::{Arc, Weak};
 use crate::sync::Mutex;
 use crate::Receiver;
 

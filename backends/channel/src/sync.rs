@@ -7,18 +7,21 @@
 //! returns the guard directly (poisoning is cleared: the data the crate guards stays consistent
 //! when a user callback panics).
 //!
-//! [`refcount`] is std's `Arc` and `Weak` in both halves, on purpose: a
+//! [`waker_refcount`] is std's `Arc` and `Weak` in both halves, on purpose: a
 //! [`Waker`](std::task::Waker) can only be built from std's `Arc`, and loom's `Arc` has no `Weak`.
-//! Reference counts are not part of any protocol the models check; every atomic, cell and lock
-//! that is reaches the models through this shim.
+//! It is used only for what becomes a waker (and what those point to), never for the channels'
+//! own state, which uses the switched [`Arc`] so that loom sees the synchronisation of the last
+//! drop.
 
-/// Reference-counted pointers, std's in both halves (see the module docs).
-pub(crate) mod refcount {
+/// Reference counts for wakers: std's in both halves (see the module docs).
+pub(crate) mod waker_refcount {
     pub(crate) use std::sync::{Arc, Weak};
 }
 
 #[cfg(not(reactor_loom))]
 mod imp {
+    pub(crate) use std::sync::Arc;
+
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     }
@@ -65,6 +68,7 @@ mod imp {
 #[cfg(reactor_loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::Arc;
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
