@@ -3,6 +3,7 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::io;
+use std::mem;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -177,6 +178,19 @@ impl Shared {
     }
 }
 
+/// Queues an entry again if its callback panics mid-drain: the channel's waker is not registered
+/// then, so without this no later send would ever wake the entry and its messages would stall.
+struct RequeueOnPanic<'a> {
+    shared: &'a Shared,
+    entry: &'a Arc<Entry>,
+}
+
+impl Drop for RequeueOnPanic<'_> {
+    fn drop(&mut self) {
+        self.shared.enqueue(self.entry);
+    }
+}
+
 impl EventSource for ChannelSource {
     fn wait(&self, _timeout: Option<Duration>) -> io::Result<usize> {
         let shared = &self.shared;
@@ -191,7 +205,10 @@ impl EventSource for ChannelSource {
             // Release pairs with the Acquire of that wake's swap.
             entry.queued.store(false, Ordering::Release);
             let waker = Waker::from(entry.clone());
-            match entry.drain.call(|drain| drain(&waker, shared.batch_limit)) {
+            let requeue_on_panic = RequeueOnPanic { shared, entry: &entry };
+            let drained = entry.drain.call(|drain| drain(&waker, shared.batch_limit));
+            mem::forget(requeue_on_panic);
+            match drained {
                 Some(Drained::Idle(count)) => delivered += count,
                 Some(Drained::More(count)) => {
                     delivered += count;

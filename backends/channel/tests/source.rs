@@ -167,3 +167,24 @@ fn many_producers_reach_one_callback() {
     all.sort_unstable();
     assert_eq!(all, (0..PRODUCERS * PER_PRODUCER).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_panicking_callback_does_not_stall_its_channel() {
+    let channels = ChannelSource::new();
+    let source = looped(&channels);
+    let (tx, rx) = unbounded();
+    let (seen, mut record) = recorder();
+    let _registration = channels.register(rx, move |message| {
+        assert_ne!(message, 1, "the callback fails on message 1");
+        record(message);
+    });
+    for i in 0..3 {
+        tx.try_send(i).unwrap();
+    }
+    let panicked =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.wait(Some(Duration::ZERO))));
+    assert!(panicked.is_err());
+    assert!(channels.deadline().is_some(), "the channel is still ready");
+    assert_eq!(source.wait(Some(Duration::ZERO)).unwrap(), 1);
+    assert_eq!(*seen.lock().unwrap(), vec![0, 2], "only the message whose callback panicked is lost");
+}

@@ -6,11 +6,11 @@ use std::sync::Arc;
 /// A value that counts its drops in a shared counter, to check that messages are dropped
 /// exactly once.
 #[derive(Debug)]
-pub struct DropCounter(pub Arc<AtomicUsize>);
+pub(crate) struct DropCounter(pub(crate) Arc<AtomicUsize>);
 
 impl DropCounter {
     /// How many values sharing `drops` were dropped.
-    pub fn count(drops: &AtomicUsize) -> usize {
+    pub(crate) fn count(drops: &AtomicUsize) -> usize {
         drops.load(Ordering::SeqCst)
     }
 }
