@@ -1,14 +1,139 @@
 //! Build async runtimes out of pluggable event sources.
+//!
+//! An event loop registers interest in events together with a callback, waits for them in bulk,
+//! and runs the callback of each event that completed. An async task that has to wait registers
+//! its [waker](std::task::Waker) as that callback, so when the event fires the task goes back on
+//! the run queue. `reactor` is that machinery with the event source left open:
+//!
+//! - [`EventSource`] is the trait every source implements: epoll, timers and channels (the
+//!   `reactor-epoll`, `reactor-timer` and `reactor-channel` crates) and your own, alike.
+//! - [`Executor`] runs tasks over any source: a work-stealing thread pool, `block_on`,
+//!   `spawn_local`, task handles that report panics, cancellation at shutdown.
+//! - [`source`] holds the portable sources: [`Parking`](source::Parking) (block a thread, no OS
+//!   resources), [`PingSource`](source::PingSource) (callbacks triggered from any thread),
+//!   [`Composite`](source::Composite) (many sources, one of which blocks), and
+//!   [`CallbackSlot`](source::CallbackSlot), the deregistration guarantee every source needs.
+//!
+//! ```
+//! use reactor::{source::Parking, Executor};
+//!
+//! let executor = Executor::new(Parking::new())?;
+//! let task = executor.spawn(async { "hello from a worker" });
+//! assert_eq!(executor.block_on(task)?, "hello from a worker");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Writing an event source
+//!
+//! A complete custom source: a set of flags that any thread raises, each running a callback on
+//! the loop. It is passive (it never blocks itself), so it is composed with a blocking source and
+//! wakes that source's waiter through the [`Notifier`](source::Notifier) it is attached to. The
+//! built-in [`PingSource`](source::PingSource) is the production version of the same idea.
+//!
+//! ```
+//! use std::io;
+//! use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+//! use std::sync::{Arc, Mutex};
+//! use std::time::Duration;
+//!
+//! use reactor::source::{CallbackSlot, Notifier};
+//! use reactor::{Builder, EventSource};
+//!
+//! struct Flag {
+//!     raised: AtomicBool,
+//!     callback: CallbackSlot<dyn FnMut() + Send>,
+//! }
+//!
+//! #[derive(Clone, Default)]
+//! struct Flags {
+//!     flags: Arc<Mutex<Vec<Arc<Flag>>>>,
+//!     notifier: Arc<Mutex<Option<Notifier>>>,
+//! }
+//!
+//! impl Flags {
+//!     /// Registers `callback`; the returned closure raises the flag from any thread.
+//!     fn register(&self, callback: impl FnMut() + Send + 'static) -> impl Fn() + Send + Sync {
+//!         let flag = Arc::new(Flag {
+//!             raised: AtomicBool::new(false),
+//!             callback: CallbackSlot::new(Box::new(callback)),
+//!         });
+//!         self.flags.lock().unwrap().push(flag.clone());
+//!         let notifier = self.notifier.clone();
+//!         move || {
+//!             flag.raised.store(true, Ordering::Release);
+//!             if let Some(notifier) = notifier.lock().unwrap().as_ref() {
+//!                 notifier.notify(); // wake the blocked waiter: it must dispatch us
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! impl EventSource for Flags {
+//!     fn wait(&self, _timeout: Option<Duration>) -> io::Result<usize> {
+//!         // Passive: dispatch what is ready, never block.
+//!         let flags = self.flags.lock().unwrap().clone();
+//!         let mut ran = 0;
+//!         for flag in flags {
+//!             if flag.raised.swap(false, Ordering::Acquire) {
+//!                 ran += flag.callback.call(|callback| callback()).map_or(0, |()| 1);
+//!             }
+//!         }
+//!         Ok(ran)
+//!     }
+//!
+//!     fn notify(&self) {
+//!         if let Some(notifier) = self.notifier.lock().unwrap().as_ref() {
+//!             notifier.notify();
+//!         }
+//!     }
+//!
+//!     fn can_block(&self) -> bool {
+//!         false
+//!     }
+//!
+//!     fn attach(&self, notifier: Notifier) {
+//!         *self.notifier.lock().unwrap() = Some(notifier);
+//!     }
+//! }
+//!
+//! let flags = Flags::default();
+//! let seen = Arc::new(AtomicUsize::new(0));
+//! let counter = seen.clone();
+//! let raise = flags.register(move || {
+//!     counter.fetch_add(1, Ordering::Relaxed);
+//! });
+//! // The executor composes a passive source with a parking thread to block in.
+//! let executor = Builder::new().worker_threads(1).build(flags)?;
+//! std::thread::spawn(raise).join().unwrap();
+//! executor.block_on(async {
+//!     while seen.load(Ordering::Relaxed) == 0 {
+//!         reactor::yield_now().await;
+//!     }
+//! });
+//! # Ok::<(), io::Error>(())
+//! ```
+//!
+//! A blocking source (one that owns an OS wait, like epoll) instead returns `true` from
+//! [`can_block`](EventSource::can_block), blocks in [`wait`](EventSource::wait) for at most the
+//! timeout, and makes [`notify`](EventSource::notify) interrupt that wait. The
+//! [`source`] module documents the five obligations in full.
 #![doc(test(attr(deny(warnings))))]
 
+pub mod coop;
+mod executor;
 pub mod source;
 mod sync;
+mod task;
 
+pub use coop::yield_now;
+pub use executor::{current_source, BlockOnError, Builder, Executor, Handle, SpawnError, SpawnLocalError};
 pub use source::EventSource;
+pub use task::{JoinError, Task};
 
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]
 #[doc(hidden)]
 pub mod loom_internals {
+    pub use crate::executor::local_queue::{local_queue, LocalQueue, Overflow, Stealer, CAPACITY};
     pub use crate::sync::seeded_bug;
 }

@@ -59,10 +59,6 @@ mod imp {
             Self(std::cell::UnsafeCell::new(value))
         }
 
-        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-            f(self.0.get())
-        }
-
         pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
             f(self.0.get())
         }
@@ -135,6 +131,12 @@ pub mod seeded_bug {
     pub enum Bug {
         /// `Parking::notify` skips the unpark: a notify racing with a wait is lost.
         ParkingLostUnpark,
+        /// A stealer loads a local queue's `tail` with `Relaxed` instead of `Acquire`: it may read
+        /// a task before the owner's write of it is visible.
+        LocalQueueRelaxedTail,
+        /// A stealer claims its batch with a plain store instead of a compare-and-swap: a
+        /// concurrent pop (or steal) takes the same task too.
+        LocalQueueUnreservedSteal,
     }
 
     std::thread_local! {

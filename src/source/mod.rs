@@ -122,6 +122,8 @@ pub trait EventSource: Send + Sync {
     ///         (type_id == TypeId::of::<Self>()).then_some(self as &dyn Any)
     ///     }
     /// }
+    ///
+    /// assert!(Mine.component(TypeId::of::<Mine>()).is_some());
     /// ```
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
         let _ = type_id;

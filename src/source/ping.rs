@@ -1,5 +1,6 @@
 //! A user-space source: callbacks triggered from any thread, no file descriptor.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
@@ -11,6 +12,9 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Arc, Mutex};
 
 /// A passive source of callbacks that any thread triggers with [`Ping::ping`].
+///
+/// Cloning gives another handle to the same source; inside an executor over it,
+/// [`current_source`](crate::current_source) finds it.
 ///
 /// Each [`register`](Self::register) returns a [`Ping`] (cloneable, `Send + Sync`) and a
 /// [`PingRegistration`]. Pings coalesce: however many arrive before the next
@@ -31,7 +35,7 @@ use crate::sync::{Arc, Mutex};
 /// let (ping, _registration) = pings.register(move || {
 ///     counter.fetch_add(1, Ordering::Relaxed);
 /// });
-/// let executor = Executor::new(pings); // a passive source gets a parking thread to block in
+/// let executor = Executor::new(pings).unwrap(); // a passive source gets a parking thread to block in
 ///
 /// std::thread::spawn(move || ping.ping()).join().unwrap();
 /// executor.block_on(async {
@@ -40,6 +44,7 @@ use crate::sync::{Arc, Mutex};
 ///     }
 /// });
 /// ```
+#[derive(Clone)]
 pub struct PingSource {
     shared: Arc<Shared>,
 }
@@ -117,6 +122,10 @@ impl EventSource for PingSource {
 
     fn attach(&self, notifier: Notifier) {
         *self.shared.notifier.lock() = Some(notifier);
+    }
+
+    fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
+        (type_id == TypeId::of::<Self>()).then_some(self as &dyn Any)
     }
 }
 

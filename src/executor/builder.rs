@@ -1,0 +1,113 @@
+//! Configuration of an [`Executor`](crate::Executor) before it starts.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use crate::executor::Executor;
+use crate::source::EventSource;
+
+/// A per-thread hook: thread start or stop.
+pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
+
+/// Configures and starts an [`Executor`].
+///
+/// # Examples
+///
+/// ```
+/// use reactor::{source::Parking, Builder};
+///
+/// let executor = Builder::new()
+///     .worker_threads(2)
+///     .thread_name(|index| format!("my-worker-{index}"))
+///     .stack_size(512 * 1024)
+///     .build(Parking::new())
+///     .unwrap();
+/// assert_eq!(executor.block_on(executor.spawn(async { 7 })).unwrap(), 7);
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder {
+    pub(crate) worker_threads: Option<usize>,
+    pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+    pub(crate) on_source_error: Box<dyn Fn(&io::Error) + Send + Sync>,
+}
+
+impl Builder {
+    /// The default configuration: one worker thread per available core, named `reactor-N`.
+    pub fn new() -> Self {
+        Self {
+            worker_threads: None,
+            thread_name: Arc::new(|index| format!("reactor-{index}")),
+            stack_size: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+            on_source_error: Box::new(|error| eprintln!("reactor: event source wait failed: {error}")),
+        }
+    }
+
+    /// The number of worker threads. `0` runs tasks only on threads that call
+    /// [`Executor::block_on`]. Defaults to [`std::thread::available_parallelism`].
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = Some(count);
+        self
+    }
+
+    /// Names worker thread `index` (from 0) `name(index)`.
+    pub fn thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.thread_name = Arc::new(name);
+        self
+    }
+
+    /// The stack size of worker threads, in bytes. Defaults to std's default.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `hook` on each worker thread when it starts, before it runs any task.
+    pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` on each worker thread when it stops, after its last task.
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_stop = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with every error that the source's wait returns (a panic in a source
+    /// callback arrives here as an error too). The executor keeps running. Defaults to printing
+    /// the error to standard error.
+    pub fn on_source_error(mut self, hook: impl Fn(&io::Error) + Send + Sync + 'static) -> Self {
+        self.on_source_error = Box::new(hook);
+        self
+    }
+
+    /// Starts an executor over `source`.
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of spawning a worker thread (the threads already started are stopped).
+    pub fn build<S: EventSource + 'static>(self, source: S) -> io::Result<Executor<S>> {
+        Executor::start(self, source)
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("worker_threads", &self.worker_threads)
+            .field("stack_size", &self.stack_size)
+            .finish_non_exhaustive()
+    }
+}

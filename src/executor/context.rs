@@ -1,0 +1,182 @@
+//! What the current thread is doing for which executor: the thread-local that lets a waker
+//! schedule onto the local queue of the worker it runs on, and lets ambient APIs find the
+//! executor's source.
+
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use async_task::Runnable;
+
+use crate::executor::local_queue::LocalQueue;
+use crate::executor::local_tasks::LocalTasks;
+use crate::executor::shared::Shared;
+use crate::sync::{thread_local, Arc};
+
+/// Consecutive polls a task woken into the LIFO slot may take before the slot's task goes to
+/// the back of the queue. Bounds how long two tasks waking each other can starve the others.
+const MAX_LIFO_STREAK: u32 = 3;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+}
+
+/// The executor this thread works for, and what it owns of it.
+pub(crate) struct Current {
+    pub(crate) shared: Arc<Shared>,
+    /// The run queue this thread owns: always on a worker, on a `block_on` thread when the spare
+    /// queue was free.
+    pub(crate) queue: Option<OwnedQueue>,
+    /// The `!Send` tasks of the `block_on` running on this thread.
+    pub(crate) local_tasks: Option<Rc<LocalTasks>>,
+}
+
+/// A local run queue with its LIFO slot.
+pub(crate) struct OwnedQueue {
+    /// Index of the queue's stealer in `Shared::stealers` (skipped when stealing).
+    pub(crate) index: usize,
+    pub(crate) queue: LocalQueue<Runnable>,
+    /// The task most recently woken by this thread: it likely works on data that is still in
+    /// cache, so it runs next. Not stealable.
+    lifo: Option<Runnable>,
+    /// How many tasks in a row came from `lifo`.
+    lifo_streak: u32,
+}
+
+impl OwnedQueue {
+    pub(crate) fn new(index: usize, queue: LocalQueue<Runnable>) -> Self {
+        Self { index, queue, lifo: None, lifo_streak: 0 }
+    }
+
+    /// The next local task: the LIFO slot unless its streak is spent, then the queue's head.
+    pub(crate) fn pop(&mut self, shared: &Shared) -> Option<Runnable> {
+        if let Some(runnable) = self.lifo.take() {
+            if self.lifo_streak < MAX_LIFO_STREAK {
+                self.lifo_streak += 1;
+                return Some(runnable);
+            }
+            self.queue.push_back(runnable, &shared.injector);
+        }
+        self.lifo_streak = 0;
+        self.queue.pop()
+    }
+
+    /// Queues a task woken on this thread; returns whether it became stealable (so that an idle
+    /// thread is worth waking).
+    fn push(&mut self, runnable: Runnable, yielded: bool, shared: &Shared) -> bool {
+        if yielded {
+            self.queue.push_back(runnable, &shared.injector);
+            return true;
+        }
+        match self.lifo.replace(runnable) {
+            Some(previous) => {
+                self.queue.push_back(previous, &shared.injector);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Hands every task still held back to the pool; returns the emptied queue.
+    pub(crate) fn into_queue(mut self, shared: &Shared) -> LocalQueue<Runnable> {
+        let tasks = self.lifo.take().into_iter().chain(std::iter::from_fn(|| self.queue.pop()));
+        for runnable in tasks {
+            shared.injector.push(runnable);
+        }
+        self.queue
+    }
+}
+
+/// Makes `current` this thread's context until the guard drops.
+///
+/// # Errors
+///
+/// Hands `current` back if the thread already works for an executor.
+pub(crate) fn enter(current: Current) -> Result<EnterGuard, Current> {
+    CURRENT.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_some() {
+            return Err(current);
+        }
+        *slot = Some(current);
+        Ok(EnterGuard { _not_send: std::marker::PhantomData })
+    })
+}
+
+/// Leaves the context on drop. Use [`EnterGuard::exit`] to get the context back.
+pub(crate) struct EnterGuard {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl EnterGuard {
+    /// Leaves the context and returns it.
+    pub(crate) fn exit(self) -> Option<Current> {
+        std::mem::forget(self);
+        take_current()
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        // Dropped outside the borrow: dropping queued runnables drops futures, whose drop may
+        // wake other tasks and so reach `schedule_local` on this thread.
+        drop(take_current());
+    }
+}
+
+fn take_current() -> Option<Current> {
+    CURRENT.with(|slot| slot.borrow_mut().take())
+}
+
+/// Runs `f` with this thread's context, if it has one and it is not borrowed already.
+pub(crate) fn with_current<R>(f: impl FnOnce(&mut Current) -> R) -> Option<R> {
+    CURRENT.with(|slot| slot.try_borrow_mut().ok()?.as_mut().map(f))
+}
+
+/// The executor this thread works for, if any.
+pub(crate) fn current_shared() -> Option<Arc<Shared>> {
+    CURRENT.with(|slot| Some(slot.try_borrow().ok()?.as_ref()?.shared.clone()))
+}
+
+/// Queues `runnable` on this thread's local queue if this thread owns one of `shared`'s queues;
+/// returns whether it became stealable, or hands the runnable back.
+pub(crate) fn schedule_local(
+    shared: &Arc<Shared>,
+    runnable: Runnable,
+    yielded: bool,
+) -> Result<bool, Runnable> {
+    CURRENT.with(|slot| {
+        let Ok(mut slot) = slot.try_borrow_mut() else { return Err(runnable) };
+        match slot.as_mut() {
+            Some(Current { shared: own, queue: Some(queue), .. }) if Arc::ptr_eq(own, shared) => {
+                Ok(queue.push(runnable, yielded, shared))
+            }
+            _ => Err(runnable),
+        }
+    })
+}
+
+/// The part of type `T` of the source of the executor this thread works for.
+///
+/// This is how ambient APIs find their source from inside a task: a timer's `sleep` finds the
+/// executor's timer, through [`EventSource::component`](crate::EventSource::component). Returns
+/// `None` outside an executor, or if its source has no part of type `T`.
+///
+/// # Examples
+///
+/// ```
+/// use reactor::source::PingSource;
+/// use reactor::Executor;
+///
+/// let executor = Executor::new(PingSource::new()).unwrap();
+/// assert!(reactor::current_source::<PingSource>().is_none()); // not inside the executor
+/// executor.block_on(async {
+///     let pings = reactor::current_source::<PingSource>().expect("the executor's source");
+///     let (ping, _registration) = pings.register(|| println!("pinged"));
+///     ping.ping();
+/// });
+/// ```
+pub fn current_source<T: Clone + 'static>() -> Option<T> {
+    let source = current_shared()?.source.clone();
+    source.component(TypeId::of::<T>())?.downcast_ref::<T>().cloned()
+}

@@ -1,0 +1,89 @@
+//! `!Send` tasks spawned with `spawn_local`, run only by the `block_on` that owns them.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use async_task::Runnable;
+use concurrent_queue::ConcurrentQueue;
+
+use crate::executor::active::ActiveTasks;
+use crate::executor::signal::Signal;
+use crate::task::{CatchUnwind, Task};
+
+/// The `!Send` tasks of one `block_on` call. They live as long as that call: when it returns,
+/// the ones still pending are cancelled on its thread.
+pub(crate) struct LocalTasks {
+    /// Scheduled local tasks. Wakers may fire on any thread, so the queue is concurrent; the
+    /// runnables are only ever run or dropped on the owning thread.
+    queue: std::sync::Arc<ConcurrentQueue<Runnable>>,
+    signal: std::sync::Arc<Signal>,
+    active: RefCell<ActiveTasks>,
+}
+
+impl LocalTasks {
+    pub(crate) fn new(signal: std::sync::Arc<Signal>) -> Rc<Self> {
+        Rc::new(Self {
+            queue: std::sync::Arc::new(ConcurrentQueue::unbounded()),
+            signal,
+            active: RefCell::new(ActiveTasks::default()),
+        })
+    }
+
+    /// Spawns `future` to run on this thread.
+    pub(crate) fn spawn<F>(self: &Rc<Self>, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let slot = self.active.borrow().next_slot();
+        let guard = LocalGuard { tasks: self.clone(), slot };
+        let future = async move {
+            let _guard = guard;
+            CatchUnwind::new(future).await
+        };
+        let queue = self.queue.clone();
+        let signal = self.signal.clone();
+        let schedule = move |runnable| {
+            // The queue is never closed, so the push cannot fail and the runnable (whose future
+            // may only be dropped on the owning thread) is never dropped here.
+            let _ = queue.push(runnable);
+            signal.notify();
+        };
+        let (runnable, task) = async_task::spawn_local(future, schedule);
+        self.active.borrow_mut().insert(runnable.waker());
+        runnable.schedule();
+        Task::new(task)
+    }
+
+    pub(crate) fn pop(&self) -> Option<Runnable> {
+        self.queue.pop().ok()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Drops every pending task's future, on this (the owning) thread.
+    pub(crate) fn cancel_all(&self) {
+        let wakers = self.active.borrow_mut().take_all();
+        for waker in wakers {
+            waker.wake();
+        }
+        while let Some(runnable) = self.pop() {
+            drop(runnable);
+        }
+    }
+}
+
+/// Removes a local task from the live registry when its future completes or is dropped.
+struct LocalGuard {
+    tasks: Rc<LocalTasks>,
+    slot: usize,
+}
+
+impl Drop for LocalGuard {
+    fn drop(&mut self) {
+        self.tasks.active.borrow_mut().remove(self.slot);
+    }
+}

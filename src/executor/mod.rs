@@ -1,0 +1,424 @@
+//! The generic executor: a pool of worker threads running tasks over any [`EventSource`].
+//!
+//! # Scheduling
+//!
+//! Each worker owns a bounded local queue (see `local_queue.rs`) and a LIFO slot for the task it
+//! woke last; tasks woken from outside a worker go to a global injector. A worker takes, in
+//! order: the injector every 61st task (fairness), its LIFO slot (at most 3 times in a row, so two
+//! tasks waking each other cannot starve the rest), its queue, a fair share of the injector, and
+//! finally half of a random victim's queue. Each task poll runs with a cooperative budget (see
+//! [`coop`](crate::coop)). A busy worker polls the source without blocking every 67th task.
+//!
+//! # Sleeping
+//!
+//! At most one idle thread blocks in [`EventSource::wait`] (it holds the poll token); the others
+//! sleep on an `event-listener` event. Work arriving for an idle pool wakes exactly one sleeper,
+//! or notifies the source if the poller is the only one; see `shared.rs` for the handshake that
+//! makes the wake-up impossible to lose.
+//!
+//! # Shutdown
+//!
+//! Dropping the executor stops and joins its threads, then cancels every unfinished task: queued
+//! ones are dropped, idle ones are woken and dropped instead of run, so their futures and
+//! everything they own are released. [`Executor::shutdown_timeout`] first waits for the tasks to
+//! finish, up to a deadline.
+
+mod active;
+mod builder;
+mod context;
+mod error;
+pub(crate) mod local_queue;
+mod local_tasks;
+mod shared;
+mod signal;
+mod worker;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::num::NonZeroUsize;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+pub use builder::Builder;
+pub use context::current_source;
+pub use error::{BlockOnError, SpawnError, SpawnLocalError};
+
+use crate::coop;
+use crate::executor::context::{Current, EnterGuard, OwnedQueue};
+use crate::executor::local_queue::local_queue;
+use crate::executor::local_tasks::LocalTasks;
+use crate::executor::shared::{OwnWork, Shared};
+use crate::executor::signal::Signal;
+use crate::executor::worker::{next_task, run_task, run_worker, Ticks, EVENT_INTERVAL};
+use crate::source::{Composite, EventSource};
+use crate::sync::{thread, Arc};
+use crate::task::Task;
+
+/// A multi-threaded executor over the event source `S`.
+///
+/// Worker threads run spawned tasks and take turns blocking in the source; any thread may also
+/// run a future to completion with [`block_on`](Self::block_on), helping the pool while it waits.
+/// See the [module documentation](self) for how tasks are scheduled and threads sleep.
+///
+/// # Examples
+///
+/// ```
+/// use reactor::{source::Parking, Executor};
+///
+/// let executor = Executor::new(Parking::new()).unwrap();
+/// let tasks: Vec<_> = (0..10).map(|i| executor.spawn(async move { i * 2 })).collect();
+/// let sum = executor.block_on(async {
+///     let mut sum = 0;
+///     for task in tasks {
+///         sum += task.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, 90);
+/// ```
+pub struct Executor<S> {
+    source: std::sync::Arc<S>,
+    shared: Arc<Shared>,
+    workers: Vec<thread::JoinHandle<()>>,
+}
+
+impl<S: EventSource + 'static> Executor<S> {
+    /// Starts an executor over `source` with the default [`Builder`] settings (use [`Builder::build`] to configure it): one worker thread
+    /// per available core.
+    ///
+    /// A passive source (a [`PingSource`](crate::source::PingSource), a timer, a channel
+    /// source) is composed with a [`Parking`](crate::source::Parking) source to block in.
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of spawning a worker thread.
+    pub fn new(source: S) -> io::Result<Self> {
+        Builder::new().build(source)
+    }
+
+    pub(crate) fn start(builder: Builder, source: S) -> io::Result<Self> {
+        let workers = builder
+            .worker_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
+        let source = std::sync::Arc::new(source);
+        let driven: std::sync::Arc<dyn EventSource> = if source.can_block() {
+            source.clone()
+        } else {
+            std::sync::Arc::new(Composite::new(source.clone()))
+        };
+        let (spare_queue, spare_stealer) = local_queue();
+        let (queues, mut stealers): (Vec<_>, Vec<_>) = (0..workers).map(|_| local_queue()).unzip();
+        stealers.push(spare_stealer);
+        let shared = Arc::new(Shared::new(driven, stealers.into(), spare_queue, builder.on_source_error));
+        let mut executor = Self { source, shared, workers: Vec::with_capacity(workers) };
+        for (index, queue) in queues.into_iter().enumerate() {
+            let shared = executor.shared.clone();
+            let on_start = builder.on_thread_start.clone();
+            let on_stop = builder.on_thread_stop.clone();
+            let mut thread = thread::Builder::new().name((builder.thread_name)(index));
+            if let Some(bytes) = builder.stack_size {
+                thread = thread.stack_size(bytes);
+            }
+            // On error `executor` drops here, which stops the workers already started.
+            let handle = thread.spawn(move || {
+                if let Some(hook) = on_start {
+                    hook();
+                }
+                run_worker(shared, index, queue);
+                if let Some(hook) = on_stop {
+                    hook();
+                }
+            })?;
+            executor.workers.push(handle);
+        }
+        Ok(executor)
+    }
+
+    /// The source this executor waits on.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Spawns a task onto the pool.
+    ///
+    /// Await the returned [`Task`] for its output, drop it to cancel the task, or
+    /// [`detach`](Task::detach) it to let the task run unobserved. A panic in the task is caught
+    /// and reported through the handle; the worker thread survives.
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future)
+    }
+
+    /// Spawns a `!Send` task that runs on the thread currently running this executor's
+    /// [`block_on`](Self::block_on), interleaved with its main future.
+    ///
+    /// The task lives as long as that `block_on` call: if the call returns first, the task is
+    /// cancelled (its future dropped on that thread) and awaiting its handle reports
+    /// cancellation.
+    ///
+    /// # Errors
+    ///
+    /// Hands the future back if the calling thread is not inside this executor's `block_on`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use reactor::{source::Parking, Executor};
+    ///
+    /// let executor = Executor::new(Parking::new()).unwrap();
+    /// let shared = Rc::new(5); // not Send
+    /// let doubled = executor.block_on(async {
+    ///     let shared = shared.clone();
+    ///     executor.spawn_local(async move { *shared * 2 }).unwrap().await.unwrap()
+    /// });
+    /// assert_eq!(doubled, 10);
+    /// assert!(executor.spawn_local(async {}).is_err()); // not inside block_on
+    /// ```
+    pub fn spawn_local<F>(&self, future: F) -> Result<Task<F::Output>, SpawnLocalError<F>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let local_tasks = context::with_current(|current| {
+            Arc::ptr_eq(&current.shared, &self.shared).then(|| current.local_tasks.clone()).flatten()
+        })
+        .flatten();
+        match local_tasks {
+            Some(local_tasks) => Ok(local_tasks.spawn(future)),
+            None => Err(SpawnLocalError::new(future)),
+        }
+    }
+
+    /// Runs `future` to completion on the calling thread, running pool tasks and
+    /// [`spawn_local`](Self::spawn_local) tasks while it waits.
+    ///
+    /// # Panics
+    ///
+    /// Panics with "block_on was called from a thread that already runs an executor's tasks" if
+    /// called inside a task or another `block_on`, where blocking could deadlock; use
+    /// [`try_block_on`](Self::try_block_on) to get an error instead. A panic of `future` itself
+    /// propagates to the caller.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self.try_block_on(future) {
+            Ok(output) => output,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Like [`block_on`](Self::block_on), but returns an error instead of panicking when called
+    /// from a thread that already runs an executor's tasks.
+    ///
+    /// # Errors
+    ///
+    /// Hands the future back, unpolled, when called inside a task or another `block_on`.
+    pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, BlockOnError<F>> {
+        self.block_on_until(future, None).map(|output| output.expect("no deadline was given"))
+    }
+
+    /// Waits until every spawned task has finished or `timeout` has passed, helping to run them,
+    /// then shuts the executor down, cancelling what is left. Returns whether all tasks
+    /// finished.
+    ///
+    /// Called from inside one of the executor's own tasks it cannot wait, and shuts down at once.
+    pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        let shared = self.shared.clone();
+        let all_done = async move {
+            loop {
+                if shared.is_idle() {
+                    return;
+                }
+                let listener = shared.all_done.listen();
+                if shared.is_idle() {
+                    return;
+                }
+                listener.await;
+            }
+        };
+        let deadline = Instant::now().checked_add(timeout);
+        matches!(self.block_on_until(all_done, deadline), Ok(Some(())))
+    }
+
+    /// A handle to spawn tasks onto this executor from anywhere, even after it is dropped.
+    pub fn handle(&self) -> Handle {
+        Handle { shared: self.shared.clone() }
+    }
+
+    /// The `block_on` loop; `None` if `deadline` passed first.
+    fn block_on_until<F: Future>(
+        &self,
+        future: F,
+        deadline: Option<Instant>,
+    ) -> Result<Option<F::Output>, BlockOnError<F>> {
+        let signal = std::sync::Arc::new(Signal::new(self.shared.source.clone()));
+        let local_tasks = LocalTasks::new(signal.clone());
+        let spare_index = self.shared.stealers.len() - 1;
+        let spare = self.shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
+        let current = Current {
+            shared: self.shared.clone(),
+            queue: spare.map(|queue| OwnedQueue::new(spare_index, queue)),
+            local_tasks: Some(local_tasks.clone()),
+        };
+        let entered = match context::enter(current) {
+            Ok(entered) => BlockOnExit { entered: Some(entered), shared: &self.shared, local_tasks },
+            Err(current) => {
+                if let Some(owned) = current.queue {
+                    *self.shared.spare_queue.lock() = Some(owned.into_queue(&self.shared));
+                }
+                return Err(BlockOnError::new(future));
+            }
+        };
+        let waker = Waker::from(signal.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        let mut ticks = Ticks::new(spare_index);
+        let local_tasks = &entered.local_tasks;
+        let pending = || signal.is_woken() || !local_tasks.is_empty();
+        loop {
+            if signal.take_woken() {
+                if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+                    return Ok(Some(output));
+                }
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Ok(None);
+            }
+            let local = local_tasks.pop();
+            let ran_local = local.is_some();
+            if let Some(runnable) = local {
+                run_task(runnable);
+            }
+            let pooled = next_task(&self.shared, &mut ticks);
+            let ran_pooled = pooled.is_some();
+            if let Some(runnable) = pooled {
+                run_task(runnable);
+            }
+            if ran_local || ran_pooled {
+                if ticks.advance() % EVENT_INTERVAL == 0 {
+                    self.shared.report(self.shared.poll_events());
+                }
+                continue;
+            }
+            let timeout = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let own = OwnWork { signal: &signal, pending: &pending };
+            self.shared.report(self.shared.park(timeout, Some(own)));
+        }
+    }
+}
+
+impl<S> Drop for Executor<S> {
+    fn drop(&mut self) {
+        self.shared.begin_shutdown();
+        let this_thread = thread::current().id();
+        for worker in self.workers.drain(..) {
+            // Dropped from inside one of its own tasks: that worker exits on its own once the
+            // task returns; joining it here would wait for ourselves.
+            if worker.thread().id() != this_thread {
+                let _ = worker.join();
+            }
+        }
+        self.shared.cancel_all();
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for Executor<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Executor")
+            .field("source", &self.source)
+            .field("worker_threads", &self.workers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Leaves a `block_on` call, also when its future panics: cancels its `!Send` tasks on this
+/// thread and hands the tasks of the borrowed spare queue back to the pool.
+struct BlockOnExit<'a> {
+    entered: Option<EnterGuard>,
+    shared: &'a Arc<Shared>,
+    local_tasks: std::rc::Rc<LocalTasks>,
+}
+
+impl Drop for BlockOnExit<'_> {
+    fn drop(&mut self) {
+        let current = self.entered.take().and_then(EnterGuard::exit);
+        self.local_tasks.cancel_all();
+        if let Some(owned) = current.and_then(|current| current.queue) {
+            let queue = owned.into_queue(self.shared);
+            *self.shared.spare_queue.lock() = Some(queue);
+            self.shared.notify_idle();
+        }
+    }
+}
+
+/// A cloneable, `Send + Sync` handle that spawns tasks onto an [`Executor`].
+///
+/// Unlike the executor it does not keep the pool alive: once the executor is dropped,
+/// [`spawn`](Self::spawn) returns tasks that are already cancelled and
+/// [`try_spawn`](Self::try_spawn) returns an error.
+///
+/// # Examples
+///
+/// ```
+/// use reactor::{source::Parking, Executor, Handle};
+///
+/// let executor = Executor::new(Parking::new()).unwrap();
+/// let handle = executor.handle();
+/// let output = executor.block_on(async {
+///     // Inside the executor, the ambient handle finds it without passing it around.
+///     let handle = Handle::current().unwrap();
+///     handle.spawn(async { 21 * 2 }).await.unwrap()
+/// });
+/// assert_eq!(output, 42);
+///
+/// drop(executor);
+/// assert!(handle.try_spawn(async {}).is_err());
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The handle of the executor this thread runs tasks for (inside a task, a worker or
+    /// `block_on`), or `None`.
+    pub fn current() -> Option<Self> {
+        context::current_shared().map(|shared| Self { shared })
+    }
+
+    /// Spawns a task onto the executor (see [`Executor::spawn`]). After shutdown the task is
+    /// cancelled at once: awaiting it reports a cancelled [`JoinError`](crate::JoinError).
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future)
+    }
+
+    /// Spawns a task onto the executor, or hands the future back if it has shut down.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError`] with the unpolled future, if the executor has shut down.
+    pub fn try_spawn<F>(&self, future: F) -> Result<Task<F::Output>, SpawnError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if self.shared.is_shut_down() {
+            return Err(SpawnError::new(future));
+        }
+        Ok(self.shared.spawn(future))
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").field("shut_down", &self.shared.is_shut_down()).finish()
+    }
+}

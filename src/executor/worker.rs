@@ -1,0 +1,120 @@
+//! The scheduling loop shared by worker threads and `block_on` threads: where the next task
+//! comes from, how it runs, when the source is polled.
+
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+
+use async_task::Runnable;
+
+use crate::coop;
+use crate::executor::context::{self, Current, OwnedQueue};
+use crate::executor::local_queue::{LocalQueue, CAPACITY};
+use crate::executor::shared::Shared;
+use crate::sync::Arc;
+
+/// Every this many tasks a thread takes from the injector first, so that tasks queued from
+/// outside are not starved by local queues that never drain. Prime, so it does not resonate with
+/// `EVENT_INTERVAL`.
+const INJECTOR_INTERVAL: u32 = 61;
+
+/// Every this many tasks a busy thread polls the source without blocking, so that I/O and timers
+/// are not starved while no thread is idle.
+pub(crate) const EVENT_INTERVAL: u32 = 67;
+
+/// The main loop of a worker thread: run tasks until shutdown, sleep when there are none.
+pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Runnable>) {
+    let current =
+        Current { shared: shared.clone(), queue: Some(OwnedQueue::new(index, queue)), local_tasks: None };
+    let Ok(_entered) = context::enter(current) else {
+        return;
+    };
+    let mut ticks = Ticks::new(index);
+    while !shared.is_shut_down() {
+        match next_task(&shared, &mut ticks) {
+            Some(runnable) => {
+                run_task(runnable);
+                if ticks.advance() % EVENT_INTERVAL == 0 {
+                    shared.report(shared.poll_events());
+                }
+            }
+            None => shared.report(shared.park(None, None)),
+        }
+    }
+}
+
+/// Per-thread scheduling counters.
+pub(crate) struct Ticks {
+    count: u32,
+    /// xorshift state picking where stealing starts, so that thieves spread over victims.
+    rng: Cell<u32>,
+}
+
+impl Ticks {
+    pub(crate) fn new(seed: usize) -> Self {
+        // Truncation is fine for a seed; `| 1` keeps xorshift away from its zero fixed point.
+        Self { count: 0, rng: Cell::new((seed as u32).wrapping_mul(0x9E37_79B9) | 1) }
+    }
+
+    /// Counts one task run; returns the new count.
+    pub(crate) fn advance(&mut self) -> u32 {
+        self.count = self.count.wrapping_add(1);
+        self.count
+    }
+
+    fn random(&self) -> u32 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+}
+
+/// Finds the next task for this thread: periodically the injector first, then the LIFO slot and
+/// local queue, then a batch from the injector, then half of another thread's queue.
+pub(crate) fn next_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> {
+    if ticks.count % INJECTOR_INTERVAL == 0 {
+        if let Some(runnable) = shared.injector.pop() {
+            return Some(runnable);
+        }
+    }
+    context::with_current(|current| {
+        let Some(owned) = current.queue.as_mut() else {
+            return shared.injector.pop();
+        };
+        owned
+            .pop(shared)
+            .or_else(|| take_from_injector(shared, owned))
+            .or_else(|| steal(shared, owned, ticks))
+    })
+    .flatten()
+}
+
+/// Takes one task from the injector and moves a fair share of the rest into the local queue.
+fn take_from_injector(shared: &Shared, owned: &mut OwnedQueue) -> Option<Runnable> {
+    let first = shared.injector.pop()?;
+    let share = (shared.injector.len() / shared.stealers.len()).min(CAPACITY / 2);
+    for _ in 0..share {
+        let Some(runnable) = shared.injector.pop() else { break };
+        owned.queue.push_back(runnable, &shared.injector);
+    }
+    Some(first)
+}
+
+/// Steals half of the first non-empty queue, starting at a random victim.
+fn steal(shared: &Shared, owned: &mut OwnedQueue, ticks: &Ticks) -> Option<Runnable> {
+    let victims = shared.stealers.len();
+    let start = ticks.random() as usize % victims;
+    (0..victims)
+        .map(|offset| (start + offset) % victims)
+        .filter(|&victim| victim != owned.index)
+        .find_map(|victim| shared.stealers[victim].steal_into(&mut owned.queue))
+}
+
+/// Runs one task with a fresh cooperative budget. A panic escaping `run` (the task's own panics
+/// are caught inside it; this is a panicking drop of its future or output) is contained so the
+/// thread survives.
+pub(crate) fn run_task(runnable: Runnable) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| coop::with_budget(|| runnable.run())));
+}

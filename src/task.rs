@@ -1,0 +1,172 @@
+//! Task handles: awaiting a task's output, cancelling it, detaching it.
+
+use std::any::Any;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// The payload of a panic, as [`std::panic::catch_unwind`] returns it.
+pub(crate) type PanicPayload = Box<dyn Any + Send + 'static>;
+
+/// What a spawned future's task yields: its output, or the panic that ended it.
+pub(crate) type TaskOutput<T> = Result<T, PanicPayload>;
+
+/// A handle to a spawned task.
+///
+/// Awaiting it gives the task's output, or a [`JoinError`] if the task panicked or was cancelled.
+/// Dropping it cancels the task (its future is dropped the next time it would run, or at once if
+/// it is idle); [`detach`](Self::detach) lets the task run to completion unobserved instead.
+///
+/// # Examples
+///
+/// ```
+/// use reactor::{source::Parking, Executor};
+///
+/// let executor = Executor::new(Parking::new()).unwrap();
+/// let task = executor.spawn(async { 1 + 2 });
+/// assert_eq!(executor.block_on(task).unwrap(), 3);
+///
+/// let failing = executor.spawn(async { panic!("boom") });
+/// # let _silence = std::panic::take_hook();
+/// # std::panic::set_hook(Box::new(|_| {}));
+/// let error = executor.block_on(failing).unwrap_err();
+/// assert!(error.is_panic());
+/// ```
+#[must_use = "dropping a task cancels it; use `detach` to let it run"]
+pub struct Task<T> {
+    task: async_task::FallibleTask<TaskOutput<T>>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn new(task: async_task::Task<TaskOutput<T>>) -> Self {
+        Self { task: task.fallible() }
+    }
+
+    /// Lets the task run to completion without anyone awaiting it; its output is dropped.
+    pub fn detach(self) {
+        self.task.detach();
+    }
+
+    /// Cancels the task and waits until its future has been dropped.
+    ///
+    /// Returns the output if the task had already completed, `None` otherwise.
+    pub async fn cancel(self) -> Option<Result<T, JoinError>> {
+        self.task.cancel().await.map(|output| output.map_err(JoinError::panicked))
+    }
+
+    /// Whether the task has finished: completed, panicked or been cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.task).poll(cx).map(|output| match output {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(payload)) => Err(JoinError::panicked(payload)),
+            None => Err(JoinError { panic: None }),
+        })
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task").field("finished", &self.is_finished()).finish()
+    }
+}
+
+/// Why a [`Task`] gave no output: it panicked, or it was cancelled (its executor shut down
+/// before it completed).
+pub struct JoinError {
+    panic: Option<PanicPayload>,
+}
+
+impl JoinError {
+    fn panicked(payload: PanicPayload) -> Self {
+        Self { panic: Some(payload) }
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        self.panic.is_some()
+    }
+
+    /// Whether the task was cancelled before it completed.
+    pub fn is_cancelled(&self) -> bool {
+        self.panic.is_none()
+    }
+
+    /// The panic payload, to inspect or to [`resume_unwind`](std::panic::resume_unwind) with.
+    ///
+    /// # Errors
+    ///
+    /// Hands the error back if the task was cancelled rather than panicked.
+    pub fn try_into_panic(self) -> Result<PanicPayload, Self> {
+        match self.panic {
+            Some(payload) => Ok(payload),
+            None => Err(self),
+        }
+    }
+
+    fn panic_message(&self) -> Option<&str> {
+        let payload = self.panic.as_ref()?;
+        payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.is_panic(), self.panic_message()) {
+            (true, Some(message)) => write!(f, "JoinError::Panic({message:?})"),
+            (true, None) => f.write_str("JoinError::Panic(..)"),
+            (false, _) => f.write_str("JoinError::Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.is_panic(), self.panic_message()) {
+            (true, Some(message)) => write!(f, "task panicked: {message}"),
+            (true, None) => f.write_str("task panicked"),
+            (false, _) => f.write_str("task was cancelled"),
+        }
+    }
+}
+
+impl Error for JoinError {}
+
+/// Runs a future, turning a panic inside `poll` into an `Err` output so that the worker thread
+/// polling it survives and the task's handle reports the panic.
+pub(crate) struct CatchUnwind<F> {
+    future: F,
+}
+
+impl<F> CatchUnwind<F> {
+    pub(crate) fn new(future: F) -> Self {
+        Self { future }
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = TaskOutput<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self`, `CatchUnwind`
+        // has no `Drop` impl and is `Unpin` only when `F` is.
+        let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
+        match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(poll) => poll.map(Ok),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
