@@ -306,14 +306,19 @@ fn spawn_local_runs_not_send_tasks_on_the_block_on_thread() {
     let block_on_thread = thread::current().id();
     let ran_on = executor.block_on(async {
         let not_send = std::rc::Rc::new(thread::current().id());
-        let tasks: Vec<_> =
-            (0..10).map(|_| executor.spawn_local({
-                let not_send = not_send.clone();
-                async move {
-                    reactor::yield_now().await;
-                    (*not_send, thread::current().id())
-                }
-            }).unwrap()).collect();
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                executor
+                    .spawn_local({
+                        let not_send = not_send.clone();
+                        async move {
+                            reactor::yield_now().await;
+                            (*not_send, thread::current().id())
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
         let mut ran_on = Vec::new();
         for task in tasks {
             ran_on.push(task.await.unwrap());

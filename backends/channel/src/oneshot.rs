@@ -5,7 +5,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use crate::blocking::block_on;
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -183,7 +183,10 @@ impl<T> Receiver<T> {
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
+    /// Inside an executor each poll spends one unit of the task's cooperative budget
+    /// ([`reactor::coop::poll_proceed`]).
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        ready!(reactor::coop::poll_proceed(cx));
         let this = &mut *self;
         match this.try_recv() {
             Ok(value) => return Poll::Ready(Ok(value)),

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use concurrent_queue::PopError;
 use futures_core::Stream;
@@ -100,7 +100,19 @@ impl<T> Receiver<T> {
     ///
     /// Returns `Pending` and wakes `cx` when a message arrives or the channel closes. Only the
     /// waker of the most recent call is woken.
+    ///
+    /// Inside an executor each call spends one unit of the task's cooperative budget
+    /// ([`reactor::coop::poll_proceed`]): a consumer whose channel always has a message still
+    /// yields to the other tasks now and then.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        ready!(reactor::coop::poll_proceed(cx));
+        self.poll_recv_unbudgeted(cx)
+    }
+
+    /// [`poll_recv`](Self::poll_recv) without the cooperative budget, for the
+    /// [`ChannelSource`](crate::ChannelSource) dispatch, which has its own batch limit and runs
+    /// outside any task.
+    pub(crate) fn poll_recv_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
         match self.try_recv() {
             Ok(value) => return Poll::Ready(Ok(value)),
             Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),

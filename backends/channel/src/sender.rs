@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use concurrent_queue::PushError;
 use event_listener::EventListener;
@@ -175,8 +175,11 @@ impl<T> Unpin for SendFuture<'_, T> {}
 impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
-    /// Polling again after completion returns `Pending` for ever.
+    /// Polling again after completion returns `Pending` for ever. Inside an executor each poll
+    /// spends one unit of the task's cooperative budget ([`reactor::coop::poll_proceed`]), so a
+    /// producer into a channel that always has room still yields now and then.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        ready!(reactor::coop::poll_proceed(cx));
         let this = &mut *self;
         while let Some(value) = this.value.take() {
             match this.sender.try_send(value) {

@@ -130,7 +130,7 @@ impl ChannelSource {
         let drain = move |waker: &Waker, limit: usize| {
             let mut cx = Context::from_waker(waker);
             for delivered in 0..limit {
-                match receiver.poll_recv(&mut cx) {
+                match receiver.poll_recv_unbudgeted(&mut cx) {
                     Poll::Ready(Ok(message)) => callback(message),
                     Poll::Ready(Err(_)) | Poll::Pending => return Drained::Idle(delivered),
                 }
