@@ -1,21 +1,28 @@
-//! reactor-channel against `tokio::sync::mpsc` and `async-channel`, side by side in one run.
+//! reactor-channel against `tokio::sync::mpsc` and `async-channel`, side by side in one run, all
+//! three driven by the same `reactor::Executor` (over `Parking`, one worker per core) so that only
+//! the channels differ.
 //!
-//! * `throughput_4p1c`: 4 producer threads send 10,000 messages each into a bounded channel of
-//!   capacity 128; one consumer receives them all.
-//! * `ping_pong_cap1`: 1,000 round trips over two capacity-1 channels between two futures
-//!   polled on one thread, so the channels' own cost is what is measured, not thread wake-ups.
-//! * latency (printed, p50/p99): a foreign OS thread sends a timestamp into an idle channel;
-//!   the receiver records how long until it runs with the message.
+//! * `throughput_4p1c`: 4 producer tasks send 10,000 messages each into a bounded channel of
+//!   capacity 128; one consumer (the `block_on` future) receives them all.
+//! * `ping_pong_cap1`: 1,000 round trips over two capacity-1 channels between two futures of one
+//!   task, so the channels' own cost is measured rather than thread wake-ups.
+//! * latency (printed, p50/p99): a foreign OS thread sends a timestamp into an idle channel; the
+//!   receiving task records how long until it runs with the message. Tokio's channel is also
+//!   measured on tokio's own multi-thread runtime, for reference.
 //!
 //! Run with `cargo bench -p reactor-channel --bench channels` (about a minute).
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
 use std::future::Future;
+use std::pin::Pin;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use futures_lite::future::{self, block_on};
+use reactor::source::Parking;
+use reactor::Executor;
 
 const PRODUCERS: u64 = 4;
 const PER_PRODUCER: u64 = 10_000;
@@ -94,28 +101,23 @@ impl Flavor for AsyncChannel {
     }
 }
 
-/// Sends `PRODUCERS * PER_PRODUCER` messages from `PRODUCERS` threads and receives them all;
-/// returns the time from the start signal to the last message received.
-fn four_producers_one_consumer<F: Flavor>() -> Duration {
+/// Sends `PRODUCERS * PER_PRODUCER` messages from `PRODUCERS` tasks and receives them all;
+/// returns the time until the last message was received.
+fn four_producers_one_consumer<F: Flavor>(executor: &Executor<Parking>) -> Duration {
     let (tx, mut rx) = F::bounded(THROUGHPUT_CAPACITY);
-    let barrier = std::sync::Arc::new(std::sync::Barrier::new(PRODUCERS as usize + 1));
+    let start = Instant::now();
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|_| {
-            let (tx, barrier) = (tx.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                block_on(async {
-                    for i in 0..PER_PRODUCER {
-                        F::send(&tx, i).await;
-                    }
-                });
+            let tx = tx.clone();
+            executor.spawn(async move {
+                for i in 0..PER_PRODUCER {
+                    F::send(&tx, i).await;
+                }
             })
         })
         .collect();
     drop(tx);
-    barrier.wait();
-    let start = Instant::now();
-    let received = block_on(async {
+    let received = executor.block_on(async {
         let mut count = 0;
         while F::recv(&mut rx).await.is_some() {
             count += 1;
@@ -124,12 +126,14 @@ fn four_producers_one_consumer<F: Flavor>() -> Duration {
     });
     let elapsed = start.elapsed();
     assert_eq!(received, PRODUCERS * PER_PRODUCER);
-    producers.into_iter().for_each(|producer| producer.join().expect("producer"));
+    for producer in producers {
+        executor.block_on(producer).expect("producer");
+    }
     elapsed
 }
 
 /// `ROUND_TRIPS` ping-pongs over two capacity-1 channels, both ends polled on this thread.
-fn ping_pong<F: Flavor>() {
+fn ping_pong<F: Flavor>(executor: &Executor<Parking>) {
     let (ping_tx, mut ping_rx) = F::bounded(1);
     let (pong_tx, mut pong_rx) = F::bounded(1);
     let pinger = async move {
@@ -143,41 +147,48 @@ fn ping_pong<F: Flavor>() {
             F::send(&pong_tx, i).await;
         }
     };
-    block_on(future::zip(pinger, ponger));
+    executor.block_on(future::zip(pinger, ponger));
 }
 
 fn throughput(c: &mut Criterion) {
+    let executor = Executor::new(Parking::new()).expect("executor");
     let mut group = c.benchmark_group("throughput_4p1c");
     group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::Elements(PRODUCERS * PER_PRODUCER));
-    fn run<F: Flavor>(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    fn run<F: Flavor>(group: &mut BenchmarkGroup<'_, WallTime>, executor: &Executor<Parking>) {
         group.bench_function(BenchmarkId::from_parameter(F::NAME), |b| {
-            b.iter_custom(|iterations| (0..iterations).map(|_| four_producers_one_consumer::<F>()).sum());
+            b.iter_custom(|iterations| {
+                (0..iterations).map(|_| four_producers_one_consumer::<F>(executor)).sum()
+            });
         });
     }
-    run::<Reactor>(&mut group);
-    run::<Tokio>(&mut group);
-    run::<AsyncChannel>(&mut group);
+    run::<Reactor>(&mut group, &executor);
+    run::<Tokio>(&mut group, &executor);
+    run::<AsyncChannel>(&mut group, &executor);
     group.finish();
 }
 
 fn round_trips(c: &mut Criterion) {
+    let executor = Executor::new(Parking::new()).expect("executor");
     let mut group = c.benchmark_group("ping_pong_cap1");
     group.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
     group.throughput(Throughput::Elements(ROUND_TRIPS));
-    fn run<F: Flavor>(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
-        group.bench_function(BenchmarkId::from_parameter(F::NAME), |b| b.iter(ping_pong::<F>));
+    fn run<F: Flavor>(group: &mut BenchmarkGroup<'_, WallTime>, executor: &Executor<Parking>) {
+        group.bench_function(BenchmarkId::from_parameter(F::NAME), |b| b.iter(|| ping_pong::<F>(executor)));
     }
-    run::<Reactor>(&mut group);
-    run::<Tokio>(&mut group);
-    run::<AsyncChannel>(&mut group);
+    run::<Reactor>(&mut group, &executor);
+    run::<Tokio>(&mut group, &executor);
+    run::<AsyncChannel>(&mut group, &executor);
     group.finish();
 }
 
-/// Latency from a send on a foreign thread to the receiver running with the message. The
+/// Latency from a send on a foreign thread to the receiving task running with the message. The
 /// receiver waits on an idle channel each time: the sender waits for an acknowledgement before
-/// the next send. Returns the samples, sorted.
-fn foreign_send_latency<F: Flavor>() -> Vec<Duration> {
+/// the next send. `run` runs the receiving future as a task of some runtime, to completion.
+/// Returns the samples, sorted.
+fn foreign_send_latency<F: Flavor>(
+    run: impl FnOnce(Pin<Box<dyn Future<Output = Vec<Duration>> + Send>>) -> Vec<Duration>,
+) -> Vec<Duration> {
     let (tx, mut rx) = F::bounded(1);
     let (ack_tx, ack_rx) = std::sync::mpsc::channel::<()>();
     let base = Instant::now();
@@ -187,14 +198,14 @@ fn foreign_send_latency<F: Flavor>() -> Vec<Duration> {
             ack_rx.recv().expect("receiver alive");
         }
     });
-    let mut samples = block_on(async move {
+    let mut samples = run(Box::pin(async move {
         let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
         while let Some(sent_at) = F::recv(&mut rx).await {
             samples.push(base.elapsed() - Duration::from_nanos(sent_at));
             let _ = ack_tx.send(());
         }
         samples
-    });
+    }));
     sender.join().expect("sender");
     samples.sort_unstable();
     samples
@@ -205,19 +216,29 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
 }
 
 fn latency_report() {
-    println!("\nforeign-thread send -> receiver running ({LATENCY_SAMPLES} samples each)");
-    fn report<F: Flavor>() {
-        let samples = foreign_send_latency::<F>();
+    println!("\nforeign-thread send -> receiving task running ({LATENCY_SAMPLES} samples each)");
+    fn print(name: &str, samples: &[Duration]) {
         println!(
-            "  {:<16} p50 {:>8.2?}  p99 {:>8.2?}",
-            F::NAME,
-            percentile(&samples, 0.50),
-            percentile(&samples, 0.99)
+            "  {name:<28} p50 {:>9.2?}  p99 {:>9.2?}",
+            percentile(samples, 0.50),
+            percentile(samples, 0.99)
         );
     }
-    report::<Reactor>();
-    report::<Tokio>();
-    report::<AsyncChannel>();
+    fn on_reactor<F: Flavor>(executor: &Executor<Parking>) {
+        let samples = foreign_send_latency::<F>(|receiver| {
+            executor.block_on(executor.spawn(receiver)).expect("receiver")
+        });
+        print(&format!("{} (reactor executor)", F::NAME), &samples);
+    }
+    let executor = Executor::new(Parking::new()).expect("executor");
+    on_reactor::<Reactor>(&executor);
+    on_reactor::<Tokio>(&executor);
+    on_reactor::<AsyncChannel>(&executor);
+    let runtime = tokio::runtime::Builder::new_multi_thread().build().expect("tokio runtime");
+    let samples = foreign_send_latency::<Tokio>(|receiver| {
+        runtime.block_on(runtime.spawn(receiver)).expect("receiver")
+    });
+    print("tokio-mpsc (tokio runtime)", &samples);
 }
 
 criterion_group!(benches, throughput, round_trips);
