@@ -2,26 +2,29 @@
 //! oneshot channels, consumed by async tasks or by callbacks on the event loop.
 //!
 //! ```
+//! use reactor::source::Parking;
+//! use reactor::Executor;
 //! use reactor_channel::{bounded, oneshot};
-//! # futures_lite::future::block_on(async {
 //!
+//! let executor = Executor::new(Parking::new())?;
 //! let (tx, mut rx) = bounded(16);
 //! let (reply_tx, reply_rx) = oneshot();
+//! executor
+//!     .spawn(async move {
+//!         let mut sum = 0;
+//!         while let Ok(i) = rx.recv().await {
+//!             sum += i;
+//!         }
+//!         reply_tx.send(sum).unwrap(); // every message arrived before the channel closed
+//!     })
+//!     .detach();
 //! std::thread::spawn(move || {
 //!     for i in 1..=10 {
 //!         tx.send_blocking(i).unwrap(); // from a plain thread, outside any runtime
 //!     }
-//!     // `tx` drops here, closing the channel once its messages are received
-//! });
-//! std::thread::spawn(move || {
-//!     let mut sum = 0;
-//!     while let Ok(i) = rx.recv_blocking() {
-//!         sum += i;
-//!     }
-//!     reply_tx.send(sum).unwrap();
-//! });
-//! assert_eq!(reply_rx.await, Ok(55));
-//! # });
+//! }); // `tx` drops here, closing the channel
+//! assert_eq!(executor.block_on(reply_rx), Ok(55));
+//! # Ok::<(), std::io::Error>(())
 //! ```
 //!
 //! # Two ways to consume a channel

@@ -35,8 +35,9 @@ pub const DEFAULT_BATCH_LIMIT: usize = 128;
 /// so a send from any thread wakes an idle loop promptly.
 ///
 /// Async tasks need none of this: [`Receiver::recv`] works with wakers alone. The handle is cheap
-/// to clone; every clone is the same source, and code inside a task finds its executor's one with
-/// `reactor::current_source::<ChannelSource>()`.
+/// to clone; every clone is the same source. `reactor::Executor::new(ChannelSource::new())`
+/// composes it with a parking source to block in, and code inside a task finds its executor's one
+/// with `reactor::current_source::<ChannelSource>()`.
 ///
 /// # Examples
 ///
