@@ -69,7 +69,15 @@ mod imp {
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::Arc;
-    pub(crate) use loom::thread_local;
+
+    /// loom's `thread_local!` taking std's `const { .. }` initialiser form, which its
+    /// `$init:expr` fragment does not match under edition 2021.
+    macro_rules! loom_thread_local {
+        ($(#[$attr:meta])* static $name:ident: $t:ty = const { $init:expr };) => {
+            loom::thread_local!($(#[$attr])* static $name: $t = $init);
+        };
+    }
+    pub(crate) use loom_thread_local as thread_local;
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -115,6 +123,57 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// A wake-up target shared through the shim's [`Arc`]; [`waker`] turns one into a [`Waker`].
+///
+/// std's `Waker::from(std::sync::Arc<impl Wake>)` would hide the reference count from loom,
+/// which then reports the target's drop as racing with the last wake; this builds the waker on
+/// the shim's `Arc` instead, so both halves of the shim use one checked code path.
+///
+/// [`Waker`]: std::task::Waker
+pub(crate) trait Wake: Send + Sync + 'static {
+    /// Wakes the target; the waker keeps its reference.
+    fn wake(&self);
+}
+
+/// A waker that calls [`Wake::wake`] on `target`, holding one reference to it per clone.
+pub(crate) fn waker<W: Wake>(target: Arc<W>) -> std::task::Waker {
+    let data = Arc::into_raw(target).cast::<()>();
+    // SAFETY: `data` comes from `Arc::<W>::into_raw`, and the vtable's functions treat it as
+    // exactly that: `clone` adds a reference, `wake` and `drop` give one back, `wake_by_ref`
+    // borrows. `W: Send + Sync`, so the waker may move and be shared across threads.
+    unsafe { std::task::Waker::from_raw(std::task::RawWaker::new(data, &WakerVtable::<W>::VTABLE)) }
+}
+
+struct WakerVtable<W>(std::marker::PhantomData<W>);
+
+impl<W: Wake> WakerVtable<W> {
+    const VTABLE: std::task::RawWakerVTable =
+        std::task::RawWakerVTable::new(Self::clone, Self::wake, Self::wake_by_ref, Self::drop);
+
+    unsafe fn clone(data: *const ()) -> std::task::RawWaker {
+        // SAFETY: `data` is a live `Arc<W>` pointer (see `waker`); the new waker owns the added
+        // reference.
+        unsafe { Arc::increment_strong_count(data.cast::<W>()) };
+        std::task::RawWaker::new(data, &Self::VTABLE)
+    }
+
+    unsafe fn wake(data: *const ()) {
+        // SAFETY: `data` is a live `Arc<W>` pointer whose reference this consuming wake owns.
+        let target = unsafe { Arc::from_raw(data.cast::<W>()) };
+        target.wake();
+    }
+
+    unsafe fn wake_by_ref(data: *const ()) {
+        // SAFETY: `data` is a live `Arc<W>` pointer, borrowed for the duration of the call.
+        unsafe { &*data.cast::<W>() }.wake();
+    }
+
+    unsafe fn drop(data: *const ()) {
+        // SAFETY: `data` is a live `Arc<W>` pointer whose reference the dropped waker owned.
+        drop(unsafe { Arc::from_raw(data.cast::<W>()) });
+    }
+}
+
 /// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
 /// switches a bug on and asserts that loom catches it.
 ///
@@ -131,6 +190,16 @@ pub mod seeded_bug {
     pub enum Bug {
         /// `Parking::notify` skips the unpark: a notify racing with a wait is lost.
         ParkingLostUnpark,
+        /// Work arriving for an idle pool wakes a listener if there is one, but forgets to notify
+        /// the source when the only sleeper is the poller blocked in it.
+        NotifyIdleForgetsPoller,
+        /// A `block_on` thread's waker wakes its private event but not the source it may be
+        /// blocked in as the poller.
+        BlockOnWakeSkipsSource,
+        /// `CallbackSlot::remove` marks the slot removed without waiting for a call in progress.
+        CallbackRemoveSkipsLock,
+        /// `Ping::ping` queues its entry but does not notify the blocking source.
+        PingSkipsNotify,
         /// A stealer loads a local queue's `tail` with `Relaxed` instead of `Acquire`: it may read
         /// a task before the owner's write of it is visible.
         LocalQueueRelaxedTail,

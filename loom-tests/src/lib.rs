@@ -16,3 +16,23 @@ pub fn model(model: impl Fn() + Sync + Send + 'static) {
     }
     builder.check(model);
 }
+
+/// Asserts that loom catches a seeded bug: runs the `#[ignore]`d test `seeded_test` of the
+/// current test binary in a child process and requires it to fail with a loom report containing
+/// `report` (`"deadlock"`, `"Causality violation"`, an assertion message...).
+///
+/// A child process, not `#[should_panic]`, because loom aborts the process when it finds a
+/// deadlock (its panic cannot unwind out of a model thread), and because this also checks *what*
+/// loom reported, so a negative control cannot pass by failing for an unrelated reason.
+pub fn assert_loom_catches(seeded_test: &str, report: &str) {
+    let binary = std::env::current_exe().expect("the test binary's path");
+    let output = std::process::Command::new(binary)
+        .args(["--exact", seeded_test, "--ignored", "--nocapture", "--test-threads=1"])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the test binary runs");
+    let printed =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success(), "loom did not catch the seeded bug in `{seeded_test}`:\n{printed}");
+    assert!(printed.contains(report), "`{seeded_test}` failed without loom reporting {report:?}:\n{printed}");
+}

@@ -9,6 +9,7 @@ use concurrent_queue::ConcurrentQueue;
 
 use crate::executor::active::ActiveTasks;
 use crate::executor::signal::Signal;
+use crate::sync::Arc;
 use crate::task::{CatchUnwind, Task};
 
 /// The `!Send` tasks of one `block_on` call. They live as long as that call: when it returns,
@@ -17,12 +18,12 @@ pub(crate) struct LocalTasks {
     /// Scheduled local tasks. Wakers may fire on any thread, so the queue is concurrent; the
     /// runnables are only ever run or dropped on the owning thread.
     queue: std::sync::Arc<ConcurrentQueue<Runnable>>,
-    signal: std::sync::Arc<Signal>,
+    signal: Arc<Signal>,
     active: RefCell<ActiveTasks>,
 }
 
 impl LocalTasks {
-    pub(crate) fn new(signal: std::sync::Arc<Signal>) -> Rc<Self> {
+    pub(crate) fn new(signal: Arc<Signal>) -> Rc<Self> {
         Rc::new(Self {
             queue: std::sync::Arc::new(ConcurrentQueue::unbounded()),
             signal,

@@ -38,7 +38,7 @@ use std::future::Future;
 use std::io;
 use std::num::NonZeroUsize;
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 pub use builder::Builder;
@@ -53,7 +53,7 @@ use crate::executor::shared::{OwnWork, Shared};
 use crate::executor::signal::Signal;
 use crate::executor::worker::{next_task, run_task, run_worker, Ticks, EVENT_INTERVAL};
 use crate::source::{Composite, EventSource};
-use crate::sync::{thread, Arc};
+use crate::sync::{self, thread, Arc};
 use crate::task::Task;
 
 /// A multi-threaded executor over the event source `S`.
@@ -151,7 +151,7 @@ impl<S: EventSource + 'static> Executor<S> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future)
+        Shared::spawn(&self.shared, future)
     }
 
     /// Spawns a `!Send` task that runs on the thread currently running this executor's
@@ -255,7 +255,7 @@ impl<S: EventSource + 'static> Executor<S> {
         future: F,
         deadline: Option<Instant>,
     ) -> Result<Option<F::Output>, BlockOnError<F>> {
-        let signal = std::sync::Arc::new(Signal::new(self.shared.source.clone()));
+        let signal = Arc::new(Signal::new(self.shared.source.clone()));
         let local_tasks = LocalTasks::new(signal.clone());
         let spare_index = self.shared.stealers.len() - 1;
         let spare = self.shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
@@ -273,7 +273,7 @@ impl<S: EventSource + 'static> Executor<S> {
                 return Err(BlockOnError::new(future));
             }
         };
-        let waker = Waker::from(signal.clone());
+        let waker = sync::waker(signal.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let mut ticks = Ticks::new(spare_index);
@@ -397,7 +397,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future)
+        Shared::spawn(&self.shared, future)
     }
 
     /// Spawns a task onto the executor, or hands the future back if it has shut down.
@@ -413,7 +413,7 @@ impl Handle {
         if self.shared.is_shut_down() {
             return Err(SpawnError::new(future));
         }
-        Ok(self.shared.spawn(future))
+        Ok(Shared::spawn(&self.shared, future))
     }
 }
 

@@ -146,20 +146,20 @@ impl Shared {
     }
 
     /// Spawns `future` as a task of this executor and schedules it.
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> Task<F::Output>
+    pub(crate) fn spawn<F>(this: &Arc<Self>, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let mut active = self.active.lock();
-        let guard = ActiveGuard { shared: self.clone(), slot: active.next_slot() };
+        let mut active = this.active.lock();
+        let guard = ActiveGuard { shared: this.clone(), slot: active.next_slot() };
         let future = async move {
             let _guard = guard;
             CatchUnwind::new(future).await
         };
-        let shared = self.clone();
+        let shared = this.clone();
         let schedule =
-            move |runnable, info: ScheduleInfo| shared.schedule(runnable, info.woken_while_running);
+            move |runnable, info: ScheduleInfo| Shared::schedule(&shared, runnable, info.woken_while_running);
         let (runnable, task) =
             async_task::Builder::new().spawn(move |()| future, async_task::WithInfo(schedule));
         active.insert(runnable.waker());
@@ -171,24 +171,24 @@ impl Shared {
     /// Where a woken task goes: this thread's local queue if it is one of our workers, otherwise
     /// the injector. A task that woke itself (`yielded`) goes to the back of the queue, any
     /// other into the LIFO slot.
-    pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable, yielded: bool) {
+    pub(crate) fn schedule(this: &Arc<Self>, runnable: Runnable, yielded: bool) {
         // Acquire pairs with the Release in `shutdown`, so a runnable woken after shutdown began
         // is seen here and dropped. A wake racing with shutdown that misses the flag still meets
         // the closed injector or the workers' exit drain.
-        if self.shutdown.load(Ordering::Acquire) {
+        if this.shutdown.load(Ordering::Acquire) {
             return;
         }
-        let runnable = match context::schedule_local(self, runnable, yielded) {
+        let runnable = match context::schedule_local(this, runnable, yielded) {
             Ok(stealable) => {
                 if stealable {
-                    self.notify_idle();
+                    this.notify_idle();
                 }
                 return;
             }
             Err(runnable) => runnable,
         };
-        self.injector.push(runnable);
-        self.notify_idle();
+        this.injector.push(runnable);
+        this.notify_idle();
     }
 
     /// Whether any queue holds a task this thread could take.
@@ -205,6 +205,10 @@ impl Shared {
             return;
         }
         if self.sleepers.notify(1) == 0 && self.poller_blocked.load(Ordering::Relaxed) {
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::NotifyIdleForgetsPoller) {
+                return;
+            }
             self.source.notify();
         }
     }

@@ -1,7 +1,6 @@
 //! Wakes the thread running a `block_on`: its main future's waker, and the scheduler of its
 //! `!Send` tasks.
 
-use std::task::Wake;
 use std::time::Duration;
 
 use event_listener::Event;
@@ -9,6 +8,7 @@ use event_listener::Event;
 use crate::executor::shared::wait_listener;
 use crate::source::EventSource;
 use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::Wake;
 
 /// How a `block_on` thread is woken, whichever way it sleeps.
 ///
@@ -44,6 +44,10 @@ impl Signal {
     /// Wakes the thread, however it sleeps. Callers set what it should look at first.
     pub(crate) fn notify(&self) {
         self.event.notify(1);
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::BlockOnWakeSkipsSource) {
+            return;
+        }
         if self.polling.load(Ordering::SeqCst) {
             self.source.notify();
         }
@@ -65,12 +69,14 @@ impl Signal {
 }
 
 impl Wake for Signal {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.woken.store(true, Ordering::SeqCst);
-        self.notify();
+    /// The main future's waker: mark it woken, then wake the thread unless an earlier wake-up
+    /// is still pending (its notify already reached, or is about to reach, the thread).
+    ///
+    /// A swap rather than a store: as a read-modify-write it is ordered after the thread's
+    /// `take_woken` swaps, so a wake can never be ordered before a consumption it did not see.
+    fn wake(&self) {
+        if !self.woken.swap(true, Ordering::SeqCst) {
+            self.notify();
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::sync::{thread_local, Mutex};
 thread_local! {
     /// The slot whose callback is running on this thread, so that a callback removing its own
     /// registration does not wait for itself.
-    static RUNNING: Cell<*const ()> = Cell::new(ptr::null());
+    static RUNNING: Cell<*const ()> = const { Cell::new(ptr::null()) };
 }
 
 /// A registered callback with the deregistration guarantee of [`EventSource`] contract 5: once
@@ -84,6 +84,10 @@ impl<F: ?Sized> CallbackSlot<F> {
         // Relaxed: a call that misses the flag still meets the mutex, which `remove` takes below.
         self.removed.store(true, Ordering::Relaxed);
         if RUNNING.with(Cell::get) == self.id() {
+            return;
+        }
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::CallbackRemoveSkipsLock) {
             return;
         }
         let removed = self.callback.lock().take();

@@ -49,6 +49,16 @@ impl Parking {
         Self { state: AtomicUsize::new(EMPTY), waiter: Mutex::new(None) }
     }
 
+    /// Ends a wait that is returning without `take_notification`: resets the state to EMPTY,
+    /// consuming a notification that may land at the same moment (the wait returns either way).
+    ///
+    /// A swap, not a store: notifiers swap too, so every write to `state` is a read-modify-write
+    /// and none can be ordered before a write it did not see (loom checks exactly that).
+    /// Acquire: a notification consumed here publishes its notifier's writes like any other.
+    fn leave(&self) {
+        self.state.swap(EMPTY, Ordering::Acquire);
+    }
+
     /// Consumes a pending notification, if any.
     fn take_notification(&self) -> bool {
         // Acquire: whatever the notifier did before notifying is visible after the wait returns.
@@ -69,10 +79,10 @@ impl EventSource for Parking {
         }
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         *self.waiter.lock() = Some(thread::current());
-        // Acquire on failure: the state can only be NOTIFIED, and we consume it below.
         // Release on success: a notifier that reads PARKED (with Acquire) sees `waiter` set.
-        if self.state.compare_exchange(EMPTY, PARKED, Ordering::Release, Ordering::Acquire).is_err() {
-            self.state.store(EMPTY, Ordering::Relaxed);
+        // On failure the state is NOTIFIED, which `leave` consumes.
+        if self.state.compare_exchange(EMPTY, PARKED, Ordering::Release, Ordering::Relaxed).is_err() {
+            self.leave();
             return Ok(0);
         }
         loop {
@@ -81,14 +91,7 @@ impl EventSource for Parking {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        // Acquire on failure: the state is NOTIFIED; consume it.
-                        if self
-                            .state
-                            .compare_exchange(PARKED, EMPTY, Ordering::Relaxed, Ordering::Acquire)
-                            .is_err()
-                        {
-                            self.state.store(EMPTY, Ordering::Relaxed);
-                        }
+                        self.leave();
                         return Ok(0);
                     }
                     thread::park_timeout(deadline - now);
@@ -99,9 +102,7 @@ impl EventSource for Parking {
             }
             if cfg!(reactor_loom) && deadline.is_some() {
                 // Loom cannot sleep: a timed park is an early return (see `crate::sync`).
-                if self.state.compare_exchange(PARKED, EMPTY, Ordering::Relaxed, Ordering::Acquire).is_err() {
-                    self.state.store(EMPTY, Ordering::Relaxed);
-                }
+                self.leave();
                 return Ok(0);
             }
         }
