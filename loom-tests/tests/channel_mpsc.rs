@@ -16,7 +16,7 @@ use loom::thread;
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::loom_internals::{DropCounter, WakeCounter};
 use reactor_channel::{bounded, unbounded, RecvError, TrySendError};
-use reactor_loom_tests::model;
+use reactor_loom_tests::{assert_loom_catches, model};
 
 #[test]
 fn send_on_a_full_bounded_channel_waits_for_the_receiver() {
@@ -158,13 +158,23 @@ fn close_racing_with_a_send_keeps_queued_messages() {
 }
 
 #[test]
-#[should_panic(expected = "the waiting receiver was not woken")]
-fn negative_control_recv_without_a_recheck_misses_the_wake() {
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_recv_skips_recheck() {
     seeded_bug::with(Bug::RecvSkipsRecheck, || a_waiting_receive_is_woken_by_a_send(None));
 }
 
 #[test]
-#[should_panic(expected = "the waiting receiver was not woken")]
-fn negative_control_a_wake_without_its_fence_misses_the_registered_waker() {
+fn negative_control_recv_without_a_recheck_misses_the_wake() {
+    assert_loom_catches("seeded_recv_skips_recheck", "the waiting receiver was not woken");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_wake_skips_fence() {
     seeded_bug::with(Bug::WakeSkipsFence, || a_waiting_receive_is_woken_by_a_send(Some(1)));
+}
+
+#[test]
+fn negative_control_a_wake_without_its_fence_misses_the_registered_waker() {
+    assert_loom_catches("seeded_wake_skips_fence", "the waiting receiver was not woken");
 }

@@ -16,7 +16,7 @@ use loom::thread;
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::loom_internals::{DropCounter, WakeCounter};
 use reactor_channel::{oneshot, RecvError};
-use reactor_loom_tests::model;
+use reactor_loom_tests::{assert_loom_catches, model};
 
 #[test]
 fn a_blocked_receiver_gets_the_value() {
@@ -76,7 +76,12 @@ fn a_send_racing_with_the_receiver_drop_loses_nothing_and_drops_the_value_once()
 }
 
 #[test]
-#[should_panic(expected = "the waiting receiver was not woken")]
-fn negative_control_a_send_that_skips_the_wake_is_caught() {
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_oneshot_send_skips_wake() {
     seeded_bug::with(Bug::OneshotSendSkipsWake, a_waiting_receiver_is_woken_by_the_send);
+}
+
+#[test]
+fn negative_control_a_send_that_skips_the_wake_is_caught() {
+    assert_loom_catches("seeded_oneshot_send_skips_wake", "the waiting receiver was not woken");
 }

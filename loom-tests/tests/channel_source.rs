@@ -16,7 +16,7 @@ use loom::thread;
 use reactor::source::{Composite, EventSource, Parking};
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::{unbounded, ChannelSource};
-use reactor_loom_tests::model;
+use reactor_loom_tests::{assert_loom_catches, model};
 
 /// The loop registers a channel, goes idle and blocks; a send from another thread must end the
 /// wait and have the callback run.
@@ -68,7 +68,12 @@ fn no_callback_runs_after_the_registration_drop_returns() {
 }
 
 #[test]
-#[should_panic(expected = "deadlock")]
-fn negative_control_a_source_that_never_notifies_leaves_the_loop_asleep() {
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_source_skips_notify() {
     seeded_bug::with(Bug::SourceSkipsNotify, a_send_wakes_the_blocked_loop);
+}
+
+#[test]
+fn negative_control_a_source_that_never_notifies_leaves_the_loop_asleep() {
+    assert_loom_catches("seeded_source_skips_notify", "deadlock");
 }
