@@ -120,9 +120,15 @@ impl ChannelSource {
 
     /// Runs `callback` on the loop for every message of `receiver`, in order.
     ///
-    /// Messages already queued are delivered on the next wait. Dropping the returned
-    /// [`ChannelRegistration`] deregisters: once the drop returns the callback never runs again,
-    /// and the receiver is dropped (closing the channel, see [`Receiver`]).
+    /// Messages already queued are delivered on the next wait. Once every sender is gone and the
+    /// last message was delivered, the registration goes quiet (the callback is not told; send a
+    /// final message if the loop must know). Dropping the returned [`ChannelRegistration`]
+    /// deregisters: once the drop returns the callback never runs again, and the receiver is
+    /// dropped (closing the channel, see [`Receiver`]).
+    ///
+    /// A callback that panics loses the message it was given; the panic propagates out of
+    /// [`wait`](EventSource::wait) and the channel's remaining messages are delivered by the next
+    /// wait.
     pub fn register<T: Send + 'static>(
         &self,
         mut receiver: Receiver<T>,
