@@ -47,6 +47,31 @@ fn a_send_from_another_thread_wakes_the_blocked_loop() {
 }
 
 #[test]
+fn a_channel_requeued_at_its_batch_limit_keeps_the_loop_running_without_a_notify() {
+    model(|| {
+        let channels = ChannelSource::with_batch_limit(1);
+        let source = Composite::new(Parking::new()).with(channels.clone()).expect("passive");
+        let (tx, rx) = unbounded();
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        let received = Arc::new(AtomicUsize::new(0));
+        let counter = received.clone();
+        let _registration = channels.register(rx, move |_: u8| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let keep_open = tx.clone();
+        let sender = thread::spawn(move || tx.try_send(3).unwrap());
+        // Each wait delivers one message and re-queues the channel; the deadline it then reports
+        // keeps the blocking waits from sleeping on the messages left.
+        while received.load(Ordering::SeqCst) < 3 {
+            source.wait(None).unwrap();
+        }
+        drop(sender); // not joined: see the module docs
+        drop(keep_open);
+    });
+}
+
+#[test]
 fn no_callback_runs_after_the_registration_drop_returns() {
     model(|| {
         let channels = ChannelSource::new();
