@@ -196,6 +196,10 @@ pub mod seeded_bug {
         /// A `block_on` thread's waker wakes its private event but not the source it may be
         /// blocked in as the poller.
         BlockOnWakeSkipsSource,
+        /// `CallbackSlot::remove` marks the slot removed without waiting for a call in progress.
+        CallbackRemoveSkipsLock,
+        /// `Ping::ping` queues its entry but does not notify the blocking source.
+        PingSkipsNotify,
         /// A stealer loads a local queue's `tail` with `Relaxed` instead of `Acquire`: it may read
         /// a task before the owner's write of it is visible.
         LocalQueueRelaxedTail,

@@ -333,15 +333,18 @@ fn local_tasks_left_pending_are_dropped_when_block_on_returns() {
     let executor = executor(1);
     let drops = Arc::new(AtomicUsize::new(0));
     let counter = DropCounter(drops.clone());
-    let task = executor.block_on(async {
+    let mut handle = None;
+    executor.block_on(async {
         let never = Gate::default().wait();
-        executor
+        let task = executor
             .spawn_local(async move {
                 let _counter = counter;
                 never.await;
             })
-            .unwrap()
+            .unwrap();
+        handle = Some(task);
     });
+    let task = handle.unwrap();
     assert_eq!(drops.load(Ordering::SeqCst), 1);
     assert!(executor_block_on(task).unwrap_err().is_cancelled());
 }

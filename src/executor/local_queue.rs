@@ -327,11 +327,6 @@ impl<T> LocalQueue<T> {
         Inner::<T>::available(self.inner.head.load(Relaxed), self.tail) as usize
     }
 
-    /// Whether [`len`](Self::len) is zero.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// How many more tasks fit before the queue overflows.
     fn free_slots(&self) -> u32 {
         // Acquire, as in `push_back`: the caller writes into the free slots.
@@ -529,7 +524,7 @@ mod tests {
         assert_eq!(queue.pop(), Some(0));
         queue.push_back(CAPACITY, &NoOverflow);
         assert_eq!(drain(&mut queue), (1..=CAPACITY).collect::<Vec<_>>());
-        assert!(queue.is_empty());
+        assert_eq!(queue.len(), 0);
         assert_eq!(queue.pop(), None);
     }
 
@@ -573,10 +568,10 @@ mod tests {
         assert_eq!(stealer.steal_into(&mut thief), Some(0));
         assert_eq!(drain(&mut thief), [1, 2]);
         assert_eq!(stealer.steal_into(&mut thief), Some(3));
-        assert!(thief.is_empty());
+        assert_eq!(thief.len(), 0);
         assert_eq!(stealer.steal_into(&mut thief), Some(4));
         assert!(stealer.is_empty());
-        assert!(victim.is_empty());
+        assert_eq!(victim.len(), 0);
     }
 
     #[test]

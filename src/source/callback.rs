@@ -86,6 +86,10 @@ impl<F: ?Sized> CallbackSlot<F> {
         if RUNNING.with(Cell::get) == self.id() {
             return;
         }
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::CallbackRemoveSkipsLock) {
+            return;
+        }
         let removed = self.callback.lock().take();
         drop(removed);
     }

@@ -157,6 +157,10 @@ impl Ping {
         if !self.entry.queued.swap(true, Ordering::AcqRel) {
             // The queue is unbounded and only `PingSource` ever closes it (it never does).
             let _ = self.shared.ready.push(self.entry.clone());
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::PingSkipsNotify) {
+                return;
+            }
             if let Some(notifier) = self.shared.notifier.lock().as_ref() {
                 notifier.notify();
             }
