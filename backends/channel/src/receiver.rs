@@ -1,0 +1,233 @@
+//! The receiving half of an MPSC channel.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use concurrent_queue::PopError;
+use futures_core::Stream;
+
+use crate::blocking::block_on;
+use crate::chan::Chan;
+use crate::sync::Arc;
+use crate::{RecvError, TryRecvError};
+
+/// The receiving half of a [`bounded`](crate::bounded) or [`unbounded`](crate::unbounded) channel.
+///
+/// There is one receiver per channel. Consume it from a task ([`recv`](Self::recv), or as a
+/// [`Stream`]), from a plain thread ([`recv_blocking`](Self::recv_blocking)), or hand it to a
+/// [`ChannelSource`](crate::ChannelSource) to have a callback run on the loop for each message.
+///
+/// Dropping the receiver closes the channel (senders get their values back in errors) and drops
+/// every message still queued, each exactly once.
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> Receiver<T> {
+    pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
+        Self { chan }
+    }
+
+    /// Takes the next message without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] when no message is queued, [`TryRecvError::Closed`] when none is
+    /// queued and the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::{unbounded, TryRecvError};
+    ///
+    /// let (tx, mut rx) = unbounded();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.try_send(7).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(7)); // sent before the close: still delivered
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.chan.queue.pop() {
+            Ok(value) => {
+                self.took_one();
+                Ok(value)
+            }
+            Err(PopError::Empty) => Err(TryRecvError::Empty),
+            Err(PopError::Closed) => Err(TryRecvError::Closed),
+        }
+    }
+
+    /// Receives the next message, waiting until one is sent.
+    ///
+    /// **Cancel-safe**: the future takes a message off the queue only in the poll that returns it,
+    /// so dropping it before it completes loses nothing; the message stays queued for the next
+    /// receive.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the channel is closed and every message sent before was received.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::{unbounded, RecvError};
+    /// # futures_lite::future::block_on(async {
+    ///
+    /// let (tx, mut rx) = unbounded();
+    /// std::thread::spawn(move || tx.try_send(1).unwrap());
+    /// assert_eq!(rx.recv().await, Ok(1));
+    /// assert_eq!(rx.recv().await, Err(RecvError)); // the sender is gone
+    /// # });
+    /// ```
+    pub fn recv(&mut self) -> RecvFuture<'_, T> {
+        RecvFuture { receiver: self }
+    }
+
+    /// Receives the next message from a plain OS thread, blocking it until one is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the channel is closed and every message sent before was received.
+    pub fn recv_blocking(&mut self) -> Result<T, RecvError> {
+        block_on(self.recv())
+    }
+
+    /// Polls for the next message: the building block of [`recv`](Self::recv) and the
+    /// [`Stream`] implementation, for hand-written futures.
+    ///
+    /// Returns `Pending` and wakes `cx` when a message arrives or the channel closes. Only the
+    /// waker of the most recent call is woken.
+    ///
+    /// Inside an executor each call spends one unit of the task's cooperative budget
+    /// ([`reactor::coop::poll_proceed`]): a consumer whose channel always has a message still
+    /// yields to the other tasks now and then.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        ready!(reactor::coop::poll_proceed(cx));
+        self.poll_recv_unbudgeted(cx)
+    }
+
+    /// [`poll_recv`](Self::poll_recv) without the cooperative budget, for the
+    /// [`ChannelSource`](crate::ChannelSource) dispatch, which has its own batch limit and runs
+    /// outside any task.
+    pub(crate) fn poll_recv_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        match self.try_recv() {
+            Ok(value) => return Poll::Ready(Ok(value)),
+            Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Empty) => {}
+        }
+        self.chan.receiver_waker.register(cx.waker());
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::RecvSkipsRecheck) {
+            return Poll::Pending;
+        }
+        // Again: a message sent between the first look and the registration woke nobody.
+        match self.try_recv() {
+            Ok(value) => Poll::Ready(Ok(value)),
+            Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Empty) => Poll::Pending,
+        }
+    }
+
+    /// Closes the channel: every later send fails and hands its value back, while the messages
+    /// already queued can still be received. Returns whether this call closed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::{unbounded, TryRecvError};
+    ///
+    /// let (tx, mut rx) = unbounded();
+    /// tx.try_send(1).unwrap();
+    /// assert!(rx.close());
+    /// assert!(tx.try_send(2).is_err());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// Whether the channel is closed: every sender is gone, or [`close`](Self::close) was called.
+    /// Messages may still be queued.
+    pub fn is_closed(&self) -> bool {
+        self.chan.queue.is_closed()
+    }
+
+    /// The number of messages queued.
+    pub fn len(&self) -> usize {
+        self.chan.queue.len()
+    }
+
+    /// Whether no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.chan.queue.is_empty()
+    }
+
+    /// Whether a bounded channel is full (an unbounded one never is).
+    pub fn is_full(&self) -> bool {
+        self.chan.queue.is_full()
+    }
+
+    /// The capacity of a bounded channel, `None` for an unbounded one.
+    pub fn capacity(&self) -> Option<usize> {
+        self.chan.queue.capacity()
+    }
+
+    /// A message left the queue: one sender waiting for room may now push.
+    fn took_one(&self) {
+        if self.chan.is_bounded() {
+            self.chan.room.notify_additional(1);
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.close();
+        // Drop what is queued now rather than when the last sender goes: a message may hold a
+        // resource (a reply channel) that its sender waits on. Pushes after the close fail.
+        while self.chan.queue.pop().is_ok() {}
+    }
+}
+
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().poll_recv(cx).map(Result::ok)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let queued = self.len();
+        (queued, self.is_closed().then_some(queued))
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").field("len", &self.len()).field("closed", &self.is_closed()).finish()
+    }
+}
+
+/// The future of [`Receiver::recv`]; cancel-safe.
+#[must_use = "futures do nothing unless awaited"]
+pub struct RecvFuture<'a, T> {
+    receiver: &'a mut Receiver<T>,
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
+impl<T> fmt::Debug for RecvFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvFuture").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,212 @@
+//! The sending half of an MPSC channel.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use concurrent_queue::PushError;
+use event_listener::EventListener;
+
+use crate::blocking::block_on;
+use crate::chan::Chan;
+use crate::sync::atomic::Ordering;
+use crate::sync::Arc;
+use crate::{SendError, TrySendError};
+
+/// The sending half of a [`bounded`](crate::bounded) or [`unbounded`](crate::unbounded) channel.
+///
+/// Cloneable, `Send + Sync`: any number of threads and tasks send into one channel. The channel
+/// closes when the last sender is dropped; the receiver still gets every message sent before.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> Sender<T> {
+    pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
+        Self { chan }
+    }
+
+    /// Sends `value` without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] when a bounded channel is full, [`TrySendError::Closed`] when the
+    /// receiver is gone or closed the channel; both hand `value` back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::{unbounded, TrySendError};
+    ///
+    /// let (tx, rx) = unbounded();
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Closed(2)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match self.chan.queue.push(value) {
+            Ok(()) => {
+                self.chan.receiver_waker.wake();
+                Ok(())
+            }
+            Err(PushError::Full(value)) => Err(TrySendError::Full(value)),
+            Err(PushError::Closed(value)) => Err(TrySendError::Closed(value)),
+        }
+    }
+
+    /// Sends `value`, waiting while a bounded channel is full.
+    ///
+    /// Dropping the future before it completes drops `value` unsent; a completed send is never
+    /// undone.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with `value` inside when the receiver is gone or closed the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::bounded;
+    /// # futures_lite::future::block_on(async {
+    ///
+    /// let (tx, mut rx) = bounded(1);
+    /// tx.send("hello").await.unwrap();
+    /// assert_eq!(rx.recv().await, Ok("hello"));
+    /// # });
+    /// ```
+    pub fn send(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture { sender: self, value: Some(value), listener: None }
+    }
+
+    /// Sends `value` from a plain OS thread, blocking it while a bounded channel is full.
+    ///
+    /// Meant for threads outside any runtime; inside a task, use [`send`](Self::send), which
+    /// waits without blocking the worker thread.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with `value` inside when the receiver is gone or closed the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::bounded;
+    ///
+    /// let (tx, mut rx) = bounded(1);
+    /// let producer = std::thread::spawn(move || {
+    ///     for i in 0..3 {
+    ///         tx.send_blocking(i).unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(rx.recv_blocking(), Ok(0));
+    /// assert_eq!(rx.recv_blocking(), Ok(1));
+    /// assert_eq!(rx.recv_blocking(), Ok(2));
+    /// producer.join().unwrap();
+    /// ```
+    pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
+        block_on(self.send(value))
+    }
+
+    /// Whether the receiver is gone or closed the channel, so every send fails.
+    pub fn is_closed(&self) -> bool {
+        self.chan.queue.is_closed()
+    }
+
+    /// The number of messages queued.
+    pub fn len(&self) -> usize {
+        self.chan.queue.len()
+    }
+
+    /// Whether no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.chan.queue.is_empty()
+    }
+
+    /// Whether a bounded channel is full (an unbounded one never is).
+    pub fn is_full(&self) -> bool {
+        self.chan.queue.is_full()
+    }
+
+    /// The capacity of a bounded channel, `None` for an unbounded one.
+    pub fn capacity(&self) -> Option<usize> {
+        self.chan.queue.capacity()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: as for `Arc::clone`, a new sender is made from a live one, which keeps the
+        // count above zero; no other memory is published by the increment.
+        self.chan.senders.fetch_add(1, Ordering::Relaxed);
+        Self { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        // AcqRel: Release orders this sender's pushes before the decrement; the last sender's
+        // Acquire then orders every other sender's pushes before its `close`, so the receiver
+        // sees all of them before it sees the channel closed.
+        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.close();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("len", &self.len()).field("closed", &self.is_closed()).finish()
+    }
+}
+
+/// The future of [`Sender::send`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct SendFuture<'a, T> {
+    sender: &'a Sender<T>,
+    /// `None` once the future completed.
+    value: Option<T>,
+    /// Listening for room in the full channel, after a push found it full.
+    listener: Option<EventListener>,
+}
+
+impl<T> Unpin for SendFuture<'_, T> {}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    /// Polling again after completion returns `Pending` for ever.
+    ///
+    /// A send spends none of the task's cooperative budget: the receive side does (see
+    /// [`Receiver::poll_recv`](crate::Receiver::poll_recv)), and budgeting both ends doubled the
+    /// executor's forced yields in the throughput benchmark for no gain in fairness between the
+    /// two.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        while let Some(value) = this.value.take() {
+            match this.sender.try_send(value) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(value)) => return Poll::Ready(Err(SendError(value))),
+                Err(TrySendError::Full(value)) => this.value = Some(value),
+            }
+            // Full. Listen first and try again before waiting: room made between the failed push
+            // and `listen` would otherwise go unnoticed.
+            match &mut this.listener {
+                None => this.listener = Some(this.sender.chan.room.listen()),
+                Some(listener) => {
+                    if Pin::new(listener).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.listener = None;
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for SendFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendFuture").field("waiting", &self.listener.is_some()).finish_non_exhaustive()
+    }
+}

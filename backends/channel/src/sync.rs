@@ -1,0 +1,150 @@
+//! The loom shim: the only place in the crate that names std's sync types.
+//!
+//! Everything concurrent in `reactor-channel` imports atomics, `UnsafeCell`, mutexes and thread
+//! parking from here. Built with `--cfg reactor_loom`, the same paths resolve to
+//! [loom](https://docs.rs/loom)'s models, so `loom-tests/` checks the real code. The std half
+//! takes loom's shape where they differ: `UnsafeCell` has `with_mut`, and `Mutex::lock`
+//! returns the guard directly (poisoning is cleared: the data the crate guards stays consistent
+//! when a user callback panics).
+//!
+//! [`waker_refcount`] is std's `Arc` and `Weak` in both halves, on purpose: a
+//! [`Waker`](std::task::Waker) can only be built from std's `Arc`, and loom's `Arc` has no `Weak`.
+//! It is used only for what becomes a waker (and what those point to), never for the channels'
+//! own state, which uses the switched [`Arc`] so that loom sees the synchronisation of the last
+//! drop.
+
+/// Reference counts for wakers: std's in both halves (see the module docs).
+pub(crate) mod waker_refcount {
+    pub(crate) use std::sync::{Arc, Weak};
+}
+
+#[cfg(not(reactor_loom))]
+mod imp {
+    pub(crate) use std::sync::Arc;
+
+    pub(crate) mod atomic {
+        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    }
+
+    pub(crate) mod thread {
+        pub(crate) use std::thread::{current, park, Thread};
+    }
+
+    pub(crate) mod hint {
+        pub(crate) use std::hint::spin_loop;
+    }
+
+    /// A mutex whose `lock` ignores poisoning (see the module docs).
+    #[derive(Debug, Default)]
+    pub(crate) struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(std::sync::Mutex::new(value))
+        }
+    }
+
+    impl<T: ?Sized> Mutex<T> {
+        pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+    }
+
+    /// `std::cell::UnsafeCell` with loom's closure-based access API.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(reactor_loom)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::Arc;
+
+    pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    }
+
+    pub(crate) mod thread {
+        pub(crate) use loom::thread::{current, park, Thread};
+    }
+
+    pub(crate) mod hint {
+        pub(crate) use loom::hint::spin_loop;
+    }
+
+    /// loom's mutex with the poison-free `lock` of the std half.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+    }
+}
+
+pub(crate) use imp::*;
+
+/// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
+/// switches a bug on and asserts that loom catches it.
+///
+/// The switch exists only in `reactor_loom` builds and is a std thread-local of the test's own OS
+/// thread (loom runs a whole model on the thread that calls `loom::model`), so a negative control
+/// never affects the models running beside it.
+#[cfg(reactor_loom)]
+pub mod seeded_bug {
+    use std::cell::Cell;
+
+    /// A bug that the code under test can be told to contain.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum Bug {
+        /// `WakerSlot::register` drops a wake that raced with it instead of waking the new waker.
+        WakerSlotLostWake,
+        /// `WakerSlot::wake` reads the state without its `SeqCst` fence, so it can miss a
+        /// waker registered just before, while the receiver misses the message just pushed.
+        WakeSkipsFence,
+        /// `Receiver::poll_recv` does not look at the queue again after registering its waker, so
+        /// a message sent in between is never noticed.
+        RecvSkipsRecheck,
+        /// `oneshot::Sender::send` stores the value but does not wake the receiver.
+        OneshotSendSkipsWake,
+        /// `ChannelSource` never calls its notifier: a send into an idle loop does not wake it.
+        SourceSkipsNotify,
+    }
+
+    std::thread_local! {
+        static ACTIVE: Cell<Option<Bug>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` with `bug` switched on for this OS thread.
+    pub fn with<R>(bug: Bug, f: impl FnOnce() -> R) -> R {
+        struct Reset(Option<Bug>);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                ACTIVE.with(|active| active.set(self.0));
+            }
+        }
+        let _reset = Reset(ACTIVE.with(|active| active.replace(Some(bug))));
+        f()
+    }
+
+    /// Whether `bug` is switched on for this OS thread.
+    pub(crate) fn is_active(bug: Bug) -> bool {
+        ACTIVE.with(|active| active.get() == Some(bug))
+    }
+}

@@ -1,0 +1,170 @@
+//! A slot for the waker of the one task that consumes a channel.
+//!
+//! This is the `AtomicWaker` algorithm of `futures-util`, cut down to a single registering
+//! thread (a channel has exactly one receiver, and registering needs `&mut Receiver` or the
+//! [`ChannelSource`](crate::ChannelSource) dispatch, which owns the receiver) and extended with a
+//! `REGISTERED` bit so that a sender finding no waker to wake only reads the state. Under load,
+//! when the receiver is busy and has no waker registered, many senders then share the state's
+//! cache line instead of fighting over it with read-modify-writes.
+//!
+//! # Why no wake is lost
+//!
+//! The receiver registers and then looks at the queue again; a sender pushes and then looks at
+//! the state. Each side has a `SeqCst` fence between its write and its read, so at least one of
+//! them sees the other's write (the store-buffering pattern): the receiver finds the message, or
+//! the sender finds the waker.
+
+use std::mem;
+use std::task::Waker;
+
+use crate::sync::atomic::{fence, AtomicUsize, Ordering};
+use crate::sync::hint;
+use crate::sync::UnsafeCell;
+
+/// No waker is stored and nobody is touching `waker`.
+const IDLE: usize = 0;
+/// The receiver is writing `waker`; a sender that finds this bit leaves `WAKING` for it to see.
+const REGISTERING: usize = 0b001;
+/// A sender is taking `waker` out, or (together with `REGISTERING`) raced with a registration
+/// that must now wake the waker it just stored.
+const WAKING: usize = 0b010;
+/// A waker is stored and nobody is touching `waker`.
+const REGISTERED: usize = 0b100;
+
+/// The receiver's waker, registered by the receiver and woken by any sender.
+///
+/// Invariant: `waker` is accessed only by the thread that set `REGISTERING` (the receiver) or
+/// that set `WAKING` on a state without it (one sender), until that thread clears its bit.
+#[derive(Debug)]
+pub(crate) struct WakerSlot {
+    state: AtomicUsize,
+    waker: UnsafeCell<Option<Waker>>,
+}
+
+// SAFETY: `waker` is only accessed under the `state` lock protocol described on the type, so it is
+// never accessed from two threads at once; `Waker` itself is `Send + Sync`.
+unsafe impl Send for WakerSlot {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for WakerSlot {}
+
+impl WakerSlot {
+    pub(crate) fn new() -> Self {
+        Self { state: AtomicUsize::new(IDLE), waker: UnsafeCell::new(None) }
+    }
+
+    /// Stores `waker` to be woken by the next [`wake`](Self::wake).
+    ///
+    /// A wake that races with this call is not lost: it wakes `waker`. The caller must check its
+    /// condition (the queue) again after registering, and must be the only thread that registers.
+    pub(crate) fn register(&self, waker: &Waker) {
+        // Relaxed: only a first guess for the exchange below, which acquires.
+        let mut current = self.state.load(Ordering::Relaxed);
+        loop {
+            if current & WAKING != 0 {
+                // A sender is taking the previous waker out right now: it wakes that waker, not
+                // ours, so wake ours here; the caller's re-check may already find the message.
+                // Being woken at once makes the caller poll again, a spin on that sender: hint
+                // so (under loom it lets the sender run). The hint comes first because loom's
+                // yield forgets an unpark the thread gave itself just before.
+                hint::spin_loop();
+                waker.wake_by_ref();
+                return;
+            }
+            // Acquire: a sender that took the previous waker released the emptied slot.
+            match self.state.compare_exchange(current, REGISTERING, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        let abort = AbortOnPanic;
+        // SAFETY: we hold `REGISTERING`, so no sender touches `waker` (a sender that arrives now
+        // only sets `WAKING` and leaves the slot to us).
+        let replaced = self.waker.with_mut(|slot| unsafe {
+            match &*slot {
+                Some(stored) if stored.will_wake(waker) => None,
+                _ => (*slot).replace(waker.clone()),
+            }
+        });
+        mem::forget(abort);
+        // Release: publishes the stored waker to the sender that takes it. Acquire on failure:
+        // orders us after the sender that set `WAKING`.
+        let raced = self
+            .state
+            .compare_exchange(REGISTERING, REGISTERED, Ordering::Release, Ordering::Acquire)
+            .is_err();
+        if raced {
+            // Only `WAKING` can have been added meanwhile: a sender sent and wanted to wake us,
+            // but the slot was ours. Take the waker back out and wake it.
+            // SAFETY: `REGISTERING` is still set, so the slot is still ours.
+            let woken = self.waker.with_mut(|slot| unsafe { (*slot).take() });
+            // A swap, not a store, like futures' `AtomicWaker`: a read-modify-write comes after
+            // every sender's `fetch_or` in the modification order. Release: the next `register`
+            // or wake acquires the emptied slot.
+            self.state.swap(IDLE, Ordering::AcqRel);
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::WakerSlotLostWake) {
+                drop(replaced);
+                return;
+            }
+            if let Some(woken) = woken {
+                woken.wake();
+            }
+        } else {
+            // The receiver's half of the pattern in the module docs: its re-check of the queue
+            // comes after this fence.
+            fence(Ordering::SeqCst);
+        }
+        drop(replaced);
+    }
+
+    /// Wakes the registered waker, if any, and empties the slot.
+    ///
+    /// The caller must have made its change (pushed, closed) before calling.
+    pub(crate) fn wake(&self) {
+        // The sender's half of the pattern in the module docs: its change comes before this
+        // fence, and the state is read after it.
+        #[cfg(reactor_loom)]
+        let skip_fence = crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::WakeSkipsFence);
+        #[cfg(not(reactor_loom))]
+        let skip_fence = false;
+        if !skip_fence {
+            fence(Ordering::SeqCst);
+        }
+        // Relaxed: the fence orders the load. Nothing to do when no waker is stored or being
+        // stored, or when another sender is already taking it (`WAKING` alone).
+        if self.state.load(Ordering::Relaxed) & (REGISTERING | REGISTERED) == 0 {
+            return;
+        }
+        if let Some(waker) = self.take() {
+            waker.wake();
+        }
+    }
+
+    fn take(&self) -> Option<Waker> {
+        // AcqRel: Acquire pairs with the Release of `register` so the stored waker is visible;
+        // Release publishes the sender's change to a racing `register`, which acquires `WAKING`
+        // on its failed exchange.
+        let previous = self.state.fetch_or(WAKING, Ordering::AcqRel);
+        if previous & (REGISTERING | WAKING) != 0 {
+            // `REGISTERING`: the receiver sees our `WAKING` when it finishes and wakes itself.
+            // `WAKING`: another sender is already taking the waker out.
+            return None;
+        }
+        // SAFETY: we set `WAKING` on a state without `REGISTERING` or `WAKING`: the slot is ours.
+        let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
+        // Release: the next `register` acquires the emptied slot. Clears `REGISTERED` too: the
+        // slot is empty now.
+        self.state.fetch_and(!(WAKING | REGISTERED), Ordering::Release);
+        waker
+    }
+}
+
+/// Aborts the process if dropped: held across user code (`Waker::clone`) that runs while the slot
+/// is locked, where unwinding would leave the slot locked for ever and every later wake lost.
+struct AbortOnPanic;
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        std::process::abort();
+    }
+}

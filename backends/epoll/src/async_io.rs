@@ -1,0 +1,342 @@
+//! [`Async<T>`]: any fd, registered with an [`Epoll`] for as long as it is owned.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::epoll::Epoll;
+use crate::io_state::{IoState, ANONYMOUS};
+use crate::readiness::Readiness;
+use crate::registered::Registered;
+use crate::sync::Arc;
+
+/// An I/O object registered with an [`Epoll`] source: its operations wait for readiness instead
+/// of blocking.
+///
+/// `Async` owns the I/O object, so registration is safe: the fd is registered (and put in
+/// non-blocking mode) by [`new`](Self::new), and deregistered by `Drop` (or
+/// [`into_inner`](Self::into_inner)) before the fd can close. Any [`AsFd`] type works: sockets,
+/// pipes, terminals, eventfds, your own.
+///
+/// The readiness the kernel reports is cached. It starts empty (the kernel reports an fd that
+/// is already ready right after registration), and a direction stays ready until an operation
+/// run through [`read_with`](Self::read_with), [`write_with`](Self::write_with) or the
+/// [`AsyncRead`]/[`AsyncWrite`] impls fails with `WouldBlock`; operations run while it is ready
+/// and wait while it is not. One task per direction is woken at a time; a second task waiting in
+/// the same direction takes turns with the first.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::net::UnixStream;
+/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use reactor::Executor;
+/// use reactor_epoll::{Async, Epoll};
+///
+/// let executor = Executor::new(Epoll::new()?)?;
+/// executor.block_on(async {
+///     let (a, b) = UnixStream::pair()?;
+///     let (mut a, mut b) = (Async::new(a)?, Async::new(b)?);
+///     a.write_all(b"ping").await?;
+///     let mut buf = [0; 4];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Async<T: AsFd> {
+    registered: Registered<T>,
+    state: Arc<IoState>,
+}
+
+impl<T: AsFd> Async<T> {
+    /// Registers `io` with the epoll source of the executor running the current task, and puts
+    /// it in non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` outside an executor whose source contains an [`Epoll`] (use
+    /// [`with_source`](Self::with_source) there), and the errors of
+    /// [`with_source`](Self::with_source).
+    pub fn new(io: T) -> io::Result<Self> {
+        let epoll = reactor::current_source::<Epoll>().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "Async::new found no epoll source: call it inside an executor whose source \
+                 contains an Epoll, or pass one with Async::with_source",
+            )
+        })?;
+        Self::with_source(io, &epoll)
+    }
+
+    /// Registers `io` with `epoll`, and puts it in non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// - `AlreadyExists` if the fd is registered with `epoll` already (by another `Async`);
+    /// - `Unsupported` for a regular file or a directory, which epoll cannot watch;
+    /// - `InvalidInput` for a closed or invalid fd;
+    /// - the error of setting non-blocking mode, or of `epoll_ctl`, otherwise.
+    pub fn with_source(io: T, epoll: &Epoll) -> io::Result<Self> {
+        let state = Arc::new(IoState::default());
+        let callback_state = state.clone();
+        let callback = Box::new(move |readiness| callback_state.on_event(readiness));
+        Ok(Self { registered: Registered::new(io, epoll, callback)?, state })
+    }
+
+    /// The I/O object.
+    pub fn get_ref(&self) -> &T {
+        self.registered.get_ref()
+    }
+
+    /// The epoll source the I/O object is registered with.
+    pub fn source(&self) -> &Epoll {
+        self.registered.source()
+    }
+
+    /// Deregisters the I/O object and returns it (still in non-blocking mode).
+    ///
+    /// # Errors
+    ///
+    /// The error of `epoll_ctl(EPOLL_CTL_DEL)`, which does not happen for a valid registration.
+    pub fn into_inner(self) -> io::Result<T> {
+        self.registered.into_inner()
+    }
+
+    /// Waits until the cached readiness says the I/O object is readable.
+    ///
+    /// It stays readable until an operation run through [`read_with`](Self::read_with) (or
+    /// `AsyncRead`) meets `WouldBlock`; an operation run on [`get_ref`](Self::get_ref) directly
+    /// does not clear it, so a loop of `readable().await` and such an operation spins once the
+    /// data is drained. Prefer `read_with`.
+    pub fn readable(&self) -> Ready<'_, T> {
+        Ready { io: self, direction: Readiness::READABLE, waiter: None }
+    }
+
+    /// Waits until the I/O object is writable (see [`readable`](Self::readable)).
+    pub fn writable(&self) -> Ready<'_, T> {
+        Ready { io: self, direction: Readiness::WRITABLE, waiter: None }
+    }
+
+    /// Runs the non-blocking read `op` until it does not report `WouldBlock`, waiting for
+    /// readability between attempts.
+    ///
+    /// `op` must be a non-blocking operation whose `WouldBlock` means "not readable": after one,
+    /// the cached readiness is cleared and the next attempt waits for the kernel's next event.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use reactor::Executor;
+    /// use reactor_epoll::{Async, Epoll};
+    ///
+    /// let executor = Executor::new(Epoll::new()?)?;
+    /// executor.block_on(async {
+    ///     let socket = Async::new(UdpSocket::bind("127.0.0.1:0")?)?;
+    ///     socket.get_ref().send_to(b"hi", socket.get_ref().local_addr()?)?;
+    ///     let mut buf = [0; 2];
+    ///     let (len, _) = socket.read_with(|socket| socket.recv_from(&mut buf)).await?;
+    ///     assert_eq!(&buf[..len], b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_with<R, F>(&self, op: F) -> WithReadiness<'_, T, F>
+    where
+        F: FnMut(&T) -> io::Result<R>,
+    {
+        WithReadiness { io: self, direction: Readiness::READABLE, op, waiter: None }
+    }
+
+    /// Runs the non-blocking write `op` until it does not report `WouldBlock`, waiting for
+    /// writability between attempts (see [`read_with`](Self::read_with)).
+    pub fn write_with<R, F>(&self, op: F) -> WithReadiness<'_, T, F>
+    where
+        F: FnMut(&T) -> io::Result<R>,
+    {
+        WithReadiness { io: self, direction: Readiness::WRITABLE, op, waiter: None }
+    }
+
+    /// Polls the readable direction for the `AsyncRead`-style APIs of wrapper types.
+    pub(crate) fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(Readiness::READABLE, cx, ANONYMOUS, op)
+    }
+
+    /// Polls the writable direction for the `AsyncWrite`-style APIs of wrapper types.
+    pub(crate) fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(Readiness::WRITABLE, cx, ANONYMOUS, op)
+    }
+
+    /// One poll of an operation: spend coop budget, then try `op` while the direction is ready.
+    fn poll_io<R>(
+        &self,
+        direction: Readiness,
+        cx: &mut Context<'_>,
+        waiter: u64,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        ready!(reactor::coop::poll_proceed(cx));
+        loop {
+            let tick = ready!(self.state.poll_ready(direction, cx, waiter));
+            match op(self.get_ref()) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.state.clear(direction, tick),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+impl<T: AsFd> AsFd for Async<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Async").field("io", &self.registered).field("state", &self.state).finish()
+    }
+}
+
+// The I/O object is never pinned through `Async`.
+impl<T: AsFd> Unpin for Async<T> {}
+
+impl<T: AsFd> AsyncRead for &Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_read_with(cx, |mut io| io.read(buf))
+    }
+}
+
+impl<T: AsFd> AsyncWrite for &Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, |mut io| io.write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_write_with(cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+/// The owned impls run the shared-reference ones.
+impl<T: AsFd> AsyncRead for Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsFd> AsyncWrite for Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_close(cx)
+    }
+}
+
+/// The future of [`Async::readable`] and [`Async::writable`]. Dropping it withdraws its waker.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Ready<'a, T: AsFd> {
+    io: &'a Async<T>,
+    direction: Readiness,
+    /// This future's waiter id, from its first poll on.
+    waiter: Option<u64>,
+}
+
+impl<T: AsFd> Future for Ready<'_, T> {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(reactor::coop::poll_proceed(cx));
+        let state = &self.io.state;
+        let waiter = *self.waiter.get_or_insert_with(|| state.new_waiter_id());
+        self.io.state.poll_ready(self.direction, cx, waiter).map(|_| Ok(()))
+    }
+}
+
+impl<T: AsFd> Drop for Ready<'_, T> {
+    fn drop(&mut self) {
+        if let Some(waiter) = self.waiter {
+            self.io.state.withdraw(self.direction, waiter);
+        }
+    }
+}
+
+impl<T: AsFd> fmt::Debug for Ready<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ready").field("direction", &self.direction).finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Async::read_with`] and [`Async::write_with`]. Dropping it withdraws its waker.
+#[must_use = "futures do nothing unless awaited"]
+pub struct WithReadiness<'a, T: AsFd, F> {
+    io: &'a Async<T>,
+    direction: Readiness,
+    op: F,
+    /// This future's waiter id, from its first poll on.
+    waiter: Option<u64>,
+}
+
+// The operation is never pinned: it is only ever called through `&mut`.
+impl<T: AsFd, F> Unpin for WithReadiness<'_, T, F> {}
+
+impl<T: AsFd, R, F: FnMut(&T) -> io::Result<R>> Future for WithReadiness<'_, T, F> {
+    type Output = io::Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let this = self.get_mut();
+        let state = &this.io.state;
+        let waiter = *this.waiter.get_or_insert_with(|| state.new_waiter_id());
+        this.io.poll_io(this.direction, cx, waiter, &mut this.op)
+    }
+}
+
+impl<T: AsFd, F> Drop for WithReadiness<'_, T, F> {
+    fn drop(&mut self) {
+        if let Some(waiter) = self.waiter {
+            self.io.state.withdraw(self.direction, waiter);
+        }
+    }
+}
+
+impl<T: AsFd, F> fmt::Debug for WithReadiness<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WithReadiness").field("direction", &self.direction).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,134 @@
+//! The cached readiness of one registered fd and the wakers waiting on it.
+//!
+//! The fd is registered edge-triggered, so the kernel reports each readiness change once and is
+//! never asked again. The cache remembers it: a direction stays ready until an operation in that
+//! direction fails with `WouldBlock`, and only then does a task wait for the next edge.
+//!
+//! Clearing races with a new edge: the operation may fail, then new data arrives and its event
+//! sets the bit, and only then does the failed operation clear it, losing the edge for good. The
+//! `tick` counts events; an operation notes the tick before it runs and clears the bit only if no
+//! event arrived since (the same scheme as tokio's `ScheduledIo` and async-io's `Source`).
+
+#![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // public only for the loom models
+
+use std::fmt;
+use std::task::{Context, Poll, Waker};
+
+use crate::readiness::Readiness;
+use crate::sync::Mutex;
+
+/// The waiter id of the `poll_*` APIs (`AsyncRead` and friends), which have no future whose drop
+/// could withdraw the waker.
+pub(crate) const ANONYMOUS: u64 = 0;
+
+/// The readiness cache and waiters of one registration.
+#[derive(Default)]
+pub struct IoState {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Directions known to be ready.
+    ready: Readiness,
+    /// Number of events delivered so far.
+    tick: u64,
+    /// The task waiting to read, and the one waiting to write.
+    waiters: [Option<Waiter>; 2],
+    /// Source of waiter ids for futures; 0 is [`ANONYMOUS`].
+    last_waiter_id: u64,
+}
+
+struct Waiter {
+    id: u64,
+    waker: Waker,
+}
+
+fn slot(direction: Readiness) -> usize {
+    usize::from(direction == Readiness::WRITABLE)
+}
+
+impl IoState {
+    /// Records an event and wakes the waiters of the directions it made ready.
+    pub fn on_event(&self, readiness: Readiness) {
+        let (reader, writer) = {
+            let mut inner = self.inner.lock();
+            inner.ready = inner.ready | readiness;
+            inner.tick += 1;
+            let [reader, writer] = &mut inner.waiters;
+            (
+                reader.take_if(|_| readiness.contains(Readiness::READABLE)),
+                writer.take_if(|_| readiness.contains(Readiness::WRITABLE)),
+            )
+        };
+        // Woken outside the lock: a wake may drop the last reference to a task whose future
+        // owns this very registration, and its drop must be able to take the lock.
+        for waiter in [reader, writer].into_iter().flatten() {
+            waiter.waker.wake();
+        }
+    }
+
+    /// `Ready(tick)` if `direction` is ready (pass the tick to [`clear`](Self::clear)), else
+    /// stores the waker of `cx` as waiter `id` and returns `Pending`.
+    ///
+    /// A different waiter waiting in the same direction is woken, so that it polls again rather
+    /// than wait forever (one slot per direction; two tasks reading one socket take turns).
+    pub fn poll_ready(&self, direction: Readiness, cx: &mut Context<'_>, id: u64) -> Poll<u64> {
+        let displaced = {
+            let mut inner = self.inner.lock();
+            if inner.ready.contains(direction) {
+                return Poll::Ready(inner.tick);
+            }
+            let waiter = &mut inner.waiters[slot(direction)];
+            match waiter {
+                Some(current) if current.id == id && current.waker.will_wake(cx.waker()) => None,
+                Some(current) if current.id == id => {
+                    current.waker.clone_from(cx.waker());
+                    None
+                }
+                _ => waiter.replace(Waiter { id, waker: cx.waker().clone() }).map(|old| old.waker),
+            }
+        };
+        if let Some(waker) = displaced {
+            waker.wake();
+        }
+        Poll::Pending
+    }
+
+    /// Marks `direction` not ready, unless an event arrived after `tick` was read.
+    pub fn clear(&self, direction: Readiness, tick: u64) {
+        let mut inner = self.inner.lock();
+        #[cfg(reactor_loom)]
+        let tick = if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ClearIgnoresTick) {
+            inner.tick
+        } else {
+            tick
+        };
+        if inner.tick == tick {
+            inner.ready = inner.ready.without(direction);
+        }
+    }
+
+    /// A fresh waiter id for a future that withdraws its waker when dropped.
+    pub fn new_waiter_id(&self) -> u64 {
+        let mut inner = self.inner.lock();
+        inner.last_waiter_id += 1;
+        inner.last_waiter_id
+    }
+
+    /// Withdraws waiter `id`'s waker from `direction`, if it is still there.
+    pub fn withdraw(&self, direction: Readiness, id: u64) {
+        let withdrawn = {
+            let mut inner = self.inner.lock();
+            inner.waiters[slot(direction)].take_if(|waiter| waiter.id == id)
+        };
+        drop(withdrawn);
+    }
+}
+
+impl fmt::Debug for IoState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.inner.lock();
+        f.debug_struct("IoState").field("ready", &inner.ready).field("tick", &inner.tick).finish()
+    }
+}

@@ -1,0 +1,113 @@
+//! The epoll event source for [`reactor`], and async I/O on top of it.
+//!
+//! - [`Epoll`] is a blocking [`EventSource`](reactor::EventSource): one wait collects every ready
+//!   registration and wakes the tasks waiting on it.
+//! - [`Async<T>`] registers any [`AsFd`](std::os::fd::AsFd) type, with no `unsafe`: it owns the
+//!   I/O object and deregisters before the fd can close. [`Epoll::watch`] does the same for a
+//!   callback run on the loop instead of a task.
+//! - [`net`] has TCP, UDP and Unix sockets implementing `futures-io`'s `AsyncRead`/`AsyncWrite`.
+//!
+//! An echo round trip on an executor over epoll:
+//!
+//! ```
+//! use futures_lite::{AsyncReadExt, AsyncWriteExt};
+//! use reactor::Executor;
+//! use reactor_epoll::net::{TcpListener, TcpStream};
+//! use reactor_epoll::Epoll;
+//!
+//! let executor = Executor::new(Epoll::new()?)?;
+//! let listener = TcpListener::from_std(
+//!     std::net::TcpListener::bind("127.0.0.1:0")?,
+//!     executor.source(),
+//! )?;
+//! let addr = listener.local_addr()?;
+//!
+//! // The server echoes one connection back until EOF.
+//! let server = executor.spawn(async move {
+//!     let (stream, _) = listener.accept().await?;
+//!     let (mut reader, mut writer) = stream.into_split();
+//!     futures_lite::io::copy(&mut reader, &mut writer).await
+//! });
+//!
+//! let echoed = executor.block_on(async {
+//!     let mut client = TcpStream::connect(addr).await?;
+//!     client.write_all(b"hello, reactor").await?;
+//!     client.close().await?; // half-close: the server sees EOF, the echo completes
+//!     let mut echoed = String::new();
+//!     client.read_to_string(&mut echoed).await?;
+//!     Ok::<_, std::io::Error>(echoed)
+//! })?;
+//! assert_eq!(echoed, "hello, reactor");
+//! assert_eq!(executor.block_on(server)??, 14);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # How it works
+//!
+//! Every fd is registered once, edge-triggered, with interest in both directions, so the kernel
+//! reports each change in readiness once and never has to be re-armed. Each registration caches
+//! its readiness: a direction stays ready until an operation in that direction fails with
+//! `WouldBlock`, and only then does the task park its waker and wait for the next edge. A tick
+//! counted per event keeps an edge that lands between the failed operation and the clearing of
+//! the bit from being lost.
+//!
+//! Registrations live in a slab; an event's key is the slot index plus the slot's generation, so
+//! an event still queued for a deregistered fd cannot reach a registration that reused the slot.
+//! Dropping an `Async` removes its slot, deletes the fd from epoll, and waits for a dispatch in
+//! progress on another thread: once the drop returns, none of its wakers runs again.
+//!
+//! `polling` does the registration (`epoll_ctl`); the wait goes straight to the kernel, because
+//! `polling::Poller::wait` re-arms a timerfd and a one-shot notifier on every call. For the same
+//! reason `notify` is not `Poller::notify` (whose notification only `Poller::wait` can consume):
+//! it writes to an eventfd of our own, registered edge-triggered like everything else, so each
+//! write is a new edge and the notification never needs to be read back or re-armed.
+//!
+//! The two protocols that need no OS, the readiness cache against a new edge and deregistration
+//! against dispatch, have loom models with seeded-bug negative controls in
+//! `loom-tests/tests/epoll_readiness.rs`.
+//!
+//! # Cost in system calls
+//!
+//! Counted with `strace -c -f` on the `syscall_count` example of this crate, which repeats one
+//! pattern 1,000 times (`strace -c -f target/release/examples/syscall_count <pattern> 1000`,
+//! minus a run with 0 rounds for the setup). The `polling` column's wait is measured the same
+//! way (pattern `polling-timed-wait`; `Poller::wait` runs the same five calls whatever the
+//! timeout); its re-arm follows from async-io registering one-shot:
+//!
+//! | per repetition | this crate | `polling::Poller::wait` (smol's async-io) |
+//! |---|---|---|
+//! | a timed wait that times out (500 µs) | 1: `epoll_pwait2` | 5: `timerfd_settime`, 2 `epoll_ctl`, `epoll_pwait`, `read` |
+//! | a timed wait of whole milliseconds | 1: `epoll_wait` | 5 |
+//! | a readiness cycle: the peer writes, the wait dispatches, the read completes, the next read meets `WouldBlock` | 1 `epoll_wait` + the I/O (1 `sendto`, 2 `recvfrom`); no `epoll_ctl` | the 5 of the wait + 1 `epoll_ctl` re-arm (one-shot registration) + the I/O |
+//! | `notify`, then the wait it ends | 1 `write` + 1 `epoll_wait` | 1 `write` + the 5 of the wait |
+//!
+//! Registering an fd costs one `epoll_ctl` and one `ioctl(FIONBIO)`; deregistering one
+//! `epoll_ctl`. Repeated notifies before a wait cost one atomic swap each after the first. On
+//! Linux before 5.11 (no `epoll_pwait2`) a timeout that is not whole milliseconds is rounded up
+//! to the next millisecond.
+#![doc(test(attr(deny(warnings))))]
+
+mod async_io;
+mod epoll;
+mod io_state;
+pub mod net;
+mod readiness;
+mod registered;
+mod registration;
+mod sync;
+mod sys;
+
+pub use async_io::{Async, Ready, WithReadiness};
+pub use epoll::Epoll;
+pub use readiness::Readiness;
+pub use registered::Watch;
+
+/// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
+#[cfg(reactor_loom)]
+#[doc(hidden)]
+pub mod loom_internals {
+    pub use crate::io_state::IoState;
+    pub use crate::readiness::Readiness;
+    pub use crate::registration::{DispatchBuffer, Registry};
+    pub use crate::sync::seeded_bug;
+}

@@ -1,0 +1,65 @@
+//! Networking types: TCP, UDP and Unix sockets over [`Async`](crate::Async).
+//!
+//! Each type owns an `Async` of its std counterpart. Constructors that take no [`Epoll`]
+//! register with the epoll source of the current executor (and fail with `NotFound` outside
+//! one); `from_std` takes the source explicitly. Sockets accepted from a listener register with
+//! the listener's source.
+//!
+//! [`Epoll`]: crate::Epoll
+
+mod socket;
+mod tcp;
+mod udp;
+mod unix;
+
+pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
+
+/// Implements `AsyncRead` for each of the given types (a type and a reference to it), through
+/// its `async_io()`.
+macro_rules! impl_async_read {
+    ($($type:ty),*) => {$(
+        impl futures_io::AsyncRead for $type {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.async_io().poll_read_with(cx, |mut io| std::io::Read::read(&mut io, buf))
+            }
+        }
+    )*};
+}
+
+/// Implements `AsyncWrite` for each of the given types, through its `async_io()`; closing shuts
+/// the write direction down (the peer reads EOF).
+macro_rules! impl_async_write {
+    ($($type:ty),*) => {$(
+        impl futures_io::AsyncWrite for $type {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.async_io().poll_write_with(cx, |mut io| std::io::Write::write(&mut io, buf))
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.async_io().get_ref().shutdown(std::net::Shutdown::Write))
+            }
+        }
+    )*};
+}
+
+use {impl_async_read, impl_async_write};

@@ -1,0 +1,110 @@
+//! Non-blocking socket creation and connect, which std lacks (its `connect` blocks).
+
+use std::io;
+use std::mem;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// A socket address in the kernel's layout.
+pub(crate) struct RawAddr {
+    storage: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+impl RawAddr {
+    pub(crate) fn domain(&self) -> libc::c_int {
+        self.storage.ss_family.into()
+    }
+
+    /// An IPv4 or IPv6 address.
+    pub(crate) fn inet(addr: SocketAddr) -> Self {
+        // SAFETY: all-zero bytes are a valid `sockaddr_storage`.
+        let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        let len = match addr {
+            SocketAddr::V4(addr) => {
+                let inet = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: addr.port().to_be(),
+                    sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(addr.ip().octets()) },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: `sockaddr_storage` is large and aligned enough for any socket address.
+                unsafe { std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_in>().write(inet) };
+                mem::size_of::<libc::sockaddr_in>()
+            }
+            SocketAddr::V6(addr) => {
+                let inet6 = libc::sockaddr_in6 {
+                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                    sin6_port: addr.port().to_be(),
+                    sin6_flowinfo: addr.flowinfo(),
+                    sin6_addr: libc::in6_addr { s6_addr: addr.ip().octets() },
+                    sin6_scope_id: addr.scope_id(),
+                };
+                // SAFETY: as above.
+                unsafe { std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_in6>().write(inet6) };
+                mem::size_of::<libc::sockaddr_in6>()
+            }
+        };
+        Self { storage, len: len as libc::socklen_t }
+    }
+
+    /// A Unix socket path.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the path has a NUL byte or does not fit in `sockaddr_un`.
+    pub(crate) fn unix(path: &Path) -> io::Result<Self> {
+        // SAFETY: all-zero bytes are a valid `sockaddr_un`.
+        let mut unix: libc::sockaddr_un = unsafe { mem::zeroed() };
+        unix.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.contains(&0) || bytes.len() >= unix.sun_path.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a Unix socket path must have no NUL byte and fewer than {} bytes: {}",
+                    unix.sun_path.len(),
+                    path.display()
+                ),
+            ));
+        }
+        for (dst, src) in unix.sun_path.iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        let len = mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1;
+        // SAFETY: all-zero bytes are a valid `sockaddr_storage`.
+        let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        // SAFETY: `sockaddr_storage` is large and aligned enough for any socket address.
+        unsafe { std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_un>().write(unix) };
+        Ok(Self { storage, len: len as libc::socklen_t })
+    }
+}
+
+/// Creates a non-blocking, close-on-exec stream socket and starts connecting it to `addr`.
+///
+/// # Errors
+///
+/// The error of `socket`, or of `connect` unless it is `EINPROGRESS` (the connection completes
+/// later; the socket turns writable then).
+pub(crate) fn start_connect(addr: &RawAddr) -> io::Result<OwnedFd> {
+    let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: plain syscall with no pointers.
+    let fd = unsafe { libc::socket(addr.domain(), flags, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `socket` just returned this fd and nothing else owns it.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `addr.storage` holds a socket address of `addr.len` bytes, live for the call.
+    let connected =
+        unsafe { libc::connect(socket.as_raw_fd(), std::ptr::from_ref(&addr.storage).cast(), addr.len) };
+    if connected < 0 {
+        let error = io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(error);
+        }
+    }
+    Ok(socket)
+}

@@ -1,0 +1,239 @@
+//! TCP: [`TcpListener`], [`TcpStream`] and its owned halves.
+
+use crate::sync::Arc;
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_core::Stream;
+
+use crate::net::socket::{start_connect, RawAddr};
+use crate::net::{impl_async_read, impl_async_write};
+use crate::{Async, Epoll};
+
+/// A TCP listening socket.
+///
+/// # Examples
+///
+/// ```
+/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use reactor::Executor;
+/// use reactor_epoll::net::{TcpListener, TcpStream};
+/// use reactor_epoll::Epoll;
+///
+/// let executor = Executor::new(Epoll::new()?)?;
+/// executor.block_on(async {
+///     let listener = TcpListener::bind(([127, 0, 0, 1], 0))?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _peer) = listener.accept().await?;
+///     client.write_all(b"hello").await?;
+///     let mut buf = [0; 5];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    inner: Async<std::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` and registers with the current executor's epoll source.
+    ///
+    /// # Errors
+    ///
+    /// The error of binding, or of [`Async::new`].
+    pub fn bind(addr: impl Into<SocketAddr>) -> io::Result<Self> {
+        Ok(Self { inner: Async::new(std::net::TcpListener::bind(addr.into())?)? })
+    }
+
+    /// Registers a std listener with `epoll`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Async::with_source`].
+    pub fn from_std(listener: std::net::TcpListener, epoll: &Epoll) -> io::Result<Self> {
+        Ok(Self { inner: Async::with_source(listener, epoll)? })
+    }
+
+    /// Accepts a connection; the stream registers with this listener's epoll source.
+    ///
+    /// # Errors
+    ///
+    /// The error of `accept` (for example `EMFILE` when the process is out of fds: the pending
+    /// connection stays queued, and a later call accepts it once fds are free), or of registering
+    /// the new stream.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = self.inner.read_with(std::net::TcpListener::accept).await?;
+        Ok((TcpStream::from_std(stream, self.inner.source())?, peer))
+    }
+
+    /// The stream of incoming connections; it never ends.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+}
+
+/// The stream of [`TcpListener::incoming`].
+#[derive(Debug)]
+#[must_use = "streams do nothing unless polled"]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let inner = &self.listener.inner;
+        let accepted = ready!(inner.poll_read_with(cx, std::net::TcpListener::accept));
+        Poll::Ready(Some(accepted.and_then(|(stream, _)| TcpStream::from_std(stream, inner.source()))))
+    }
+}
+
+/// A TCP connection.
+///
+/// Reads and writes through [`AsyncRead`](futures_io::AsyncRead) and
+/// [`AsyncWrite`](futures_io::AsyncWrite), on the stream or on a shared reference to it (one task
+/// reading while another writes); [`close`](futures_io::AsyncWrite::poll_close) shuts the write
+/// direction down. See [`TcpListener`] for an example.
+#[derive(Debug)]
+pub struct TcpStream {
+    inner: Async<std::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, registering with the current executor's epoll source.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` outside an executor with an epoll source; the connection's error
+    /// (`ConnectionRefused`, ...) if it fails.
+    pub async fn connect(addr: impl Into<SocketAddr>) -> io::Result<Self> {
+        let socket = start_connect(&RawAddr::inet(addr.into()))?;
+        let stream = Async::new(std::net::TcpStream::from(socket))?;
+        stream.writable().await?;
+        if let Some(error) = stream.get_ref().take_error()? {
+            return Err(error);
+        }
+        Ok(Self { inner: stream })
+    }
+
+    /// Registers a std stream with `epoll`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Async::with_source`].
+    pub fn from_std(stream: std::net::TcpStream, epoll: &Epoll) -> io::Result<Self> {
+        Ok(Self { inner: Async::with_source(stream, epoll)? })
+    }
+
+    /// Shuts down the read direction, the write direction, or both.
+    ///
+    /// # Errors
+    ///
+    /// The error of `shutdown` (`NotConnected` if the connection is gone).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// Sets `TCP_NODELAY`: send small writes at once instead of coalescing them (Nagle).
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt`.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockopt`.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.get_ref().nodelay()
+    }
+
+    /// The local address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The remote address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getpeername`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// Splits the stream into a read half and a write half that can move to different tasks.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let shared = Arc::new(self.inner);
+        (OwnedReadHalf { inner: shared.clone() }, OwnedWriteHalf { inner: shared })
+    }
+
+    fn async_io(&self) -> &Async<std::net::TcpStream> {
+        &self.inner
+    }
+}
+
+impl_async_read!(TcpStream, &TcpStream);
+impl_async_write!(TcpStream, &TcpStream);
+
+/// The read half of [`TcpStream::into_split`]; the connection closes when both halves drop.
+pub struct OwnedReadHalf {
+    inner: Arc<Async<std::net::TcpStream>>,
+}
+
+impl OwnedReadHalf {
+    fn async_io(&self) -> &Async<std::net::TcpStream> {
+        &self.inner
+    }
+}
+
+impl_async_read!(OwnedReadHalf, &OwnedReadHalf);
+
+/// The write half of [`TcpStream::into_split`]; closing it shuts the write direction down.
+pub struct OwnedWriteHalf {
+    inner: Arc<Async<std::net::TcpStream>>,
+}
+
+impl OwnedWriteHalf {
+    fn async_io(&self) -> &Async<std::net::TcpStream> {
+        &self.inner
+    }
+}
+
+impl_async_write!(OwnedWriteHalf, &OwnedWriteHalf);
+
+macro_rules! debug_half {
+    ($($half:ident),*) => {$(
+        impl fmt::Debug for $half {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($half)).field("stream", self.inner.get_ref()).finish()
+            }
+        }
+    )*};
+}
+
+debug_half!(OwnedReadHalf, OwnedWriteHalf);

@@ -1,0 +1,114 @@
+//! The loom shim: the only place in the crate that names std's sync types.
+//!
+//! Built with `--cfg reactor_loom`, the same paths resolve to loom's models, as in the core
+//! crate's shim. `Mutex::lock` returns the guard directly: a poisoned lock only means a waker
+//! panicked, and the data it guards (readiness bits, waker slots, the registration table) stays
+//! consistent, so poisoning is cleared rather than propagated.
+
+#[cfg(not(reactor_loom))]
+mod imp {
+    pub(crate) use std::sync::Arc;
+
+    pub(crate) mod atomic {
+        pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+    }
+
+    /// A mutex whose `lock` ignores poisoning (see the module docs).
+    #[derive(Debug, Default)]
+    pub(crate) struct Mutex<T>(std::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(std::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, T>> {
+            match self.0.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        }
+    }
+}
+
+#[cfg(reactor_loom)]
+mod imp {
+    pub(crate) use loom::sync::Arc;
+
+    pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+    }
+
+    /// loom's mutex with the poison-free `lock` of the std half.
+    #[derive(Debug, Default)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<loom::sync::MutexGuard<'_, T>> {
+            match self.0.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        }
+    }
+}
+
+pub(crate) use imp::*;
+
+/// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
+/// switches a bug on and asserts that loom catches it.
+///
+/// The switch exists only in `reactor_loom` builds and is a std thread-local of the test's own OS
+/// thread (loom runs a whole model on the thread that calls `loom::model`), so a negative control
+/// never affects the models running beside it.
+#[cfg(reactor_loom)]
+pub mod seeded_bug {
+    use std::cell::Cell;
+
+    /// A bug that the code under test can be told to contain.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum Bug {
+        /// `IoState::clear` clears readiness without checking the tick: an edge that arrives
+        /// between a failed operation and the clear is lost.
+        ClearIgnoresTick,
+        /// `Registry::remove` takes the entry out of the table but skips `CallbackSlot::remove`:
+        /// a dispatch that looked the entry up already runs the callback after removal returns.
+        RemoveSkipsCallbackSlot,
+    }
+
+    std::thread_local! {
+        static ACTIVE: Cell<Option<Bug>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` with `bug` switched on for this OS thread.
+    pub fn with<R>(bug: Bug, f: impl FnOnce() -> R) -> R {
+        struct Reset(Option<Bug>);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                ACTIVE.with(|active| active.set(self.0));
+            }
+        }
+        let _reset = Reset(ACTIVE.with(|active| active.replace(Some(bug))));
+        f()
+    }
+
+    /// Whether `bug` is switched on for this OS thread.
+    pub(crate) fn is_active(bug: Bug) -> bool {
+        ACTIVE.with(|active| active.get() == Some(bug))
+    }
+}

@@ -1,0 +1,205 @@
+//! Dropping a pending operation or a registration releases its waker, and once a registration
+//! is dropped none of its wakers runs again.
+
+mod common;
+
+use std::future::Future;
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use common::{stored_wakers, CountingWaker};
+use futures_lite::AsyncRead;
+use reactor::EventSource;
+use reactor_epoll::{Async, Epoll, Readiness};
+
+/// Fills `stream`'s send buffer until a write would block.
+fn fill(stream: &UnixStream) {
+    let chunk = [0u8; 65_536];
+    loop {
+        match (&*stream).write(&chunk) {
+            Ok(_) => {}
+            Err(error) if error.kind() == ErrorKind::WouldBlock => return,
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
+#[test]
+fn dropping_a_pending_read_withdraws_its_waker() {
+    let epoll = Epoll::new().unwrap();
+    let (stream, mut peer) = UnixStream::pair().unwrap();
+    let stream = Async::with_source(stream, &epoll).unwrap();
+    let (target, waker) = CountingWaker::new();
+    let mut cx = Context::from_waker(&waker);
+    {
+        let mut buf = [0; 8];
+        let mut read = pin!(stream.read_with(|mut io| io.read(&mut buf)));
+        assert!(read.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(stored_wakers(&target), 1);
+    }
+    assert_eq!(stored_wakers(&target), 0, "the dropped read's waker is released");
+    peer.write_all(b"x").unwrap();
+    epoll.wait(Some(Duration::ZERO)).unwrap();
+    assert_eq!(target.wakes(), 0, "nobody waits any more");
+}
+
+#[test]
+fn dropping_a_pending_write_or_readiness_wait_withdraws_its_waker() {
+    let epoll = Epoll::new().unwrap();
+    let (stream, _peer) = UnixStream::pair().unwrap();
+    let stream = Async::with_source(stream, &epoll).unwrap();
+    epoll.wait(Some(Duration::ZERO)).unwrap(); // the initial edge: writable
+    fill(stream.get_ref());
+    let (target, waker) = CountingWaker::new();
+    let mut cx = Context::from_waker(&waker);
+    {
+        let mut write = pin!(stream.write_with(|mut io| io.write(&[1; 65_536])));
+        assert!(write.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(stored_wakers(&target), 1);
+    }
+    assert_eq!(stored_wakers(&target), 0);
+    {
+        let mut readable = pin!(stream.readable());
+        assert!(readable.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(stored_wakers(&target), 1);
+    }
+    assert_eq!(stored_wakers(&target), 0);
+}
+
+#[test]
+fn dropping_the_registration_releases_a_waker_left_by_poll_read() {
+    let epoll = Epoll::new().unwrap();
+    let (stream, _peer) = UnixStream::pair().unwrap();
+    let mut stream = Async::with_source(stream, &epoll).unwrap();
+    let (target, waker) = CountingWaker::new();
+    let mut cx = Context::from_waker(&waker);
+    assert!(pin!(&mut stream).poll_read(&mut cx, &mut [0; 8]).is_pending());
+    assert_eq!(stored_wakers(&target), 1);
+    drop(stream);
+    assert_eq!(stored_wakers(&target), 0);
+    assert_eq!(epoll.registrations(), 0);
+}
+
+#[test]
+fn a_ready_event_wakes_the_waiting_task_once() {
+    let epoll = Epoll::new().unwrap();
+    let (stream, mut peer) = UnixStream::pair().unwrap();
+    let stream = Async::with_source(stream, &epoll).unwrap();
+    let (target, waker) = CountingWaker::new();
+    let mut cx = Context::from_waker(&waker);
+    let mut buf = [0; 8];
+    let mut read = pin!(stream.read_with(|mut io| io.read(&mut buf)));
+    assert!(read.as_mut().poll(&mut cx).is_pending());
+    peer.write_all(b"abc").unwrap();
+    assert_eq!(epoll.wait(None).unwrap(), 1, "one registration dispatched");
+    assert_eq!(target.wakes(), 1);
+    assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(3))));
+}
+
+/// Counts wakes (or callback runs) that arrive after `dropped` is set.
+#[derive(Default)]
+struct LateWakeDetector {
+    dropped: AtomicBool,
+    late_wakes: AtomicUsize,
+}
+
+impl LateWakeDetector {
+    fn hit(&self) {
+        if self.dropped.load(Ordering::SeqCst) {
+            self.late_wakes.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Wake for LateWakeDetector {
+    fn wake(self: Arc<Self>) {
+        self.hit();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.hit();
+    }
+}
+
+/// Round after round, registers a stream with `register` (which leaves a waker or callback
+/// behind and returns the registration), then drops the registration while another thread makes
+/// the stream ready and dispatches. Returns how many wakes or calls came after a drop returned.
+fn race_drop_against_dispatch(
+    mut register: impl FnMut(&Epoll, UnixStream, &Arc<LateWakeDetector>) -> Box<dyn std::any::Any>,
+) -> usize {
+    const ROUNDS: usize = 20_000;
+    let epoll = Epoll::new().unwrap();
+    let (to_dispatcher, rounds) = mpsc::channel::<Option<UnixStream>>();
+    let (round_done, done) = mpsc::channel();
+    let dispatcher = {
+        let epoll = epoll.clone();
+        std::thread::spawn(move || {
+            // The write fails if the drop already closed the stream.
+            while let Some(mut peer) = rounds.recv().unwrap() {
+                let _ = peer.write(b"x");
+                epoll.wait(Some(Duration::ZERO)).unwrap();
+                round_done.send(peer).unwrap();
+            }
+        })
+    };
+    let detector = Arc::new(LateWakeDetector::default());
+    for _ in 0..ROUNDS {
+        detector.dropped.store(false, Ordering::SeqCst);
+        let (stream, peer) = UnixStream::pair().unwrap();
+        let registration = register(&epoll, stream, &detector);
+        to_dispatcher.send(Some(peer)).unwrap();
+        drop(registration);
+        detector.dropped.store(true, Ordering::SeqCst);
+        drop(done.recv().unwrap());
+    }
+    to_dispatcher.send(None).unwrap();
+    dispatcher.join().unwrap();
+    assert_eq!(epoll.registrations(), 0);
+    detector.late_wakes.load(Ordering::SeqCst)
+}
+
+#[test]
+fn no_waker_runs_after_the_drop_of_its_registration_returns() {
+    let late = race_drop_against_dispatch(|epoll, stream, detector| {
+        let stream = Async::with_source(stream, epoll).unwrap();
+        let waker = Waker::from(detector.clone());
+        let mut reader = &stream;
+        assert!(pin!(&mut reader).poll_read(&mut Context::from_waker(&waker), &mut [0; 1]).is_pending());
+        Box::new(stream)
+    });
+    assert_eq!(late, 0);
+}
+
+#[test]
+fn no_callback_runs_after_the_drop_of_its_watch_returns() {
+    let late = race_drop_against_dispatch(|epoll, stream, detector| {
+        let detector = detector.clone();
+        Box::new(epoll.watch(stream, move |_| detector.hit()).unwrap())
+    });
+    assert_eq!(late, 0);
+}
+
+#[test]
+fn a_watch_callback_runs_on_each_edge_and_into_inner_stops_it() {
+    let epoll = Epoll::new().unwrap();
+    let (stream, mut peer) = UnixStream::pair().unwrap();
+    let (seen, readiness) = mpsc::channel();
+    let watch = epoll.watch(stream, move |ready: Readiness| seen.send(ready).unwrap()).unwrap();
+    epoll.wait(Some(Duration::ZERO)).unwrap();
+    assert!(readiness.try_recv().unwrap().is_writable(), "the initial edge: writable");
+    peer.write_all(b"x").unwrap();
+    assert_eq!(epoll.wait(None).unwrap(), 1);
+    assert!(readiness.try_recv().unwrap().is_readable());
+    let mut stream = watch.into_inner().unwrap();
+    peer.write_all(b"y").unwrap();
+    assert_eq!(epoll.wait(Some(Duration::ZERO)).unwrap(), 0);
+    assert!(readiness.try_recv().is_err(), "no callback after into_inner");
+    let mut buf = [0; 2];
+    stream.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"xy");
+}

@@ -1,0 +1,167 @@
+//! TCP through the public API, on an executor over epoll.
+
+mod common;
+
+use std::io::ErrorKind;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use reactor_epoll::net::{TcpListener, TcpStream};
+
+/// A listener on a free loopback port whose accept queue holds `backlog` connections.
+fn listener(backlog: i32, epoll: &reactor_epoll::Epoll) -> TcpListener {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: `listen` on a socket this function owns; a second `listen` only resizes the queue.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), backlog) }, 0);
+    TcpListener::from_std(listener, epoll).unwrap()
+}
+
+fn message(connection: u32) -> Vec<u8> {
+    (0..64u32).map(|i| (connection.wrapping_mul(31).wrapping_add(i * 7) % 251) as u8).collect()
+}
+
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().enumerate().map(|(i, &b)| (i as u64 + 1) * u64::from(b)).sum()
+}
+
+#[test]
+fn a_thousand_concurrent_echo_connections_round_trip_their_bytes() {
+    const CONNECTIONS: u32 = 1_000;
+    let executor = common::executor();
+    let listener = listener(1_024, executor.source());
+    let addr = listener.local_addr().unwrap();
+    let server = executor.spawn(async move {
+        let mut incoming = listener.incoming();
+        let mut echoes = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let stream = incoming.next().await.unwrap()?;
+            echoes.push(reactor::Handle::current().unwrap().spawn(async move {
+                let (mut reader, mut writer) = stream.into_split();
+                futures_lite::io::copy(&mut reader, &mut writer).await.unwrap();
+                writer.close().await.unwrap();
+            }));
+        }
+        for echo in echoes {
+            echo.await.unwrap();
+        }
+        Ok::<(), std::io::Error>(())
+    });
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|connection| {
+            executor.spawn(async move {
+                let mut stream = TcpStream::connect(addr).await?;
+                let sent = message(connection);
+                stream.write_all(&sent).await?;
+                stream.close().await?;
+                let mut received = Vec::new();
+                stream.read_to_end(&mut received).await?;
+                Ok::<_, std::io::Error>((checksum(&sent), checksum(&received), received.len()))
+            })
+        })
+        .collect();
+    executor.block_on(async {
+        for client in clients {
+            let (sent, received, len) = client.await.unwrap().unwrap();
+            assert_eq!((sent, len), (received, 64));
+        }
+        server.await.unwrap().unwrap();
+    });
+    assert_eq!(executor.source().registrations(), 0, "every stream deregistered on drop");
+}
+
+#[test]
+fn half_close_delivers_eof_while_the_other_direction_keeps_working() {
+    let executor = common::executor();
+    let listener = listener(16, executor.source());
+    let addr = listener.local_addr().unwrap();
+    executor.block_on(async {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, peer) = listener.accept().await.unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+        assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+
+        client.write_all(b"request").await.unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        let mut request = Vec::new();
+        server.read_to_end(&mut request).await.unwrap();
+        assert_eq!(request, b"request");
+        assert_eq!(server.read(&mut [0; 8]).await.unwrap(), 0, "EOF stays EOF");
+
+        server.write_all(b"response").await.unwrap();
+        server.close().await.unwrap();
+        let mut response = Vec::new();
+        client.read_to_end(&mut response).await.unwrap();
+        assert_eq!(response, b"response");
+    });
+}
+
+#[test]
+fn connecting_to_a_closed_port_is_refused() {
+    let executor = common::executor();
+    let closed: SocketAddr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let error = executor.block_on(TcpStream::connect(closed)).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
+    assert_eq!(executor.source().registrations(), 0);
+}
+
+#[test]
+fn nodelay_is_set_and_reported() {
+    let executor = common::executor();
+    let listener = listener(16, executor.source());
+    let addr = listener.local_addr().unwrap();
+    executor.block_on(async {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        assert!(stream.nodelay().unwrap());
+        stream.set_nodelay(false).unwrap();
+        assert!(!stream.nodelay().unwrap());
+    });
+}
+
+#[test]
+fn split_halves_read_and_write_from_different_tasks() {
+    let executor = common::executor();
+    let listener = listener(16, executor.source());
+    let addr = listener.local_addr().unwrap();
+    executor.block_on(async {
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (mut client_reader, mut client_writer) = client.into_split();
+        let (mut server_reader, mut server_writer) = server.into_split();
+        // Both sides write before reading: only works if the halves really run independently.
+        let writer = reactor::Handle::current().unwrap().spawn(async move {
+            client_writer.write_all(&[7; 100_000]).await.unwrap();
+            client_writer.close().await.unwrap();
+        });
+        server_writer.write_all(&[9; 100_000]).await.unwrap();
+        server_writer.close().await.unwrap();
+        let mut at_server = Vec::new();
+        server_reader.read_to_end(&mut at_server).await.unwrap();
+        let mut at_client = Vec::new();
+        client_reader.read_to_end(&mut at_client).await.unwrap();
+        writer.await.unwrap();
+        assert_eq!(at_server, vec![7; 100_000]);
+        assert_eq!(at_client, vec![9; 100_000]);
+    });
+}
+
+#[test]
+fn connects_over_ipv6_loopback() {
+    let executor = common::executor();
+    let listener =
+        TcpListener::from_std(std::net::TcpListener::bind("[::1]:0").unwrap(), executor.source()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    executor.block_on(async {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, peer) = listener.accept().await.unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+        client.write_all(b"v6").await.unwrap();
+        let mut buf = [0; 2];
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"v6");
+    });
+}
