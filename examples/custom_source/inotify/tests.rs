@@ -6,6 +6,7 @@
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::os::unix::thread::JoinHandleExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Mutex};
@@ -131,12 +132,19 @@ fn kernel_records_decode_with_their_names() {
     assert_eq!(records(&bytes[..20]).count(), 0);
 }
 
+/// Asserts that a wait returns well before its timeout: a lost notify fails instead of hanging.
+fn assert_wait_ends_early(inotify: &Inotify) {
+    let start = Instant::now();
+    assert_eq!(inotify.wait(Some(PATIENCE)).unwrap(), 0);
+    assert!(start.elapsed() < PATIENCE, "the notify was lost");
+}
+
 #[test]
 fn notify_before_the_wait_is_not_lost_and_notifies_coalesce() {
     let inotify = Inotify::new().unwrap();
     inotify.notify();
     inotify.notify();
-    assert_eq!(inotify.wait(None).unwrap(), 0, "returns at once");
+    assert_wait_ends_early(&inotify);
 
     // Both notifies were consumed: the next wait runs to its timeout...
     let timeout = Duration::from_millis(2);
@@ -145,7 +153,7 @@ fn notify_before_the_wait_is_not_lost_and_notifies_coalesce() {
     assert!(start.elapsed() >= timeout);
     // ...and the next notify still reaches a wait.
     inotify.notify();
-    assert_eq!(inotify.wait(None).unwrap(), 0);
+    assert_wait_ends_early(&inotify);
 }
 
 #[test]
@@ -163,9 +171,38 @@ fn notify_from_another_thread_ends_a_blocked_wait() {
         });
         barrier.wait();
         // Whether the notify lands before the wait blocks or after, the wait returns.
-        assert_eq!(inotify.wait(None).unwrap(), 0);
+        assert_wait_ends_early(&inotify);
         notifier.join().unwrap();
     }
+}
+
+/// A signal handler that does nothing: its only effect is to interrupt a blocking call.
+extern "C" fn interrupt_only(_signal: libc::c_int) {}
+
+#[test]
+fn a_wait_interrupted_by_a_signal_returns_ok() {
+    // SAFETY: `interrupt_only` is async-signal-safe (it does nothing), and SIGUSR1 is used by no
+    // other code in this test binary.
+    let previous = unsafe { libc::signal(libc::SIGUSR1, interrupt_only as libc::sighandler_t) };
+    assert_ne!(previous, libc::SIG_ERR);
+    let inotify = Inotify::new().unwrap();
+    let (result_sender, result) = mpsc::channel();
+    // Nothing but a signal can end this wait: no watch, no notify, no timeout.
+    let waiter = thread::spawn(move || result_sender.send(inotify.wait(None)).unwrap());
+    let deadline = Instant::now() + PATIENCE;
+    // A signal that lands before the thread blocks is missed, so signal until the wait ends.
+    let outcome = loop {
+        assert!(Instant::now() < deadline, "the wait never returned");
+        // SAFETY: the thread is not joined yet, so its pthread_t is valid even if it has exited.
+        assert_eq!(unsafe { libc::pthread_kill(waiter.as_pthread_t(), libc::SIGUSR1) }, 0);
+        match result.recv_timeout(Duration::from_millis(10)) {
+            Ok(outcome) => break outcome,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the waiting thread panicked"),
+        }
+    };
+    waiter.join().unwrap();
+    assert_eq!(outcome.unwrap(), 0);
 }
 
 #[test]
