@@ -54,8 +54,8 @@ struct Shared {
     inotify: File,
     /// The eventfd that `notify` writes and `wait` polls next to `inotify`.
     wake: File,
-    /// Whether a notification is written to `wake` and not yet consumed, so that `notify` costs
-    /// one atomic swap, and no system call, while one is pending.
+    /// Set by the `notify` that writes `wake`, cleared by the wait that reads it back: while it
+    /// is set, `notify` costs one atomic swap and no system call.
     notified: AtomicBool,
     watches: WatchTable,
 }
@@ -147,9 +147,10 @@ impl Inotify {
         // skips its write, and this wait, which is returning, stands for it. Cleared first, that
         // notify's write would be consumed by the read and leave the flag set with an empty
         // eventfd, so every later notify would be lost.
-        // AcqRel: Acquire pairs with the Release of the notifies folded into this one, so their
-        // writes are visible once the wait returns; Release keeps the read above ordered before.
-        self.shared.notified.swap(false, Ordering::AcqRel);
+        // Acquire pairs with the Release of every notify that found the flag set and skipped its
+        // write: what those callers did before notifying is visible once this wait returns. (A
+        // notify that wrote is ordered by the eventfd itself.)
+        self.shared.notified.swap(false, Ordering::Acquire);
         Ok(())
     }
 }
@@ -172,9 +173,9 @@ impl EventSource for Inotify {
     }
 
     fn notify(&self) {
-        // AcqRel: Release publishes what the caller did before notifying to the wait that
-        // consumes the flag; Acquire orders this swap after the consuming wait's read.
-        if self.shared.notified.swap(true, Ordering::AcqRel) {
+        // Release: when this notify skips its write, the flag is all that carries what the
+        // caller did before notifying to the wait that clears it (with Acquire).
+        if self.shared.notified.swap(true, Ordering::Release) {
             return;
         }
         // Cannot fail: the flag keeps the counter at 1 at most, far below the overflow (EAGAIN).

@@ -28,10 +28,16 @@ fn named(mask: Mask, name: &str) -> Event {
     Event { mask, name: Some(name.into()) }
 }
 
-/// Runs `inotify.wait` until `done` holds; panics if it does not within `PATIENCE`.
-fn dispatch_until(inotify: &Inotify, mut done: impl FnMut() -> bool) {
+/// Runs `inotify.wait` until `events` has delivered at least `count` events, and returns all it
+/// delivered; panics if they do not come within `PATIENCE`.
+fn dispatch_until_received(inotify: &Inotify, events: &mpsc::Receiver<Event>, count: usize) -> Vec<Event> {
     let deadline = Instant::now() + PATIENCE;
-    while !done() {
+    let mut received = Vec::new();
+    loop {
+        received.extend(events.try_iter());
+        if received.len() >= count {
+            return received;
+        }
         let left =
             deadline.checked_duration_since(Instant::now()).expect("the expected events did not arrive");
         inotify.wait(Some(left)).expect("wait failed");
@@ -60,11 +66,7 @@ fn create_modify_delete_arrive_with_their_names() {
     fs::write(&file, "x").unwrap();
     fs::remove_file(&file).unwrap();
 
-    let mut seen = Vec::new();
-    dispatch_until(&inotify, || {
-        seen.extend(events.try_iter());
-        seen.len() == 3
-    });
+    let seen = dispatch_until_received(&inotify, &events, 3);
     let expected = [named(Mask::CREATE, "a.txt"), named(Mask::MODIFY, "a.txt"), named(Mask::DELETE, "a.txt")];
     assert_eq!(seen, expected);
 }
@@ -81,11 +83,7 @@ fn watches_of_one_directory_each_get_only_their_kinds() {
     fs::write(&file, "").unwrap();
     fs::remove_file(&file).unwrap();
 
-    let mut all = Vec::new();
-    dispatch_until(&inotify, || {
-        all.extend(all_events.try_iter());
-        all.len() == 2
-    });
+    let all = dispatch_until_received(&inotify, &all_events, 2);
     assert_eq!(all, [named(Mask::CREATE, "b.txt"), named(Mask::DELETE, "b.txt")]);
     // The DELETE was dispatched to both in the same wait.
     assert_eq!(delete_events.try_iter().collect::<Vec<_>>(), [named(Mask::DELETE, "b.txt")]);
@@ -101,11 +99,7 @@ fn events_of_a_watched_file_have_no_name() {
 
     fs::write(&file, "changed").unwrap();
 
-    let mut seen = Vec::new();
-    dispatch_until(&inotify, || {
-        seen.extend(events.try_iter());
-        !seen.is_empty()
-    });
+    let seen = dispatch_until_received(&inotify, &events, 1);
     assert_eq!(seen[0], Event { mask: Mask::MODIFY, name: None });
 }
 
@@ -181,9 +175,10 @@ extern "C" fn interrupt_only(_signal: libc::c_int) {}
 
 #[test]
 fn a_wait_interrupted_by_a_signal_returns_ok() {
+    let handler: extern "C" fn(libc::c_int) = interrupt_only;
     // SAFETY: `interrupt_only` is async-signal-safe (it does nothing), and SIGUSR1 is used by no
     // other code in this test binary.
-    let previous = unsafe { libc::signal(libc::SIGUSR1, interrupt_only as libc::sighandler_t) };
+    let previous = unsafe { libc::signal(libc::SIGUSR1, handler as libc::sighandler_t) };
     assert_ne!(previous, libc::SIG_ERR);
     let inotify = Inotify::new().unwrap();
     let (result_sender, result) = mpsc::channel();
@@ -320,11 +315,7 @@ fn a_callback_may_drop_its_own_watch() {
     fs::write(dir.path().join("first"), "").unwrap();
     fs::write(dir.path().join("second"), "").unwrap();
 
-    let mut seen = Vec::new();
-    dispatch_until(&inotify, || {
-        seen.extend(probe_events.try_iter());
-        seen.len() == 2
-    });
+    dispatch_until_received(&inotify, &probe_events, 2);
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the callback ran once, then removed itself");
 }
 
