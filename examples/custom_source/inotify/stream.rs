@@ -14,7 +14,7 @@ use super::{lock, Event, Mask, Watch};
 
 /// The most events a stream buffers for a reader that falls behind; beyond it events are
 /// dropped and the reader gets one [`Mask::OVERFLOW`] event in their place, as the kernel does.
-const CAPACITY: usize = 4096;
+pub(super) const CAPACITY: usize = 4096;
 
 /// The events of one watch, as a [`Stream`] (or one by one with
 /// [`next_event`](Self::next_event)).

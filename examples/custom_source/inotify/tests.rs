@@ -13,11 +13,12 @@ use std::sync::{mpsc, Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use reactor::source::Composite;
+use reactor::source::{Composite, Parking};
 use reactor::{Builder, EventSource};
 use reactor_timer::{timeout, Timer};
 
 use super::event::records;
+use super::stream::CAPACITY;
 use super::{Event, Inotify, Mask, Watch};
 use crate::temp_dir::TempDir;
 
@@ -372,6 +373,36 @@ fn stream_under_an_executor_with_two_workers_ends_with_its_directory() {
         Event { mask: Mask::IGNORED, name: None },
     ];
     assert_eq!(executor.block_on(task).unwrap(), expected);
+}
+
+#[test]
+fn a_stream_read_too_late_reports_one_overflow_in_place_of_the_events_it_dropped() {
+    let dir = TempDir::new().unwrap();
+    let inotify = Inotify::new().unwrap();
+    let mut events = inotify.watch_stream(dir.path(), Mask::CREATE).unwrap();
+    let created = CAPACITY + 10;
+    for index in 0..created {
+        fs::write(dir.path().join(format!("f{index}")), "").unwrap();
+    }
+    // Dispatch every event into the stream's buffer before anything reads it.
+    let mut dispatched = 0;
+    while dispatched < created {
+        dispatched += inotify.wait(Some(PATIENCE)).unwrap();
+    }
+    fs::write(dir.path().join("late"), "").unwrap();
+    let executor = Builder::new().worker_threads(1).build(Parking::new()).unwrap();
+    executor.block_on(async {
+        for index in 0..CAPACITY {
+            assert_eq!(events.next_event().await, Some(named(Mask::CREATE, &format!("f{index}"))));
+        }
+        assert_eq!(events.next_event().await, Some(Event { mask: Mask::OVERFLOW, name: None }));
+    });
+    // After the overflow, events flow again.
+    let mut dispatched = 0;
+    while dispatched == 0 {
+        dispatched = inotify.wait(Some(PATIENCE)).unwrap();
+    }
+    assert_eq!(executor.block_on(events.next_event()), Some(named(Mask::CREATE, "late")));
 }
 
 #[test]
