@@ -1,0 +1,116 @@
+//! Timers for reactor: `sleep`, `timeout`, `Interval` and deadline callbacks, from one passive
+//! event source that is precise to the nanosecond and scales to millions of pending timers.
+//!
+//! ```
+//! use std::time::Duration;
+//! use reactor::Executor;
+//! use reactor_timer::{sleep, timeout, Timer};
+//!
+//! // The timer is a passive source: the executor gives it a parking thread to block in.
+//! let executor = Executor::new(Timer::new())?;
+//! executor.block_on(async {
+//!     sleep(Duration::from_micros(500)).await; // precise to well under a millisecond
+//!     let never = std::future::pending::<()>();
+//!     assert!(timeout(Duration::from_millis(1), never).await.is_err());
+//! });
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Tests of timing logic run on a [manual clock](Timer::with_manual_clock): deterministic, and
+//! an hour passes in no time, on any number of worker threads.
+//!
+//! ```
+//! use std::time::Duration;
+//! use reactor_timer::Timer;
+//!
+//! let (timer, clock) = Timer::with_manual_clock();
+//! let executor = reactor::Builder::new().worker_threads(4).build(timer.clone())?;
+//! let task = executor.spawn(timer.timeout(Duration::from_secs(3600), std::future::pending::<()>()));
+//! clock.advance(Duration::from_secs(3600));
+//! assert!(executor.block_on(task)?.is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The source
+//!
+//! [`Timer`] implements [`reactor::EventSource`] like any user source. It never blocks itself:
+//! composed with a blocking source (epoll, [`Parking`](reactor::source::Parking)), it reports
+//! its earliest deadline to the nanosecond, so the blocking source sleeps exactly until then, and
+//! it wakes that source from any thread when a newly registered deadline is earlier than every
+//! other (a later one causes no wake-up). Its `wait` fires every timer that is due, outside the
+//! lock that registration takes, and never one that is not due: a timer never fires early.
+//!
+//! # API
+//!
+//! - Ambient functions: [`sleep`], [`sleep_until`], [`timeout`], [`timeout_at`], [`interval`] and
+//!   [`interval_at`] use the timer of the executor they run on (found with
+//!   [`reactor::current_source`]); they panic outside one, and [`Timer::try_current`] is the
+//!   non-panicking way to ask. Every one of them is also a method of [`Timer`], which works
+//!   without any executor.
+//! - Futures: [`Timer::sleep`], [`Timer::sleep_until`] ([`Sleep`], with [`Sleep::reset`]),
+//!   [`Timer::timeout`] ([`Timeout`], failing with [`Elapsed`]), [`Timer::interval`]
+//!   ([`Interval`], a [`futures_core::Stream`] with a [`MissedTickBehavior`]).
+//! - Callbacks: [`Timer::register`] runs a callback on the loop at a deadline; it returns a
+//!   [`TimerAction`] to stop or fire again. Dropping the [`TimerRegistration`] cancels it.
+//! - Virtual time: [`Timer::with_manual_clock`] gives a timer whose clock moves only by
+//!   [`ManualClock::advance`], for deterministic, instant tests of timing logic on any executor.
+//!
+//! # Bad input
+//!
+//! `Duration::MAX`, or an instant too far in the future to represent (over 584 years from the
+//! timer's creation), means "never": such a sleep never completes, and nothing overflows or
+//! panics. An instant in the past means "now": it fires on the first poll or the next wait.
+//!
+//! # Data structure and costs
+//!
+//! Timers live in one shard per core; a thread registers in its own shard. Each shard is a slab
+//! of timer slots ordered by a 4-ary min-heap with back-indices, behind its own mutex (see
+//! `queue.rs` and `shard.rs`). Insert, cancel, reset and firing one timer each cost O(log₄ n):
+//! 10 levels for a million pending timers. Cancel removes the timer from the middle of the heap
+//! at once (no tombstones, no O(n) search), drops its waker or callback at once, and returns its
+//! slot to a free list that the next registration reuses. A fired [`Sleep`] frees its slot when
+//! it completes, and the heap gives memory back when it falls under a quarter full.
+//!
+//! **Memory per pending timer: 48 bytes** inside the timer (a 32-byte slot holding the waker
+//! and its heap position, and a 16-byte heap node holding the deadline and slot index), plus the
+//! 48-byte [`Sleep`] future itself in the task that awaits it (no allocation). A deadline callback
+//! adds one allocation for its shared, boxed closure. The slot array keeps its high-water capacity
+//! (slots are reused, never moved); the heap array shrinks. Limits: at most `u32::MAX - 1` timers
+//! registered at once per shard.
+//!
+//! Contention: worker threads registering and cancelling at once take different shard locks. The
+//! one lock they share (the waiter's "view" of the earliest deadline) is taken only by a
+//! registration that makes its shard's earliest deadline earlier, and by the waiter. A [`Sleep`]
+//! polled again and again by the same task takes a lock on its first two polls only, and a
+//! `wait` with nothing due locks no shard; the first poll of a `sleep(d)` reads no clock. No lock is
+//! held while a waker or callback runs; timers are taken off a shard 256 at a time.
+
+#![doc(test(attr(deny(warnings))))]
+
+mod ambient;
+mod clock;
+mod dispatch;
+mod interval;
+mod manual_clock;
+mod queue;
+mod registration;
+mod shard;
+mod sleep;
+mod sync;
+mod timeout;
+mod timer;
+
+pub use ambient::{interval, interval_at, sleep, sleep_until, timeout, timeout_at};
+pub use interval::{Interval, MissedTickBehavior};
+pub use manual_clock::ManualClock;
+pub use registration::{TimerAction, TimerRegistration};
+pub use sleep::Sleep;
+pub use timeout::{Elapsed, Timeout};
+pub use timer::Timer;
+
+/// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
+#[cfg(reactor_loom)]
+#[doc(hidden)]
+pub mod loom_internals {
+    pub use crate::sync::seeded_bug;
+}

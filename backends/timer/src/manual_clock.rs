@@ -1,0 +1,100 @@
+//! [`ManualClock`]: paused time for deterministic, instant tests of timing logic.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::clock::Clock;
+use crate::Timer;
+
+/// Moves the clock of a timer created by [`Timer::with_manual_clock`]; time stands still
+/// otherwise.
+///
+/// Timers on a manual clock fire exactly when an advance reaches their deadline, whatever real
+/// time says, so a test of timeout logic is deterministic and takes no real time. Unlike tokio's
+/// `time::pause`, this works on any executor with any number of worker threads: an advance from
+/// any thread that makes a timer due wakes the executor's blocked waiter, which fires it.
+///
+/// While nothing is due, the timer reports no deadline to its executor, so an idle executor blocks
+/// until the next advance instead of waking on real time.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::pending;
+/// use std::time::Duration;
+/// use reactor::Builder;
+/// use reactor_timer::Timer;
+///
+/// let (timer, clock) = Timer::with_manual_clock();
+/// let executor = Builder::new().worker_threads(4).build(timer.clone())?;
+/// // Deadlines are fixed when the futures are created, whenever the tasks first run.
+/// let late = executor.spawn(timer.timeout(Duration::from_secs(3600), pending::<()>()));
+/// let early = executor.spawn(timer.timeout(Duration::from_secs(3601), async {}));
+///
+/// clock.advance(Duration::from_secs(3600)); // an hour, in no real time
+/// assert!(executor.block_on(late)?.is_err());
+/// assert!(executor.block_on(early)?.is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ManualClock {
+    timer: Timer,
+}
+
+impl Timer {
+    /// A timer on a manual clock, and the clock: time moves only by [`ManualClock::advance`].
+    ///
+    /// The clock starts at the real `Instant::now()` of this call; read it with
+    /// [`Timer::now`] or [`ManualClock::now`], and compute deadlines from that.
+    pub fn with_manual_clock() -> (Timer, ManualClock) {
+        let timer = Timer::with_clock(Clock::manual());
+        (timer.clone(), ManualClock { timer })
+    }
+}
+
+impl ManualClock {
+    /// The current time on this clock.
+    pub fn now(&self) -> Instant {
+        self.timer.now()
+    }
+
+    /// Moves the clock forward by `by` (saturating far in the future: `Duration::MAX` does not
+    /// overflow). If that makes a timer due, wakes the waiter of the timer's executor, which
+    /// fires it.
+    pub fn advance(&self, by: Duration) {
+        let shared = &self.timer.shared;
+        let now = shared.clock.advance(by);
+        // Read under the `view` lock after the advance: a registration racing with this advance
+        // either sees the new time and wakes the waiter itself, or is seen here (see
+        // `Shared::needs_wake`).
+        if shared.earliest_locked() <= now {
+            shared.notify_waiter();
+        }
+    }
+
+    /// Moves the clock forward to `instant`; does nothing if it is not in the future.
+    pub fn advance_to(&self, instant: Instant) {
+        let shared = &self.timer.shared;
+        let target = shared.clock.tick_of(instant);
+        let now = shared.clock.now();
+        if target > now {
+            self.advance(Duration::from_nanos(target - now));
+        }
+    }
+
+    /// Moves the clock forward to the earliest pending deadline, if any, and returns it.
+    ///
+    /// Handy to run a test "until the next timer": `while clock.advance_to_next().is_some() {..}`.
+    pub fn advance_to_next(&self) -> Option<Instant> {
+        let shared = &self.timer.shared;
+        let next = shared.clock.instant_of(shared.earliest())?;
+        self.advance_to(next);
+        Some(next)
+    }
+}
+
+impl fmt::Debug for ManualClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManualClock").field("now", &self.now()).finish()
+    }
+}

@@ -1,0 +1,199 @@
+//! [`Sleep`]: a future that completes at a deadline.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use crate::queue::{Tick, NEVER};
+use crate::timer::{Target, TimerKey};
+use crate::Timer;
+
+/// A future that completes once its timer's clock reaches its deadline, never before.
+///
+/// Created by [`Timer::sleep`], [`Timer::sleep_until`] or the ambient [`sleep`](crate::sleep) and
+/// [`sleep_until`](crate::sleep_until). It registers with the timer when first polled, and
+/// deregisters (freeing its place in the timer at once) when it completes or is dropped. A
+/// deadline that cannot be represented (`Duration::MAX`, an instant centuries away) never
+/// arrives; one in the past completes on the first poll. (The first poll of a
+/// [`sleep(d)`](Timer::sleep) with `d > 0` saves a clock read: its deadline was in the future at
+/// creation, so it registers; should the deadline have passed meanwhile, the timer's next wait
+/// completes it.)
+///
+/// `Sleep` is `Unpin` and `Send`: it can be polled, [reset](Self::reset) and dropped on any thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use reactor_timer::Timer;
+///
+/// let (timer, clock) = Timer::with_manual_clock();
+/// let sleep = timer.sleep(Duration::from_secs(60));
+/// assert!(!sleep.is_elapsed());
+/// clock.advance(Duration::from_secs(60));
+/// assert!(sleep.is_elapsed());
+/// ```
+#[must_use = "a Sleep does nothing unless awaited"]
+pub struct Sleep {
+    timer: Timer,
+    deadline: Tick,
+    registration: Registration,
+    /// The waker the slot holds while it is queued, kept from the second poll on. A poll with a
+    /// waker that would wake the same task skips the lock.
+    armed: Option<Waker>,
+}
+
+/// Where a [`Sleep`] stands with its timer.
+enum Registration {
+    /// Never polled, and the deadline was in the future when the sleep was created: the first
+    /// poll registers without reading the clock.
+    FutureAtCreation,
+    /// Not registered: never polled, or completed.
+    Unregistered,
+    /// Holds a timer slot: queued, or fired and not yet completed.
+    Registered(TimerKey),
+}
+
+impl Sleep {
+    pub(crate) fn new(timer: Timer, deadline: Tick) -> Self {
+        Self { timer, deadline, registration: Registration::Unregistered, armed: None }
+    }
+
+    /// The deadline, or `None` if it never arrives.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.timer.shared.clock.instant_of(self.deadline)
+    }
+
+    /// Whether the deadline has passed on the timer's clock.
+    pub fn is_elapsed(&self) -> bool {
+        self.deadline != NEVER && self.deadline <= self.timer.shared.clock.now()
+    }
+
+    /// Moves the deadline to `deadline`, earlier or later, even after the sleep completed: it
+    /// then completes again at the new deadline.
+    ///
+    /// O(log n) in the number of pending timers; no allocation. If the sleep is registered and
+    /// the new deadline becomes the timer's earliest, the blocked waiter is woken to honour it.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.reset_tick(self.timer.tick_of(deadline));
+    }
+
+    pub(crate) fn reset_tick(&mut self, deadline: Tick) {
+        self.deadline = deadline;
+        match self.registration {
+            Registration::FutureAtCreation => self.registration = Registration::Unregistered,
+            Registration::Unregistered => {}
+            Registration::Registered(key) => self.rearm(key, deadline),
+        }
+    }
+
+    /// Moves a registered sleep to `deadline`. A queued slot keeps its waker: the task that
+    /// polled it is woken at the new deadline even if it does not poll again first. A fired one is
+    /// armed by the next poll.
+    fn rearm(&mut self, key: TimerKey, deadline: Tick) {
+        if !self.timer.shared.reschedule_if_queued(key, deadline) {
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ResetKeepsStaleArm) {
+                return;
+            }
+            self.armed = None;
+        }
+    }
+
+    pub(crate) fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    pub(crate) fn deadline_tick(&self) -> Tick {
+        self.deadline
+    }
+
+    fn deregister(&mut self) {
+        self.armed = None;
+        let Registration::Registered(key) =
+            std::mem::replace(&mut self.registration, Registration::Unregistered)
+        else {
+            return;
+        };
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::DeregisterSkipsElapsed)
+            && self.is_elapsed()
+        {
+            return;
+        }
+        self.timer.shared.remove(key);
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let future_at_creation = matches!(self.registration, Registration::FutureAtCreation);
+        if !future_at_creation && self.is_elapsed() {
+            // A sleep that is ready at once (or a zero-period interval) must not starve the
+            // other tasks of its worker.
+            std::task::ready!(reactor::coop::poll_proceed(cx));
+            self.deregister();
+            return Poll::Ready(());
+        }
+        if self.deadline == NEVER || self.armed.as_ref().is_some_and(|armed| armed.will_wake(cx.waker())) {
+            return Poll::Pending;
+        }
+        let shared = &self.timer.shared;
+        let deadline = self.deadline;
+        match self.registration {
+            // A poll after the first: the timer may have been given another waker, or fired
+            // before a reset. From now on, remember the waker to skip the lock next time.
+            Registration::Registered(key) if shared.schedule(key, deadline, Some(cx.waker())) => {
+                self.armed = Some(cx.waker().clone());
+            }
+            // The first poll only registers: most sleeps are polled once before they fire, and
+            // their waker is not cloned twice.
+            _ => {
+                let key = shared.insert(deadline, Target::Waker(Some(cx.waker().clone())));
+                self.registration = Registration::Registered(key);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline())
+            .field("registered", &matches!(self.registration, Registration::Registered(_)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Timer {
+    /// A future that completes `duration` from now on this timer's clock.
+    ///
+    /// `Duration::MAX` (or any duration past the clock's range) never completes; it does not
+    /// overflow or panic.
+    pub fn sleep(&self, duration: std::time::Duration) -> Sleep {
+        let clock = &self.shared.clock;
+        let now = clock.now();
+        let deadline = clock.after(now, duration);
+        let mut sleep = Sleep::new(self.clone(), deadline);
+        if deadline != NEVER && deadline > now {
+            sleep.registration = Registration::FutureAtCreation;
+        }
+        sleep
+    }
+
+    /// A future that completes at `deadline` on this timer's clock, at once if that is past.
+    pub fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Sleep::new(self.clone(), self.tick_of(deadline))
+    }
+}
