@@ -32,8 +32,8 @@ pub(crate) trait Runtime {
     /// The runtime's bounded channel of `capacity` messages.
     fn bounded<T: Send + 'static>(capacity: usize) -> (Self::Sender<T>, Self::Receiver<T>);
 
-    /// Completes at `deadline`, on the runtime's timer; `None` when this runtime has no timer.
-    fn sleep_until(deadline: Instant) -> Option<impl Future<Output = ()> + Send + 'static>;
+    /// Completes at `deadline`, on the runtime's timer. Called inside the runtime only.
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send + 'static;
 
     /// Yields to the scheduler once.
     fn yield_now() -> impl Future<Output = ()> + Send + 'static;

@@ -1,5 +1,6 @@
-//! reactor's side: an [`Executor`] over the epoll source, the channel crate, and
-//! `reactor-epoll`'s TCP types.
+//! reactor's side: an [`Executor`] over epoll composed with the timer (what the default runtime
+//! will be), the channel crate, the ambient `reactor_timer::sleep_until`, and `reactor-epoll`'s
+//! TCP types.
 
 use std::future::Future;
 use std::io;
@@ -8,17 +9,19 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
+use reactor::source::Composite;
 use reactor::{Builder, Executor, Handle};
 use reactor_epoll::net::{TcpListener as AsyncListener, TcpStream};
 use reactor_epoll::Epoll;
+use reactor_timer::Timer;
 
 use crate::peers::{futures_io, serve};
 use crate::runtime::{ChannelReceiver, ChannelSender, Runtime, Spawner, Unwrapped};
 
-/// An executor over epoll with a given number of worker threads (`0`: everything runs on the
-/// `block_on` thread).
+/// An executor over epoll and a timer with a given number of worker threads (`0`: everything
+/// runs on the `block_on` thread).
 pub(crate) struct Reactor {
-    executor: Executor<Epoll>,
+    executor: Executor<Composite>,
     epoll: Epoll,
 }
 
@@ -26,7 +29,10 @@ impl Reactor {
     /// Starts an executor with `workers` worker threads.
     pub(crate) fn new(workers: usize) -> io::Result<Self> {
         let epoll = Epoll::new()?;
-        let executor = Builder::new().worker_threads(workers).build(epoll.clone())?;
+        let source = Composite::new(epoll.clone())
+            .with(Timer::new())
+            .map_err(|_| io::Error::other("the timer is a passive source"))?;
+        let executor = Builder::new().worker_threads(workers).build(source)?;
         Ok(Self { executor, epoll })
     }
 }
@@ -91,8 +97,8 @@ impl Runtime for Reactor {
         reactor_channel::bounded(capacity)
     }
 
-    fn sleep_until(_deadline: Instant) -> Option<impl Future<Output = ()> + Send + 'static> {
-        None::<std::future::Ready<()>>
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send + 'static {
+        reactor_timer::sleep_until(deadline)
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {

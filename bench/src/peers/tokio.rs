@@ -100,8 +100,8 @@ impl Runtime for Tokio {
         mpsc::channel(capacity)
     }
 
-    fn sleep_until(deadline: Instant) -> Option<impl Future<Output = ()> + Send + 'static> {
-        Some(tokio::time::sleep_until(deadline.into()))
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send + 'static {
+        tokio::time::sleep_until(deadline.into())
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {

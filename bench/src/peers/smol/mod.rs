@@ -74,8 +74,8 @@ macro_rules! smol_common_items {
 
         fn sleep_until(
             deadline: std::time::Instant,
-        ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
-            Some(super::sleep_until(deadline))
+        ) -> impl std::future::Future<Output = ()> + Send + 'static {
+            super::sleep_until(deadline)
         }
 
         fn yield_now() -> impl std::future::Future<Output = ()> + Send + 'static {
