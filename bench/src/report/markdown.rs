@@ -12,7 +12,7 @@ pub(crate) fn markdown(results: &Results) -> String {
         out,
         "Median over {} repetitions, min–max, and the ratio of each peer's median to reactor's \
          in the same mode (`reactor` for multi-thread peers, `reactor-1t` for single-thread \
-         ones and the raw epoll loop).",
+         ones and the raw epoll loop). `bench/README.md` says what each number measures.",
         results.sizes.repetitions
     );
     let mut workload = String::new();

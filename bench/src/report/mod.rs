@@ -9,7 +9,7 @@ pub(crate) use markdown::markdown;
 pub(crate) use svg::svg;
 pub(crate) use table::text;
 
-use crate::peers::Peer;
+use crate::peers::{Mode, Peer};
 use crate::sizes::Sizes;
 use crate::stats::median_min_max;
 use crate::workloads::{Metric, Outcome, Workload};
@@ -86,8 +86,8 @@ impl Results {
 /// The reactor peer that `peer` is compared with: the one of the same mode.
 fn reactor_of(peer: Peer) -> Peer {
     match peer.mode() {
-        crate::peers::Mode::Multi => Peer::ReactorMulti,
-        crate::peers::Mode::Single => Peer::ReactorSingle,
+        Mode::Multi => Peer::ReactorMulti,
+        Mode::Single => Peer::ReactorSingle,
     }
 }
 
