@@ -1,68 +1,201 @@
-//! The main demo: what the core executor does, with measured figures.
+//! The main demo: the default runtime doing I/O, timers, channels, a custom source and plain
+//! task spawning at once, with measured figures. Finishes in a few seconds.
 //!
 //! Run with `cargo run --release --example demo`.
 
+use std::error::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::thread;
+use std::time::{Duration, Instant};
 
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use reactor::source::PingSource;
-use reactor::{Executor, Handle};
+use reactor_epoll::net::{TcpListener, TcpStream};
+use reactor_epoll::{channel, time, Runtime};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // A passive user-space source; the executor gives it a parking thread to block in.
+const CONNECTIONS: usize = 64;
+const ROUND_TRIPS: usize = 2_000;
+const TIMERS: usize = 1_000;
+const MESSAGES: usize = 400_000;
+const TASKS: u64 = 100_000;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    // A custom passive source joins the runtime's composite: epoll blocks, timers, channels and
+    // this one wake it.
     let pings = PingSource::new();
-    let executor = Executor::new(pings.clone())?;
+    let runtime = Runtime::builder().source(pings.clone()).build()?;
+    println!("reactor default runtime: epoll + timer + channel + a custom source\n");
 
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..100_000u64).map(|i| executor.spawn(async move { i })).collect();
-    let sum = executor.block_on(async {
-        let mut sum = 0;
-        for task in tasks {
-            sum += task.await?;
+    runtime.block_on(echo(CONNECTIONS, ROUND_TRIPS))?;
+    runtime.block_on(timers(TIMERS))?;
+    runtime.block_on(channels(MESSAGES))?;
+    custom_source(&runtime, &pings)?;
+    spawn_many(&runtime, TASKS)?;
+    Ok(())
+}
+
+/// Loopback echo: `connections` clients, each with one 64-byte message in flight at a time.
+async fn echo(connections: usize, round_trips: usize) -> Result<(), Box<dyn Error>> {
+    let listener = TcpListener::bind(([127, 0, 0, 1], 0))?;
+    let addr = listener.local_addr()?;
+    let server = reactor_epoll::spawn(async move {
+        for _ in 0..connections {
+            let (mut stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            reactor_epoll::spawn(async move {
+                let mut buffer = [0u8; 64];
+                while stream.read_exact(&mut buffer).await.is_ok() {
+                    stream.write_all(&buffer).await?;
+                }
+                Ok::<_, std::io::Error>(())
+            })
+            .detach();
         }
-        Ok::<_, reactor::JoinError>(sum)
-    })?;
-    assert_eq!(sum, (0..100_000).sum::<u64>());
+        Ok::<_, std::io::Error>(())
+    });
+    let start = Instant::now();
+    let clients: Vec<_> = (0..connections)
+        .map(|id| {
+            reactor_epoll::spawn(async move {
+                let mut stream = TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                let mut message = [0u8; 64];
+                for round in 0..round_trips {
+                    message.fill((id + round) as u8);
+                    stream.write_all(&message).await?;
+                    let mut echoed = [0u8; 64];
+                    stream.read_exact(&mut echoed).await?;
+                    if echoed != message {
+                        return Err(std::io::Error::other("echo mismatch"));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await??;
+    }
+    server.await??;
     let elapsed = start.elapsed();
+    let total = connections * round_trips;
     println!(
-        "spawned and joined 100,000 tasks in {elapsed:.2?} ({:.0} tasks/s)",
-        100_000.0 / elapsed.as_secs_f64()
+        "tcp echo      {connections} connections x {round_trips} round trips of 64 bytes: {total} in {elapsed:.2?} = {:.0} round trips/s",
+        total as f64 / elapsed.as_secs_f64()
     );
+    Ok(())
+}
 
-    // A custom source: pings from a plain OS thread run a callback on the loop, which spawns work.
+/// `count` sleeps of 1 to 5 ms armed together; how late each one woke.
+async fn timers(count: usize) -> Result<(), Box<dyn Error>> {
+    let start = Instant::now();
+    let sleepers: Vec<_> = (0..count)
+        .map(|i| {
+            let deadline = start + Duration::from_micros(1_000 + (i as u64 * 7_919) % 4_000);
+            reactor_epoll::spawn(async move {
+                time::sleep_until(deadline).await;
+                Instant::now().saturating_duration_since(deadline)
+            })
+        })
+        .collect();
+    let mut lateness = Vec::with_capacity(count);
+    for sleeper in sleepers {
+        lateness.push(sleeper.await?);
+    }
+    lateness.sort_unstable();
+    println!(
+        "timers        {count} sleeps of 1-5 ms: lateness p50 {:.1?}, p99 {:.1?}, max {:.1?} (none early)",
+        lateness[count / 2],
+        lateness[count * 99 / 100],
+        lateness[count - 1]
+    );
+    Ok(())
+}
+
+/// 4 plain OS threads send `messages` into one bounded channel consumed by a task.
+async fn channels(messages: usize) -> Result<(), Box<dyn Error>> {
+    let (sender, mut receiver) = channel::bounded::<usize>(1_024);
+    let start = Instant::now();
+    let producers: Vec<_> = (0..4)
+        .map(|producer| {
+            let sender = sender.clone();
+            thread::spawn(move || {
+                for i in (producer..messages).step_by(4) {
+                    if sender.send_blocking(i).is_err() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(sender);
+    let mut sum = 0usize;
+    let mut received = 0usize;
+    while let Ok(value) = receiver.recv().await {
+        sum += value;
+        received += 1;
+    }
+    let elapsed = start.elapsed();
+    for producer in producers {
+        producer.join().map_err(|_| "a producer thread panicked")?;
+    }
+    if received != messages || sum != (0..messages).sum::<usize>() {
+        return Err("channel lost or duplicated messages".into());
+    }
+    println!(
+        "channel       4 OS threads -> 1 task, {messages} messages in {elapsed:.2?} = {:.1} M messages/s",
+        messages as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    Ok(())
+}
+
+/// Pings from this plain thread (outside the runtime) run a callback on the loop, which spawns
+/// a task.
+fn custom_source(runtime: &Runtime, pings: &PingSource) -> Result<(), Box<dyn Error>> {
     let ran = Arc::new(AtomicUsize::new(0));
     let counter = ran.clone();
-    let handle = executor.handle();
+    let handle = runtime.handle();
     let (ping, _registration) = pings.register(move || {
         let counter = counter.clone();
         handle.spawn(async move { counter.fetch_add(1, Ordering::SeqCst) }).detach();
     });
+    let rounds = 1_000;
     let start = Instant::now();
-    let rounds: u32 = 1_000;
     for round in 1..=rounds {
         ping.ping();
-        executor.block_on(async {
-            while ran.load(Ordering::SeqCst) < round as usize {
-                reactor::yield_now().await;
+        runtime.block_on(async {
+            while ran.load(Ordering::SeqCst) < round {
+                reactor_epoll::yield_now().await;
             }
         });
     }
     let elapsed = start.elapsed();
     println!(
-        "{rounds} ping -> callback -> spawned task round trips from the main thread in {elapsed:.2?} ({:.1} us each)",
-        elapsed.as_secs_f64() * 1e6 / f64::from(rounds)
+        "custom source {rounds} pings -> loop callback -> spawned task: {:.1} us per round trip",
+        elapsed.as_secs_f64() * 1e6 / rounds as f64
     );
+    Ok(())
+}
 
-    let local = executor.block_on(async {
-        let shared = std::rc::Rc::new(21); // not Send: runs on this thread only
-        let task = executor.spawn_local(async move { *shared * 2 }).map_err(|_| "not inside block_on")?;
-        let answer = task.await?;
-        Ok::<_, Box<dyn std::error::Error>>(answer)
+/// Spawn `count` tiny tasks from inside the runtime and join them all.
+fn spawn_many(runtime: &Runtime, count: u64) -> Result<(), Box<dyn Error>> {
+    let start = Instant::now();
+    let sum = runtime.block_on(async {
+        let tasks: Vec<_> = (0..count).map(|i| reactor_epoll::spawn(async move { i })).collect();
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await?;
+        }
+        Ok::<_, reactor_epoll::JoinError>(sum)
     })?;
-    println!("a !Send task spawned with spawn_local answered {local}");
-    println!("inside a task, Handle::current() finds the executor: {}", {
-        executor.block_on(async { Handle::current().is_some() })
-    });
+    if sum != (0..count).sum::<u64>() {
+        return Err("a spawned task returned the wrong value".into());
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "spawn         {count} tasks spawned and joined in {elapsed:.2?} = {:.2} M tasks/s",
+        count as f64 / elapsed.as_secs_f64() / 1e6
+    );
     Ok(())
 }

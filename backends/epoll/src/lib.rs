@@ -1,4 +1,17 @@
-//! The epoll event source for [`reactor`], and async I/O on top of it.
+//! The epoll event source for [`reactor`], async I/O on top of it, and the default runtime.
+//!
+//! One dependency is enough for everyday async code: the default [`Runtime`] composes epoll,
+//! [`time`] and [`channel`] on a work-stealing executor, and hello world is three lines:
+//!
+//! ```
+//! reactor_epoll::block_on(async {
+//!     println!("{}", reactor_epoll::spawn(async { 6 * 7 }).await.unwrap());
+//! });
+//! ```
+//!
+//! [`block_on`] and [`spawn`] use a process-wide runtime created on first use (one worker per
+//! core, no other threads); [`Runtime::builder`] configures one of your own, including a manually
+//! advanced clock for deterministic tests of timeout logic.
 //!
 //! - [`Epoll`] is a blocking [`EventSource`](reactor::EventSource): one wait collects every ready
 //!   registration and wakes the tasks waiting on it.
@@ -89,11 +102,13 @@
 
 mod async_io;
 mod epoll;
+mod global;
 mod io_state;
 pub mod net;
 mod readiness;
 mod registered;
 mod registration;
+mod runtime;
 mod sync;
 mod sys;
 
@@ -101,6 +116,23 @@ pub use async_io::{Async, Ready, WithReadiness};
 pub use epoll::Epoll;
 pub use readiness::Readiness;
 pub use registered::Watch;
+
+pub use global::{block_on, default_runtime, spawn};
+pub use reactor::{yield_now, Handle, JoinError, Task};
+pub use runtime::{Runtime, RuntimeBuilder, RuntimeSource};
+
+/// Timers: [`sleep`](time::sleep), [`timeout`](time::timeout), [`Interval`](time::Interval) and
+/// timer callbacks, from the `reactor-timer` crate. Inside a [`Runtime`] the ambient functions find
+/// its timer.
+pub mod time {
+    pub use reactor_timer::*;
+}
+
+/// Channels: bounded and unbounded MPSC, oneshot, and loop callbacks through
+/// [`ChannelSource`](channel::ChannelSource), from the `reactor-channel` crate.
+pub mod channel {
+    pub use reactor_channel::*;
+}
 
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]

@@ -6,6 +6,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use futures_core::Stream;
 
@@ -130,6 +131,23 @@ impl TcpStream {
             return Err(error);
         }
         Ok(Self { inner: stream })
+    }
+
+    /// Connects to `addr`, giving up after `timeout`; the current executor's timer measures it.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when the connection is not established within `timeout`; `NotFound` outside an
+    /// executor with both an epoll source and a timer (a [`Runtime`](crate::Runtime) has both);
+    /// otherwise as [`connect`](Self::connect).
+    pub async fn connect_timeout(addr: impl Into<SocketAddr>, timeout: Duration) -> io::Result<Self> {
+        let Some(timer) = reactor_timer::Timer::try_current() else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "TcpStream::connect_timeout needs an executor with a reactor-timer Timer in its source",
+            ));
+        };
+        timer.timeout(timeout, Self::connect(addr)).await?
     }
 
     /// Registers a std stream with `epoll`.

@@ -1,0 +1,257 @@
+//! The default runtime: the executor over epoll, timers and channels.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use reactor::source::Composite;
+use reactor::{Builder, EventSource, Executor, Handle, SpawnLocalError, Task};
+use reactor_channel::ChannelSource;
+use reactor_timer::Timer;
+
+use crate::Epoll;
+
+/// The source every [`Runtime`] waits on: epoll blocks, the timer and the channel source are
+/// passive parts of one [`Composite`], so a wait blocks in `epoll_wait` exactly until the earliest
+/// timer deadline (to the nanosecond, see [`Epoll`]) and a channel send from any thread ends it.
+pub type RuntimeSource = Composite;
+
+/// The everyday runtime: a work-stealing [`Executor`] over epoll, a [`Timer`] and a
+/// [`ChannelSource`].
+///
+/// Inside its tasks every ambient API finds its source: [`Async::new`](crate::Async::new) and the
+/// [`net`](crate::net) types find the epoll, [`time::sleep`](crate::time::sleep) and friends the
+/// timer, and `reactor::current_source::<ChannelSource>()` the channel source.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = reactor_epoll::Runtime::new()?;
+/// let answer = runtime.block_on(async {
+///     reactor_epoll::time::sleep(Duration::from_millis(1)).await;
+///     reactor_epoll::spawn(async { 6 * 7 }).await
+/// })?;
+/// assert_eq!(answer, 42);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Runtime {
+    executor: Executor<RuntimeSource>,
+    epoll: Epoll,
+    timer: Timer,
+    channels: ChannelSource,
+}
+
+impl Runtime {
+    /// A runtime with one worker thread per available core.
+    ///
+    /// # Errors
+    ///
+    /// The error of creating the epoll instance or of spawning a worker thread.
+    pub fn new() -> io::Result<Self> {
+        RuntimeBuilder::new().build()
+    }
+
+    /// A builder to configure the worker threads or use a manually advanced clock.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::new()
+    }
+
+    /// Runs `future` to completion on this thread, helping the workers while it waits.
+    ///
+    /// # Panics
+    ///
+    /// Inside a task or another `block_on`, as [`Executor::block_on`] documents.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.executor.block_on(future)
+    }
+
+    /// Spawns a task onto the worker threads (see [`Executor::spawn`]).
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.executor.spawn(future)
+    }
+
+    /// Spawns a `!Send` task onto the thread running [`block_on`](Self::block_on).
+    ///
+    /// # Errors
+    ///
+    /// Hands the future back when not called from inside this runtime's `block_on`.
+    pub fn spawn_local<F>(&self, future: F) -> Result<Task<F::Output>, SpawnLocalError<F>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.executor.spawn_local(future)
+    }
+
+    /// A handle that spawns onto this runtime from anywhere.
+    pub fn handle(&self) -> Handle {
+        self.executor.handle()
+    }
+
+    /// The epoll source: register I/O with it explicitly ([`Async::with_source`](crate::Async::with_source)).
+    pub fn epoll(&self) -> &Epoll {
+        &self.epoll
+    }
+
+    /// The timer source, for explicit timers and callbacks.
+    pub fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    /// The channel source, to consume channels with callbacks on the loop.
+    pub fn channels(&self) -> &ChannelSource {
+        &self.channels
+    }
+
+    /// The composed source the executor waits on.
+    pub fn source(&self) -> &RuntimeSource {
+        self.executor.source()
+    }
+
+    /// Waits up to `timeout` for every spawned task to finish, then shuts down; returns whether
+    /// they all finished (see [`Executor::shutdown_timeout`]).
+    pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        self.executor.shutdown_timeout(timeout)
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("epoll", &self.epoll)
+            .field("timer", &self.timer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let (runtime, clock) = reactor_epoll::Runtime::builder().worker_threads(1).build_with_manual_clock()?;
+/// let sleeping = runtime.spawn(reactor_epoll::time::sleep(Duration::from_secs(3600)));
+/// clock.advance(Duration::from_secs(3600)); // an hour passes at once
+/// runtime.block_on(sleeping)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RuntimeBuilder {
+    executor: Builder,
+    extra_sources: Vec<Box<dyn EventSource>>,
+}
+
+impl RuntimeBuilder {
+    /// One worker thread per available core, threads named `reactor-N`.
+    pub fn new() -> Self {
+        Self { executor: Builder::new(), extra_sources: Vec::new() }
+    }
+
+    /// Adds a passive event source of your own (one whose
+    /// [`can_block`](EventSource::can_block) is `false`, like
+    /// [`PingSource`](reactor::source::PingSource)) to the runtime's composite, beside the timer
+    /// and the channel source. Inside the runtime's tasks `reactor::current_source` finds it.
+    ///
+    /// # Errors
+    ///
+    /// A source that can block is refused with `InvalidInput` when the runtime is built: the
+    /// runtime already blocks in epoll, and register an fd-based source's fd with
+    /// [`Epoll::watch`] instead.
+    pub fn source(mut self, source: impl EventSource + 'static) -> Self {
+        self.extra_sources.push(Box::new(source));
+        self
+    }
+
+    /// The number of worker threads; `0` runs everything on the thread calling `block_on`.
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.executor = self.executor.worker_threads(count);
+        self
+    }
+
+    /// Names worker thread `index` `name(index)`.
+    pub fn thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.thread_name(name);
+        self
+    }
+
+    /// The stack size of worker threads, in bytes.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.executor = self.executor.stack_size(bytes);
+        self
+    }
+
+    /// Runs `hook` on each worker thread when it starts.
+    pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.on_thread_start(hook);
+        self
+    }
+
+    /// Runs `hook` on each worker thread when it stops.
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.on_thread_stop(hook);
+        self
+    }
+
+    /// Starts the runtime.
+    ///
+    /// # Errors
+    ///
+    /// The error of creating the epoll instance or of spawning a worker thread.
+    pub fn build(self) -> io::Result<Runtime> {
+        self.build_with(Timer::new())
+    }
+
+    /// Starts the runtime with a manually advanced clock: timers fire only when the returned
+    /// [`ManualClock`](reactor_timer::ManualClock) is advanced, so tests of timeout logic are
+    /// deterministic and instant, whatever the number of worker threads.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    pub fn build_with_manual_clock(self) -> io::Result<(Runtime, reactor_timer::ManualClock)> {
+        let (timer, clock) = Timer::with_manual_clock();
+        Ok((self.build_with(timer)?, clock))
+    }
+
+    fn build_with(self, timer: Timer) -> io::Result<Runtime> {
+        let epoll = Epoll::new()?;
+        let channels = ChannelSource::new();
+        let mut source = Composite::new(epoll.clone());
+        let passive: [Box<dyn EventSource>; 2] = [Box::new(timer.clone()), Box::new(channels.clone())];
+        for part in passive.into_iter().chain(self.extra_sources) {
+            source = source.with(part).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a runtime's extra sources must be passive: it already blocks in epoll \
+                     (register an fd with Epoll::watch instead)",
+                )
+            })?;
+        }
+        let executor = self.executor.build(source)?;
+        Ok(Runtime { executor, epoll, timer, channels })
+    }
+}
+
+impl fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("executor", &self.executor)
+            .field("extra_sources", &self.extra_sources.len())
+            .finish()
+    }
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
