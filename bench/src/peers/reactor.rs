@@ -1,6 +1,6 @@
-//! reactor's side: an [`Executor`] over epoll composed with the timer (what the default runtime
-//! will be), the channel crate, the ambient `reactor_timer::sleep_until`, and `reactor-epoll`'s
-//! TCP types.
+//! reactor's side: the default [`reactor_epoll::Runtime`] (the executor over epoll, the timer and
+//! the channel source), the channel crate, the ambient `sleep_until`, and `reactor-epoll`'s TCP
+//! types.
 
 use std::future::Future;
 use std::io;
@@ -9,31 +9,20 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
-use reactor::source::Composite;
-use reactor::{Builder, Executor, Handle};
+use reactor::Handle;
 use reactor_epoll::net::{TcpListener as AsyncListener, TcpStream};
-use reactor_epoll::Epoll;
-use reactor_timer::Timer;
 
 use crate::peers::{futures_io, serve};
 use crate::runtime::{ChannelReceiver, ChannelSender, Runtime, Spawner, Unwrapped};
 
-/// An executor over epoll and a timer with a given number of worker threads (`0`: everything
-/// runs on the `block_on` thread).
-pub(crate) struct Reactor {
-    executor: Executor<Composite>,
-    epoll: Epoll,
-}
+/// The default runtime with a given number of worker threads (`0`: everything runs on the
+/// `block_on` thread).
+pub(crate) struct Reactor(reactor_epoll::Runtime);
 
 impl Reactor {
     /// Starts an executor with `workers` worker threads.
     pub(crate) fn new(workers: usize) -> io::Result<Self> {
-        let epoll = Epoll::new()?;
-        let source = Composite::new(epoll.clone())
-            .with(Timer::new())
-            .map_err(|_| io::Error::other("the timer is a passive source"))?;
-        let executor = Builder::new().worker_threads(workers).build(source)?;
-        Ok(Self { executor, epoll })
+        reactor_epoll::Runtime::builder().worker_threads(workers).build().map(Self)
     }
 }
 
@@ -82,11 +71,11 @@ impl Runtime for Reactor {
     type Receiver<T: Send + 'static> = reactor_channel::Receiver<T>;
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.executor.block_on(future)
+        self.0.block_on(future)
     }
 
     fn spawner(&self) -> ReactorSpawner {
-        ReactorSpawner(self.executor.handle())
+        ReactorSpawner(self.0.handle())
     }
 
     fn remote_spawner(&self) -> Option<ReactorSpawner> {
@@ -98,7 +87,7 @@ impl Runtime for Reactor {
     }
 
     fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send + 'static {
-        reactor_timer::sleep_until(deadline)
+        reactor_epoll::time::sleep_until(deadline)
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
@@ -106,7 +95,7 @@ impl Runtime for Reactor {
     }
 
     async fn echo_server(&self, listener: TcpListener, connections: usize) -> io::Result<u64> {
-        let listener = AsyncListener::from_std(listener, &self.epoll)?;
+        let listener = AsyncListener::from_std(listener, self.0.epoll())?;
         serve::echo_all(&self.spawner(), connections, || accept(&listener), futures_io::echo).await
     }
 
@@ -116,7 +105,7 @@ impl Runtime for Reactor {
         connections: usize,
         polled: Arc<AtomicUsize>,
     ) -> io::Result<()> {
-        let listener = AsyncListener::from_std(listener, &self.epoll)?;
+        let listener = AsyncListener::from_std(listener, self.0.epoll())?;
         let read = futures_io::read_until_closed;
         serve::hold_idle(&self.spawner(), connections, || accept(&listener), polled, read).await
     }
