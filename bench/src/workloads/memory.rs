@@ -46,8 +46,9 @@ pub(crate) fn measure(peer: &str, workload: Workload, count: usize) -> Result<Ou
     Ok(Outcome::Measured(vec![bytes]))
 }
 
-/// The child side: builds nothing itself but runs on `runtime`, then prints the bytes per item
-/// (after the listening address, for connections) and waits for its stdin to close.
+/// The child side, on the `runtime` the probe process built: creates `count` idle items of
+/// `kind`, prints the peak bytes per item (after the listening address, for connections) and
+/// waits for its stdin to close, so that the parent closes the clients first.
 pub(crate) fn probe<R: Runtime>(runtime: &R, kind: &str, count: usize) -> Result<(), Failure> {
     let polled = Arc::new(AtomicUsize::new(0));
     let baseline = resident().map_err(|error| error.to_string())?;
