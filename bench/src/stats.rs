@@ -26,3 +26,29 @@ pub(crate) fn p50_p99_us(latencies: &mut [Duration]) -> (f64, f64) {
 pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_is_nearest_rank() {
+        let sorted: Vec<u32> = (1..=100).collect();
+        assert_eq!(quantile(&sorted, 0.5), 50);
+        assert_eq!(quantile(&sorted, 0.99), 99);
+        assert_eq!(quantile(&sorted, 1.0), 100);
+        assert_eq!(quantile(&sorted, 0.0), 1);
+        assert_eq!(quantile(&[7], 0.99), 7);
+    }
+
+    #[test]
+    fn median_min_max_of_unsorted_values() {
+        assert_eq!(median_min_max(&[5.0, 1.0, 3.0, 9.0, 2.0]), (3.0, 1.0, 9.0));
+    }
+
+    #[test]
+    fn latencies_in_microseconds() {
+        let mut latencies: Vec<Duration> = (1..=100).rev().map(Duration::from_micros).collect();
+        assert_eq!(p50_p99_us(&mut latencies), (50.0, 99.0));
+    }
+}
