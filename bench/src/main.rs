@@ -15,6 +15,7 @@ mod runtime;
 mod sizes;
 mod stats;
 mod sys;
+mod watchdog;
 mod workloads;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use crate::peers::{Peer, WithRuntime};
 use crate::report::Results;
 use crate::runtime::Runtime;
 use crate::sizes::Sizes;
+use crate::watchdog::Watchdog;
 use crate::workloads::{memory, Failure, Outcome, Workload};
 
 fn main() -> ExitCode {
@@ -50,15 +52,17 @@ fn main() -> ExitCode {
 fn compare(sizes: Sizes, name: &str) -> Result<(), Failure> {
     let started = Instant::now();
     let mut results = Results::new(sizes.clone(), context());
+    let watchdog = Watchdog::start();
     for workload in Workload::ALL {
         eprintln!("reactor-bench: {}", workload.title(&sizes));
         for repetition in 0..sizes.repetitions {
             let mut order = Peer::ALL;
             order.rotate_left(repetition % Peer::ALL.len());
             for peer in order {
-                let outcome = peer
-                    .run(workload, &sizes)
-                    .map_err(|failure| format!("{} on {}: {failure}", workload.title(&sizes), peer.name()))?;
+                let run = format!("{} on {}", workload.title(&sizes), peer.name());
+                let outcome = watchdog
+                    .watch(run.clone(), || peer.run(workload, &sizes))
+                    .map_err(|failure| format!("{run}: {failure}"))?;
                 check_shape(workload, &outcome)?;
                 results.record(workload, peer, outcome);
             }
@@ -92,7 +96,10 @@ fn check_shape(workload: Workload, outcome: &Outcome) -> Result<(), Failure> {
 fn probe(peer: &str, kind: &str, count: &str) -> Result<(), Failure> {
     let peer = Peer::from_name(peer).ok_or_else(|| format!("unknown peer {peer:?}"))?;
     let count = count.parse().map_err(|error| format!("probe count {count:?}: {error}"))?;
-    peer.with_runtime(Probe { kind, count })?.ok_or_else(|| format!("{} has no runtime", peer.name()))?
+    let run = format!("the {kind} probe on {}", peer.name());
+    Watchdog::start()
+        .watch(run, || peer.with_runtime(Probe { kind, count }))?
+        .ok_or_else(|| format!("{} has no runtime", peer.name()))?
 }
 
 /// A memory probe on whatever runtime it is given.
