@@ -58,7 +58,7 @@ fn compare(sizes: Sizes, name: &str) -> Result<(), Failure> {
         for repetition in 0..sizes.repetitions {
             let mut order = Peer::ALL;
             order.rotate_left(repetition % Peer::ALL.len());
-            for peer in order {
+            for peer in order.into_iter().filter(|peer| peer.takes_part(workload)) {
                 let run = format!("{} on {}", workload.title(&sizes), peer.name());
                 let outcome = watchdog
                     .watch(run.clone(), || peer.run(workload, &sizes))

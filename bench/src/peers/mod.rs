@@ -89,6 +89,11 @@ impl Peer {
         }
     }
 
+    /// Whether this peer takes part in `workload`: the raw epoll loop only echoes TCP.
+    pub(crate) fn takes_part(self, workload: Workload) -> bool {
+        self != Peer::RawEpoll || workload == Workload::TcpEcho
+    }
+
     /// Runs `workload` once on a fresh instance of this peer.
     pub(crate) fn run(self, workload: Workload, sizes: &Sizes) -> Result<Outcome, Failure> {
         match (self, workload) {

@@ -16,20 +16,20 @@ pub(crate) fn markdown(results: &Results) -> String {
         results.sizes.repetitions
     );
     let mut workload = String::new();
+    let mut metric = String::new();
     for row in results.rows() {
         if row.workload != workload {
             let _ = writeln!(out, "\n## {}\n", row.workload);
             let _ = writeln!(out, "| metric | peer | median | min–max | ratio to reactor |");
             let _ = writeln!(out, "|---|---|---:|---:|---:|");
             workload.clone_from(&row.workload);
+            metric.clear();
         }
         let [median, range, ratio] = cells(&row);
-        let _ = writeln!(
-            out,
-            "| {} | {} | {median} | {range} | {ratio} |",
-            metric_heading(&row.metric),
-            row.peer.name()
-        );
+        let heading = metric_heading(&row.metric);
+        let shown = if heading == metric { "" } else { heading.as_str() };
+        let _ = writeln!(out, "| {shown} | {} | {median} | {range} | {ratio} |", row.peer.name());
+        metric = heading;
     }
     out
 }

@@ -56,7 +56,7 @@ impl Results {
         for workload in Workload::ALL {
             for (index, &metric) in workload.metrics().iter().enumerate() {
                 let stats = |peer: Peer| self.stats(workload, peer, index);
-                for peer in Peer::ALL {
+                for peer in Peer::ALL.into_iter().filter(|peer| peer.takes_part(workload)) {
                     let values = stats(peer);
                     let baseline = stats(reactor_of(peer)).ok();
                     let ratio =
