@@ -68,7 +68,12 @@ fn compare(sizes: Sizes, name: &str) -> Result<(), Failure> {
             }
         }
     }
-    println!("{}", report::text(&results));
+    results.context.push_str(&format!(
+        " Load average at the end {}; the run took {:.0} s.",
+        load_average(),
+        started.elapsed().as_secs_f64()
+    ));
+    println!("{}\n{}", results.context, report::text(&results));
     let directory = target_dir().join("bench");
     std::fs::create_dir_all(&directory).map_err(|error| format!("{}: {error}", directory.display()))?;
     for (extension, contents) in [("md", report::markdown(&results)), ("svg", report::svg(&results))] {
@@ -123,7 +128,7 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).with_file_name("target"))
 }
 
-/// What was measured where: the commit, the load average and the cores.
+/// What was measured where: the commit, the cores and the load average at the start.
 fn context() -> String {
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
@@ -135,8 +140,12 @@ fn context() -> String {
             || "unknown".to_string(),
             |output| String::from_utf8_lossy(&output.stdout).trim().to_string(),
         );
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
-    format!("Commit `{commit}`, {cores} cores, load average at start {}.", load.join(" "))
+    format!("Commit `{commit}`, {cores} cores, load average at the start {}.", load_average())
+}
+
+/// The 1, 5 and 15 minute load averages: how busy the machine was besides this run.
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
