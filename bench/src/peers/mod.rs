@@ -1,0 +1,139 @@
+//! The peers compared: reactor, tokio and smol each in a multi-thread and a single-thread setup,
+//! and the raw epoll loop (TCP echo only).
+
+mod futures_io;
+mod raw_epoll;
+mod reactor;
+mod serve;
+mod smol;
+mod tokio;
+
+use std::num::NonZeroUsize;
+
+use crate::runtime::Runtime;
+use crate::sizes::Sizes;
+use crate::workloads::{memory, tcp_echo, Failure, Outcome, Workload};
+
+/// Which threads run the tasks; peers are compared within a mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// One worker per core.
+    Multi,
+    /// Everything on the thread that calls `block_on`.
+    Single,
+}
+
+/// One peer under comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Peer {
+    /// reactor's executor over epoll, one worker thread per core.
+    ReactorMulti,
+    /// tokio's multi-thread runtime, one worker per core.
+    TokioMulti,
+    /// smol's `Executor` run by one thread per core plus the `block_on` thread.
+    SmolMulti,
+    /// reactor's executor with no worker threads: tasks run on the `block_on` thread.
+    ReactorSingle,
+    /// tokio's current-thread runtime.
+    TokioCurrent,
+    /// smol's `LocalExecutor`.
+    SmolLocal,
+    /// A single-threaded echo loop on raw epoll: the floor, for TCP echo only.
+    RawEpoll,
+}
+
+/// Something to do with a runtime, whatever its type.
+pub(crate) trait WithRuntime {
+    /// What it returns.
+    type Output;
+
+    /// Does it with `runtime`.
+    fn call<R: Runtime>(self, runtime: &R) -> Self::Output;
+}
+
+impl Peer {
+    /// Every peer, in report order.
+    pub(crate) const ALL: [Peer; 7] = [
+        Peer::ReactorMulti,
+        Peer::TokioMulti,
+        Peer::SmolMulti,
+        Peer::ReactorSingle,
+        Peer::TokioCurrent,
+        Peer::SmolLocal,
+        Peer::RawEpoll,
+    ];
+
+    /// The peer's name in the report and on the `--probe` command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Peer::ReactorMulti => "reactor",
+            Peer::TokioMulti => "tokio-mt",
+            Peer::SmolMulti => "smol",
+            Peer::ReactorSingle => "reactor-1t",
+            Peer::TokioCurrent => "tokio-ct",
+            Peer::SmolLocal => "smol-local",
+            Peer::RawEpoll => "raw-epoll",
+        }
+    }
+
+    /// The peer called `name`.
+    pub(crate) fn from_name(name: &str) -> Option<Peer> {
+        Peer::ALL.into_iter().find(|peer| peer.name() == name)
+    }
+
+    /// The peer's threading mode.
+    pub(crate) fn mode(self) -> Mode {
+        match self {
+            Peer::ReactorMulti | Peer::TokioMulti | Peer::SmolMulti => Mode::Multi,
+            _ => Mode::Single,
+        }
+    }
+
+    /// Whether this peer takes part in `workload`: the raw epoll loop only echoes TCP.
+    pub(crate) fn takes_part(self, workload: Workload) -> bool {
+        self != Peer::RawEpoll || workload == Workload::TcpEcho
+    }
+
+    /// Runs `workload` once on a fresh instance of this peer.
+    pub(crate) fn run(self, workload: Workload, sizes: &Sizes) -> Result<Outcome, Failure> {
+        match (self, workload) {
+            (Peer::RawEpoll, Workload::TcpEcho) => tcp_echo::run(raw_epoll::serve_echo, sizes),
+            (Peer::RawEpoll, _) => Ok(Outcome::NotAvailable("TCP echo only")),
+            (_, Workload::IdleTasks) => memory::measure(self.name(), workload, sizes.idle_tasks),
+            (_, Workload::IdleConnections) => memory::measure(self.name(), workload, sizes.idle_connections),
+            _ => {
+                self.with_runtime(RunWorkload { workload, sizes })?.expect("only the raw loop has no runtime")
+            }
+        }
+    }
+
+    /// Builds this peer's runtime and hands it to `visitor`; `None` for the raw epoll loop,
+    /// which has no runtime.
+    pub(crate) fn with_runtime<V: WithRuntime>(self, visitor: V) -> Result<Option<V::Output>, Failure> {
+        let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let built = |error: std::io::Error| format!("building {}: {error}", self.name());
+        Ok(Some(match self {
+            Peer::ReactorMulti => visitor.call(&reactor::Reactor::new(workers).map_err(built)?),
+            Peer::TokioMulti => visitor.call(&tokio::Tokio::multi_thread(workers).map_err(built)?),
+            Peer::SmolMulti => visitor.call(&smol::multi::SmolMulti::new(workers).map_err(built)?),
+            Peer::ReactorSingle => visitor.call(&reactor::Reactor::new(0).map_err(built)?),
+            Peer::TokioCurrent => visitor.call(&tokio::Tokio::current_thread().map_err(built)?),
+            Peer::SmolLocal => visitor.call(&smol::local::SmolLocal),
+            Peer::RawEpoll => return Ok(None),
+        }))
+    }
+}
+
+/// Runs one workload on whatever runtime it is given.
+struct RunWorkload<'a> {
+    workload: Workload,
+    sizes: &'a Sizes,
+}
+
+impl WithRuntime for RunWorkload<'_> {
+    type Output = Result<Outcome, Failure>;
+
+    fn call<R: Runtime>(self, runtime: &R) -> Self::Output {
+        self.workload.run_on(runtime, self.sizes)
+    }
+}

@@ -1,0 +1,126 @@
+//! Peak memory per idle task and per idle connection, each measured in a fresh child process
+//! (`--probe`) so that one peer's peak cannot hide another's.
+//!
+//! The child records its resident memory once the runtime is built, creates the idle tasks or
+//! accepts the idle connections (each held by a task blocked in a read), waits until every task
+//! has been polled once, and reports its peak resident memory (`VmHWM`) minus that baseline,
+//! divided by the count. The client ends of the connections live in the parent process, so
+//! they are not counted.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::runtime::{Runtime, Spawner};
+use crate::sys::memory::{peak_resident, resident};
+use crate::sys::socket::{listen_loopback, reset_on_close};
+use crate::workloads::{ensure, on_worker, Failure, Outcome, Workload};
+
+/// Measures `workload` (a memory workload) with `count` idle items for the peer named `peer`,
+/// in a child process running `--probe`.
+pub(crate) fn measure(peer: &str, workload: Workload, count: usize) -> Result<Outcome, Failure> {
+    let kind = probe_name(workload);
+    let exe = std::env::current_exe().map_err(|error| format!("own executable: {error}"))?;
+    let mut child = Command::new(exe)
+        .args(["--probe", peer, kind, &count.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("starting the {kind} probe: {error}"))?;
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let clients = if workload == Workload::IdleConnections {
+        let addr = read_line(&mut lines, &mut child)?;
+        let addr: SocketAddr = addr.parse().map_err(|error| format!("probe address {addr:?}: {error}"))?;
+        connect_idle(addr, count)?
+    } else {
+        Vec::new()
+    };
+    let bytes = read_line(&mut lines, &mut child)?;
+    drop(clients); // reset, so thousands of connections leave no TIME_WAIT behind
+    drop(child.stdin.take()); // lets the probe exit
+    let status = child.wait().map_err(|error| format!("waiting for the {kind} probe: {error}"))?;
+    ensure(status.success(), || format!("the {kind} probe failed: {status}"))?;
+    let bytes: f64 = bytes.parse().map_err(|error| format!("probe result {bytes:?}: {error}"))?;
+    Ok(Outcome::Measured(vec![bytes]))
+}
+
+/// The child side, on the `runtime` the probe process built: creates `count` idle items of
+/// `kind`, prints the peak bytes per item (after the listening address, for connections) and
+/// waits for its stdin to close, so that the parent closes the clients first.
+pub(crate) fn probe<R: Runtime>(runtime: &R, kind: &str, count: usize) -> Result<(), Failure> {
+    let polled = Arc::new(AtomicUsize::new(0));
+    let baseline = resident().map_err(|error| error.to_string())?;
+    if kind == probe_name(Workload::IdleTasks) {
+        let spawner = runtime.spawner();
+        let waiting = polled.clone();
+        on_worker(runtime, async move {
+            for _ in 0..count {
+                let polled = waiting.clone();
+                spawner.spawn_detached(async move {
+                    polled.fetch_add(1, Ordering::Relaxed);
+                    std::future::pending::<()>().await;
+                });
+            }
+            wait_until_polled::<R>(&waiting, count).await;
+        });
+    } else if kind == probe_name(Workload::IdleConnections) {
+        let listener = listen_loopback(count).map_err(|error| format!("probe listener: {error}"))?;
+        let addr = listener.local_addr().map_err(|error| error.to_string())?;
+        println!("{addr}");
+        std::io::stdout().flush().map_err(|error| error.to_string())?;
+        runtime
+            .block_on(async {
+                runtime.idle_server(listener, count, polled.clone()).await?;
+                wait_until_polled::<R>(&polled, count).await;
+                Ok::<_, std::io::Error>(())
+            })
+            .map_err(|error| format!("idle server: {error}"))?;
+    } else {
+        return Err(format!("unknown probe {kind:?}"));
+    }
+    let peak = peak_resident().map_err(|error| error.to_string())?;
+    println!("{}", peak.saturating_sub(baseline) as f64 / count as f64);
+    std::io::stdout().flush().map_err(|error| error.to_string())?;
+    let _closed = std::io::stdin().read_to_end(&mut Vec::new());
+    Ok(())
+}
+
+/// The `--probe` argument naming a memory workload.
+fn probe_name(workload: Workload) -> &'static str {
+    match workload {
+        Workload::IdleTasks => "idle-tasks",
+        Workload::IdleConnections => "idle-connections",
+        _ => unreachable!("{workload:?} is not a memory workload"),
+    }
+}
+
+/// Yields until `count` tasks have been polled.
+async fn wait_until_polled<R: Runtime>(polled: &AtomicUsize, count: usize) {
+    while polled.load(Ordering::Relaxed) < count {
+        R::yield_now().await;
+    }
+}
+
+fn connect_idle(addr: SocketAddr, count: usize) -> Result<Vec<TcpStream>, Failure> {
+    (0..count)
+        .map(|index| {
+            let stream = TcpStream::connect(addr)
+                .map_err(|error| format!("idle connection {index} of {count}: {error}"))?;
+            reset_on_close(&stream).map_err(|error| format!("SO_LINGER: {error}"))?;
+            Ok(stream)
+        })
+        .collect()
+}
+
+fn read_line(lines: &mut BufReader<ChildStdout>, child: &mut Child) -> Result<String, Failure> {
+    let mut line = String::new();
+    match lines.read_line(&mut line) {
+        Ok(0) | Err(_) => {
+            let status = child.wait().map_err(|error| error.to_string())?;
+            Err(format!("the memory probe ended without a result: {status}"))
+        }
+        Ok(_) => Ok(line.trim().to_string()),
+    }
+}

@@ -1,0 +1,199 @@
+//! The workloads, each written once over [`Runtime`] and checking its own result.
+
+pub(crate) mod channels;
+mod gate;
+pub(crate) mod memory;
+pub(crate) mod spawning;
+pub(crate) mod tcp_echo;
+pub(crate) mod timers;
+pub(crate) mod wake_latency;
+
+use std::future::Future;
+
+use crate::runtime::{Runtime, Spawner};
+use crate::sizes::Sizes;
+
+/// One benchmark workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Workload {
+    /// Spawn tiny tasks from inside a task and await them all.
+    SpawnInside,
+    /// Spawn tiny tasks from a plain thread and await them all.
+    SpawnRemote,
+    /// Tasks that only yield.
+    Yields,
+    /// Pairs of tasks bouncing a message over capacity-1 channels.
+    PingPong,
+    /// Chains of tasks, each spawning the next.
+    SpawnChains,
+    /// Several producers into one consumer over one bounded channel.
+    ManyToOne,
+    /// Many timers armed at once from one common start.
+    TimersUnderLoad,
+    /// A few timers on an otherwise idle runtime.
+    TimerPrecision,
+    /// From a plain thread's send to the receiving task running.
+    WakeLatency,
+    /// TCP echo over loopback with one message in flight per connection.
+    TcpEcho,
+    /// Peak memory of idle tasks.
+    IdleTasks,
+    /// Peak memory of idle connections.
+    IdleConnections,
+}
+
+/// One number a workload reports.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Metric {
+    /// What is measured.
+    pub(crate) name: &'static str,
+    /// Its unit.
+    pub(crate) unit: &'static str,
+    /// Whether a bigger number is the better one.
+    pub(crate) higher_is_better: bool,
+}
+
+const fn lower(name: &'static str, unit: &'static str) -> Metric {
+    Metric { name, unit, higher_is_better: false }
+}
+
+const WALL: &[Metric] = &[lower("wall time", "ms")];
+
+/// What one run of a workload on one peer gave.
+#[derive(Clone, Debug)]
+pub(crate) enum Outcome {
+    /// One value per metric of the workload, in order.
+    Measured(Vec<f64>),
+    /// The peer cannot run this workload; says why.
+    NotAvailable(&'static str),
+}
+
+/// A workload's failure: its result was wrong or it could not run.
+pub(crate) type Failure = String;
+
+impl Workload {
+    /// Every workload, in report order.
+    pub(crate) const ALL: [Workload; 12] = [
+        Workload::SpawnInside,
+        Workload::SpawnRemote,
+        Workload::Yields,
+        Workload::PingPong,
+        Workload::SpawnChains,
+        Workload::ManyToOne,
+        Workload::TimersUnderLoad,
+        Workload::TimerPrecision,
+        Workload::WakeLatency,
+        Workload::TcpEcho,
+        Workload::IdleTasks,
+        Workload::IdleConnections,
+    ];
+
+    /// The workload's name, with its sizes.
+    pub(crate) fn title(self, sizes: &Sizes) -> String {
+        match self {
+            Workload::SpawnInside => format!("spawn {} tasks inside the runtime", sizes.spawned_tasks),
+            Workload::SpawnRemote => format!("spawn {} tasks from a plain thread", sizes.spawned_tasks),
+            Workload::Yields => format!("{} tasks x {} yields", sizes.yield_tasks, sizes.yields_per_task),
+            Workload::PingPong => {
+                format!(
+                    "{} ping-pong pairs x {} round trips",
+                    sizes.ping_pong_pairs, sizes.ping_pong_round_trips
+                )
+            }
+            Workload::SpawnChains => format!("{} chains of {} spawns", sizes.chains, sizes.chain_length),
+            Workload::ManyToOne => {
+                format!(
+                    "{} producers x {} messages, 1 consumer",
+                    sizes.producers, sizes.messages_per_producer
+                )
+            }
+            Workload::TimersUnderLoad => {
+                format!("{} timers of 1-{} ms at once", sizes.timers, sizes.longest_timer_ms)
+            }
+            Workload::TimerPrecision => {
+                format!("{} timers of 1-{} ms, idle runtime", sizes.idle_timers, sizes.longest_timer_ms)
+            }
+            Workload::WakeLatency => {
+                format!(
+                    "wake from a plain thread, every {} us x {}",
+                    sizes.wake_interval_us, sizes.wake_samples
+                )
+            }
+            Workload::TcpEcho => format!(
+                "TCP echo, {} connections x {} round trips of 64 B",
+                sizes.echo_connections, sizes.echo_round_trips
+            ),
+            Workload::IdleTasks => format!("memory: {} idle tasks", sizes.idle_tasks),
+            Workload::IdleConnections => format!("memory: {} idle connections", sizes.idle_connections),
+        }
+    }
+
+    /// The numbers the workload reports, in order.
+    pub(crate) fn metrics(self) -> &'static [Metric] {
+        const LATE_P50: Metric = lower("lateness p50", "us");
+        const LATE_P99: Metric = lower("lateness p99", "us");
+        const TIMERS: &[Metric] = &[lower("wall time", "ms"), LATE_P50, LATE_P99];
+        const PRECISION: &[Metric] = &[LATE_P50, LATE_P99];
+        const WAKE: &[Metric] = &[lower("latency p50", "us"), lower("latency p99", "us")];
+        const ECHO: &[Metric] = &[
+            Metric { name: "throughput", unit: "round trips/s", higher_is_better: true },
+            lower("latency p50", "us"),
+            lower("latency p99", "us"),
+            lower("server CPU per round trip", "us"),
+        ];
+        const TASK_MEMORY: &[Metric] = &[lower("peak RSS per task", "bytes")];
+        const CONNECTION_MEMORY: &[Metric] = &[lower("peak RSS per connection", "bytes")];
+        match self {
+            Workload::TimersUnderLoad => TIMERS,
+            Workload::TimerPrecision => PRECISION,
+            Workload::WakeLatency => WAKE,
+            Workload::TcpEcho => ECHO,
+            Workload::IdleTasks => TASK_MEMORY,
+            Workload::IdleConnections => CONNECTION_MEMORY,
+            _ => WALL,
+        }
+    }
+
+    /// Runs the workload once on `runtime`. Memory workloads run in a child process instead
+    /// (see [`memory`]) and are not handled here.
+    pub(crate) fn run_on<R: Runtime>(self, runtime: &R, sizes: &Sizes) -> Result<Outcome, Failure> {
+        match self {
+            Workload::SpawnInside => spawning::spawn_inside(runtime, sizes),
+            Workload::SpawnRemote => spawning::spawn_remote(runtime, sizes),
+            Workload::Yields => spawning::yields(runtime, sizes),
+            Workload::SpawnChains => spawning::chains(runtime, sizes),
+            Workload::PingPong => channels::ping_pong(runtime, sizes),
+            Workload::ManyToOne => channels::many_to_one(runtime, sizes),
+            Workload::TimersUnderLoad => timers::under_load(runtime, sizes),
+            Workload::TimerPrecision => timers::precision(runtime, sizes),
+            Workload::WakeLatency => wake_latency::run(runtime, sizes),
+            Workload::TcpEcho => tcp_echo::run(
+                |listener, connections| runtime.block_on(runtime.echo_server(listener, connections)),
+                sizes,
+            ),
+            Workload::IdleTasks | Workload::IdleConnections => {
+                unreachable!("memory workloads run in a child process")
+            }
+        }
+    }
+}
+
+/// Runs `future` as a task of `runtime` (not as the `block_on` future, which some runtimes
+/// poll outside their worker threads) and returns its output.
+fn on_worker<R, F>(runtime: &R, future: F) -> F::Output
+where
+    R: Runtime,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime.block_on(runtime.spawner().spawn(future))
+}
+
+/// Fails with `message` unless `condition` holds.
+fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), Failure> {
+    if condition {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
