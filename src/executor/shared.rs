@@ -15,6 +15,7 @@
 //! producer sees the sleeper (and then wakes a listener, or notifies the source, whose notify is
 //! never lost). See `loom-tests/tests/executor.rs`.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -31,7 +32,7 @@ use crate::executor::local_queue::{LocalQueue, Overflow, Stealer};
 use crate::executor::signal::Signal;
 use crate::source::EventSource;
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use crate::sync::{Arc, Mutex};
+use crate::sync::{thread_local, Arc, Mutex};
 use crate::task::{CatchUnwind, Task};
 
 /// Everything the threads of one executor share.
@@ -204,7 +205,13 @@ impl Shared {
         if self.sleeping.load(Ordering::Relaxed) == 0 {
             return;
         }
-        if self.sleepers.notify(1) == 0 && self.poller_blocked.load(Ordering::Relaxed) {
+        // The poller's own dispatch (a waker run inside `wait`) needs no notify: that thread
+        // returns from the wait and finds the work itself. Notifying would only make its next
+        // wait return at once, a wasted syscall per wake-up.
+        if self.sleepers.notify(1) == 0
+            && self.poller_blocked.load(Ordering::Relaxed)
+            && !DispatchingHere::is_set()
+        {
             #[cfg(reactor_loom)]
             if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::NotifyIdleForgetsPoller) {
                 return;
@@ -269,6 +276,7 @@ impl Shared {
 
     /// Calls the source's wait; a panic in it (a callback's) becomes an error.
     fn wait_source(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let _dispatching = DispatchingHere::enter();
         match panic::catch_unwind(AssertUnwindSafe(|| self.source.wait(timeout))) {
             Ok(result) => result.map(drop),
             Err(payload) => {
@@ -327,6 +335,33 @@ impl Shared {
         }
         self.injector.close_and_drain();
         self.all_done.notify(usize::MAX);
+    }
+}
+
+thread_local! {
+    /// Whether this thread is inside the source's `wait`, dispatching as the poller.
+    static DISPATCHING_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as the poller inside `wait` for as long as it lives (also on unwind).
+pub(crate) struct DispatchingHere {
+    previous: bool,
+}
+
+impl DispatchingHere {
+    fn enter() -> Self {
+        Self { previous: DISPATCHING_HERE.with(|here| here.replace(true)) }
+    }
+
+    /// Whether this thread is the poller, dispatching inside the source's `wait`.
+    pub(crate) fn is_set() -> bool {
+        DISPATCHING_HERE.with(Cell::get)
+    }
+}
+
+impl Drop for DispatchingHere {
+    fn drop(&mut self) {
+        DISPATCHING_HERE.with(|here| here.set(self.previous));
     }
 }
 

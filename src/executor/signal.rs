@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use event_listener::Event;
 
-use crate::executor::shared::wait_listener;
+use crate::executor::shared::{wait_listener, DispatchingHere};
 use crate::source::EventSource;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU8, Ordering};
 use crate::sync::Wake;
@@ -63,6 +63,9 @@ impl Signal {
                 }
                 self.event.notify(1);
             }
+            // Only one thread polls at a time: if this thread is dispatching as the poller, it is
+            // the `block_on` thread itself and will see the wake-up when the wait returns.
+            POLLING if DispatchingHere::is_set() => {}
             POLLING => {
                 #[cfg(reactor_loom)]
                 if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::BlockOnWakeSkipsSource) {
