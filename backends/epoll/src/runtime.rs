@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reactor::source::Composite;
@@ -10,7 +11,7 @@ use reactor::{Builder, EventSource, Executor, Handle, SpawnLocalError, Task};
 use reactor_channel::ChannelSource;
 use reactor_timer::Timer;
 
-use crate::Epoll;
+use crate::{sys, Epoll};
 
 /// The source every [`Runtime`] waits on: epoll blocks, the timer and the channel source are
 /// passive parts of one [`Composite`], so a wait blocks in `epoll_wait` exactly until the earliest
@@ -19,6 +20,10 @@ pub type RuntimeSource = Composite;
 
 /// The everyday runtime: a work-stealing [`Executor`] over epoll, a [`Timer`] and a
 /// [`ChannelSource`].
+///
+/// Its threads ask the kernel for 1 ns of timer slack (`PR_SET_TIMERSLACK`) instead of the default
+/// 50 µs, so timers fire within microseconds of their deadline: the workers for their lifetime, a
+/// thread calling [`block_on`](Self::block_on) for the duration of the call.
 ///
 /// Inside its tasks every ambient API finds its source: [`Async::new`](crate::Async::new) and the
 /// [`net`](crate::net) types find the epoll, [`time::sleep`](crate::time::sleep) and friends the
@@ -65,6 +70,7 @@ impl Runtime {
     ///
     /// Inside a task or another `block_on`, as [`Executor::block_on`] documents.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _slack = TimerSlack::minimise();
         self.executor.block_on(future)
     }
 
@@ -148,13 +154,14 @@ impl fmt::Debug for Runtime {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct RuntimeBuilder {
     executor: Builder,
+    on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     extra_sources: Vec<Box<dyn EventSource>>,
 }
 
 impl RuntimeBuilder {
     /// One worker thread per available core, threads named `reactor-N`.
     pub fn new() -> Self {
-        Self { executor: Builder::new(), extra_sources: Vec::new() }
+        Self { executor: Builder::new(), on_thread_start: None, extra_sources: Vec::new() }
     }
 
     /// Adds a passive event source of your own (one whose
@@ -192,7 +199,7 @@ impl RuntimeBuilder {
 
     /// Runs `hook` on each worker thread when it starts.
     pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
-        self.executor = self.executor.on_thread_start(hook);
+        self.on_thread_start = Some(Arc::new(hook));
         self
     }
 
@@ -237,7 +244,16 @@ impl RuntimeBuilder {
                 )
             })?;
         }
-        let executor = self.executor.build(source)?;
+        let user_hook = self.on_thread_start;
+        let executor = self
+            .executor
+            .on_thread_start(move || {
+                sys::minimise_timer_slack();
+                if let Some(hook) = &user_hook {
+                    hook();
+                }
+            })
+            .build(source)?;
         Ok(Runtime { executor, epoll, timer, channels })
     }
 }
@@ -254,5 +270,22 @@ impl fmt::Debug for RuntimeBuilder {
 impl Default for RuntimeBuilder {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Minimal timer slack on this thread while it lives (also when the future panics).
+struct TimerSlack {
+    previous: libc::c_ulong,
+}
+
+impl TimerSlack {
+    fn minimise() -> Self {
+        Self { previous: sys::minimise_timer_slack() }
+    }
+}
+
+impl Drop for TimerSlack {
+    fn drop(&mut self) {
+        sys::restore_timer_slack(self.previous);
     }
 }
