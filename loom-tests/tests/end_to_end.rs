@@ -22,8 +22,9 @@ use reactor_loom_tests::mock::MockSource;
 use reactor_loom_tests::{assert_loom_catches, model_with_bound};
 use reactor_timer::Timer;
 
-/// The preemption bound of this model: its state space at bound 2 takes far longer than the CI
-/// budget allows (see `README.md`), so it runs at 1 whatever `LOOM_MAX_PREEMPTIONS` says.
+/// The preemption bound of this model: at bound 2 it did not finish within 700 s on the 2-core
+/// machine (see `README.md`), past the CI budget, so it runs at 1 whatever
+/// `LOOM_MAX_PREEMPTIONS` says.
 const PREEMPTIONS: usize = 1;
 
 fn spawn_sleep_send_receive() {

@@ -8,6 +8,9 @@
 //!   never runs, even when a dispatch on another thread had already looked it up;
 //! - notify vs wait: a notify from another thread ends a blocked wait, and the notifier's writes
 //!   are visible after it;
+//! - readiness vs a parked task: an event fired from another thread reaches, through the
+//!   registry and the `IoState` readiness cache (as for an `Async<T>`), a task that `block_on`
+//!   runs on the thread blocked in the mock;
 //! - composite wake-up: a send on a channel (a passive source) from another thread wakes the
 //!   composite blocked in the mock, whose dispatch then runs the channel's callback.
 #![cfg(reactor_loom)]
@@ -18,6 +21,7 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use reactor::loom_internals::seeded_bug as core_bug;
 use reactor::source::{Composite, EventSource};
+use reactor::{Builder, Executor};
 use reactor_channel::loom_internals::seeded_bug as channel_bug;
 use reactor_channel::{unbounded, ChannelSource};
 use reactor_epoll::loom_internals::seeded_bug as epoll_bug;
@@ -189,4 +193,37 @@ fn negative_control_a_passive_source_that_never_notifies_is_caught() {
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_channel_source_skips_notify() {
     channel_bug::with(channel_bug::Bug::SourceSkipsNotify, composite_woken_by_a_passive_source);
+}
+
+/// `block_on`, with no workers, awaits an I/O object's readiness; another thread fires it, so the
+/// event is dispatched by the `block_on` thread itself as the poller and wakes its own future.
+fn readiness_wakes_a_parked_task() {
+    model(|| {
+        let source = MockSource::new();
+        let io = source.register_io();
+        let executor: Executor<MockSource> = Builder::new().worker_threads(0).build(source).unwrap();
+        let fired = {
+            let key = io.registration().key();
+            let source = executor.source().clone();
+            spawn_unjoined(move || source.fire(key, Readiness::READABLE))
+        };
+        executor.block_on(io.ready(Readiness::READABLE));
+        fired();
+    });
+}
+
+#[test]
+fn an_event_fired_from_another_thread_wakes_the_task_awaiting_readiness() {
+    readiness_wakes_a_parked_task();
+}
+
+#[test]
+fn negative_control_a_lost_wake_up_of_the_task_is_caught() {
+    assert_loom_catches("seeded_readiness_wake_up_lost", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_readiness_wake_up_lost() {
+    core_bug::with(core_bug::Bug::ParkingLostUnpark, readiness_wakes_a_parked_task);
 }
