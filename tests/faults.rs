@@ -195,7 +195,8 @@ struct Failing {
 
 impl EventSource for Failing {
     fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let failed = self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
+        let failed =
+            self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
         if failed.is_ok() {
             return Err(io::Error::other("disk on fire"));
         }

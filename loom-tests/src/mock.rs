@@ -153,7 +153,8 @@ impl MockIo {
     /// followed would have drained the data).
     pub async fn ready(&self, direction: Readiness) {
         let id = self.state.new_waiter_id();
-        let tick = std::future::poll_fn(|cx: &mut Context<'_>| self.state.poll_ready(direction, cx, id)).await;
+        let tick =
+            std::future::poll_fn(|cx: &mut Context<'_>| self.state.poll_ready(direction, cx, id)).await;
         self.state.clear(direction, tick);
     }
 }

@@ -111,7 +111,10 @@ fn no_callback_runs_after_the_registration_drop_returns() {
 
 #[test]
 fn negative_control_a_drop_that_does_not_wait_for_the_callback_is_caught() {
-    assert_loom_catches("seeded_drop_skips_the_callback_slot", "callback ran after its deregistration returned");
+    assert_loom_catches(
+        "seeded_drop_skips_the_callback_slot",
+        "callback ran after its deregistration returned",
+    );
 }
 
 #[test]
