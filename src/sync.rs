@@ -17,7 +17,9 @@ mod imp {
     pub(crate) use std::sync::Arc;
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{
+            fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+        };
     }
 
     pub(crate) mod thread {
@@ -80,7 +82,9 @@ mod imp {
     pub(crate) use loom_thread_local as thread_local;
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{
+            fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+        };
     }
 
     pub(crate) mod thread {
@@ -196,6 +200,8 @@ pub mod seeded_bug {
         /// A `block_on` thread's waker wakes its private event but not the source it may be
         /// blocked in as the poller.
         BlockOnWakeSkipsSource,
+        /// A `block_on` thread's waker does not wake its private event when it sleeps there.
+        BlockOnWakeSkipsEvent,
         /// `CallbackSlot::remove` marks the slot removed without waiting for a call in progress.
         CallbackRemoveSkipsLock,
         /// `Ping::ping` queues its entry but does not notify the blocking source.

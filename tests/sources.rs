@@ -81,8 +81,11 @@ fn deregistration_waits_for_a_callback_running_on_another_thread() {
     let slot: Arc<CallbackSlot<dyn FnMut() + Send>> = {
         let running = Arc::new(Barrier::new(2));
         let finished = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicBool::new(false));
         let (running_in_callback, finished_in_callback) = (running.clone(), finished.clone());
+        let owned = SetOnDrop(dropped.clone());
         let slot: Arc<CallbackSlot<dyn FnMut() + Send>> = Arc::new(CallbackSlot::new(Box::new(move || {
+            let _owned = &owned;
             running_in_callback.wait();
             finished_in_callback.store(true, Ordering::SeqCst);
         })));
@@ -94,10 +97,20 @@ fn deregistration_waits_for_a_callback_running_on_another_thread() {
         // The callback is running on the dispatcher: remove must not return before it ends.
         slot.remove();
         assert!(finished.load(Ordering::SeqCst), "remove returned while the callback still ran");
+        assert!(dropped.load(Ordering::SeqCst), "remove returned before the callback was dropped");
         assert_eq!(dispatcher.join().unwrap(), Some(()));
         slot
     };
     assert_eq!(slot.call(|callback| callback()), None);
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 #[test]

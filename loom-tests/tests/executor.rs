@@ -75,6 +75,37 @@ fn block_on_woken_from_another_thread() {
     });
 }
 
+/// With one worker the `block_on` thread may sleep either as the poller or, when the worker holds
+/// the poll token, on its private event: a wake from another thread must reach it both ways.
+fn block_on_beside_a_worker_woken_from_another_thread() {
+    model(|| {
+        let executor = executor(1);
+        let gate = Gate::default();
+        let opener = {
+            let gate = gate.clone();
+            thread::spawn(move || gate.open())
+        };
+        executor.block_on(gate);
+        opener.join().unwrap();
+    });
+}
+
+#[test]
+fn block_on_beside_a_worker_is_woken_however_it_sleeps() {
+    block_on_beside_a_worker_woken_from_another_thread();
+}
+
+#[test]
+fn negative_control_block_on_wake_skipping_the_event_is_caught() {
+    assert_loom_catches("seeded_block_on_wake_skipping_the_event", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_block_on_wake_skipping_the_event() {
+    seeded_bug::with(Bug::BlockOnWakeSkipsEvent, block_on_beside_a_worker_woken_from_another_thread);
+}
+
 #[test]
 fn block_on_wake_from_another_thread_is_never_lost() {
     block_on_woken_from_another_thread();

@@ -1,27 +1,5 @@
 //! The generic executor: a pool of worker threads running tasks over any [`EventSource`].
-//!
-//! # Scheduling
-//!
-//! Each worker owns a bounded local queue (see `local_queue.rs`) and a LIFO slot for the task it
-//! woke last; tasks woken from outside a worker go to a global injector. A worker takes, in
-//! order: the injector every 61st task (fairness), its LIFO slot (at most 3 times in a row, so two
-//! tasks waking each other cannot starve the rest), its queue, a fair share of the injector, and
-//! finally half of a random victim's queue. Each task poll runs with a cooperative budget (see
-//! [`coop`](crate::coop)). A busy worker polls the source without blocking every 67th task.
-//!
-//! # Sleeping
-//!
-//! At most one idle thread blocks in [`EventSource::wait`] (it holds the poll token); the others
-//! sleep on an `event-listener` event. Work arriving for an idle pool wakes exactly one sleeper,
-//! or notifies the source if the poller is the only one; see `shared.rs` for the handshake that
-//! makes the wake-up impossible to lose.
-//!
-//! # Shutdown
-//!
-//! Dropping the executor stops and joins its threads, then cancels every unfinished task: queued
-//! ones are dropped, idle ones are woken and dropped instead of run, so their futures and
-//! everything they own are released. [`Executor::shutdown_timeout`] first waits for the tasks to
-//! finish, up to a deadline.
+//! The user-facing behaviour is documented on [`Executor`].
 
 mod active;
 mod builder;
@@ -60,7 +38,29 @@ use crate::task::Task;
 ///
 /// Worker threads run spawned tasks and take turns blocking in the source; any thread may also
 /// run a future to completion with [`block_on`](Self::block_on), helping the pool while it waits.
-/// See the [module documentation](self) for how tasks are scheduled and threads sleep.
+///
+/// # Scheduling
+///
+/// Each worker owns a bounded local queue (see `local_queue.rs`) and a LIFO slot for the task it
+/// woke last; tasks woken from outside a worker go to a global injector. A worker takes, in
+/// order: the injector every 61st task (fairness), its LIFO slot (at most 3 times in a row, so two
+/// tasks waking each other cannot starve the rest), its queue, a fair share of the injector, and
+/// finally half of a random victim's queue. Each task poll runs with a cooperative budget (see
+/// [`coop`](crate::coop)). A busy worker polls the source without blocking every 67th task.
+///
+/// # Sleeping
+///
+/// At most one idle thread blocks in [`EventSource::wait`] (it holds the poll token); the others
+/// sleep on an `event-listener` event. Work arriving for an idle pool wakes exactly one sleeper,
+/// or notifies the source if the poller is the only one; see `shared.rs` for the handshake that
+/// makes the wake-up impossible to lose.
+///
+/// # Shutdown
+///
+/// Dropping the executor stops and joins its threads, then cancels every unfinished task: queued
+/// ones are dropped, idle ones are woken and dropped instead of run, so their futures and
+/// everything they own are released. [`Executor::shutdown_timeout`] first waits for the tasks to
+/// finish, up to a deadline.
 ///
 /// # Examples
 ///

@@ -13,7 +13,7 @@
 //!
 //! The two fences are totally ordered, so either the sleeper's check sees the task or the
 //! producer sees the sleeper (and then wakes a listener, or notifies the source, whose notify is
-//! never lost). See `loom-tests/tests/executor_sleep.rs`.
+//! never lost). See `loom-tests/tests/executor.rs`.
 
 use std::fmt;
 use std::future::Future;

@@ -38,15 +38,23 @@ pub struct CallbackSlot<F: ?Sized> {
     /// `None` once removed. Held locked for the whole time the callback runs: that is what makes
     /// `remove` on another thread wait for a call in progress.
     callback: Mutex<Option<Box<F>>>,
-    /// Set by `remove` before it takes the lock. It lets `call` skip the lock for a removed slot,
-    /// and tells a call in progress on this thread that its callback removed itself.
+    /// Set by `remove` before it takes the lock. It lets `call` skip the lock for a removed slot.
     removed: AtomicBool,
+    /// Set by a `remove` called from inside the callback (on the thread running it, which holds
+    /// the lock): the call drops the callback once it returns. A `remove` on another thread
+    /// leaves this unset and drops the callback itself, so that it returns only after the
+    /// callback and everything it owns are gone.
+    removed_by_callback: AtomicBool,
 }
 
 impl<F: ?Sized> CallbackSlot<F> {
     /// Stores `callback`.
     pub fn new(callback: Box<F>) -> Self {
-        Self { callback: Mutex::new(Some(callback)), removed: AtomicBool::new(false) }
+        Self {
+            callback: Mutex::new(Some(callback)),
+            removed: AtomicBool::new(false),
+            removed_by_callback: AtomicBool::new(false),
+        }
     }
 
     /// Runs `f` with the callback, unless the slot was removed; returns what `f` returned.
@@ -65,10 +73,9 @@ impl<F: ?Sized> CallbackSlot<F> {
             drop(running);
             result
         };
-        // Relaxed: a `remove` on this thread (from inside `f`) is ordered before this load by
-        // program order; one on another thread is blocked on the lock we hold and will clear the
-        // slot itself.
-        if self.removed.load(Ordering::Relaxed) {
+        // Relaxed: only this thread, inside `f`, sets the flag; program order orders it. A
+        // `remove` on another thread is blocked on the lock we hold and drops the callback itself.
+        if self.removed_by_callback.load(Ordering::Relaxed) {
             let removed = callback.take();
             drop(callback);
             drop(removed);
@@ -78,12 +85,15 @@ impl<F: ?Sized> CallbackSlot<F> {
 
     /// Removes the callback. After this returns the callback never runs again.
     ///
-    /// Waits for a call in progress on another thread. From inside the callback itself it returns
+    /// Waits for a call in progress on another thread, then drops the callback: when it returns,
+    /// the callback and everything it owns are gone. From inside the callback itself it returns
     /// at once, and the callback is dropped right after it returns.
     pub fn remove(&self) {
         // Relaxed: a call that misses the flag still meets the mutex, which `remove` takes below.
         self.removed.store(true, Ordering::Relaxed);
         if RUNNING.with(Cell::get) == self.id() {
+            // Relaxed: read by the `call` up this thread's stack, after `f` returns.
+            self.removed_by_callback.store(true, Ordering::Relaxed);
             return;
         }
         #[cfg(reactor_loom)]

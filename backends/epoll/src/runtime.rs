@@ -139,7 +139,8 @@ impl fmt::Debug for Runtime {
 /// use std::time::Duration;
 ///
 /// let (runtime, clock) = reactor_epoll::Runtime::builder().worker_threads(1).build_with_manual_clock()?;
-/// let sleeping = runtime.spawn(reactor_epoll::time::sleep(Duration::from_secs(3600)));
+/// let an_hour_later = clock.now() + Duration::from_secs(3600);
+/// let sleeping = runtime.spawn(runtime.timer().sleep_until(an_hour_later));
 /// clock.advance(Duration::from_secs(3600)); // an hour passes at once
 /// runtime.block_on(sleeping)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

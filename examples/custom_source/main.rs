@@ -1,0 +1,98 @@
+//! A custom event source built on `reactor`'s public trait, the way a user of the crate writes
+//! one: [`Inotify`] watches files and directories with Linux inotify. Its `wait` blocks, so it is
+//! the blocking part of a `Composite` whose passive part is a `reactor_timer::Timer`, and an
+//! `Executor` runs tasks over the two.
+//!
+//! The example watches a temporary directory, creates, modifies and deletes a file in it from a
+//! plain thread, and awaits the events in a task under a timeout. It fails unless it saw them.
+//!
+//! Run with `cargo run --release --example custom_source`, and its tests with
+//! `cargo test --example custom_source`.
+
+mod inotify;
+mod temp_dir;
+
+use std::error::Error;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use reactor::source::Composite;
+use reactor::Builder;
+use reactor_timer::{timeout, Timer};
+
+use crate::inotify::{Event, EventStream, Inotify, Mask};
+use crate::temp_dir::TempDir;
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// The file the writer thread creates, modifies and deletes.
+const FILE: &str = "notes.txt";
+
+/// The events the example must see, in this order; others may come in between.
+const EXPECTED: [Mask; 3] = [Mask::CREATE, Mask::MODIFY, Mask::DELETE];
+
+fn main() -> Result<(), BoxError> {
+    let dir = TempDir::new()?;
+    let inotify = Inotify::new()?;
+    // The timer is passive: the composite hands it a notifier that ends inotify's blocked wait
+    // when an earlier deadline is registered.
+    let source = Composite::new(inotify.clone()).with(Timer::new())?;
+    let executor = Builder::new().worker_threads(2).build(source)?;
+
+    // The callback API: it runs on whichever thread dispatches the events.
+    let callbacks = Arc::new(AtomicUsize::new(0));
+    let counter = callbacks.clone();
+    let mask = Mask::CREATE | Mask::MODIFY | Mask::DELETE;
+    let _log = inotify.watch(dir.path(), mask, move |event| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        println!("  callback on {}: {event:?}", thread::current().name().unwrap_or("an unnamed thread"));
+    })?;
+
+    // The async API, from a task that finds the source of the executor it runs on.
+    let watched = dir.path().to_owned();
+    let task = executor.spawn(async move {
+        let inotify = reactor::current_source::<Inotify>().ok_or("the task runs outside the executor")?;
+        let mut events = inotify.watch_stream(&watched, mask)?;
+        let writer = thread::spawn(move || write_file(&watched));
+        let seen = timeout(Duration::from_secs(5), expect_events(&mut events)).await;
+        writer.join().map_err(|_| "the writer thread panicked")??;
+        seen.map_err(|_| "timed out waiting for the events")?
+    });
+    // A `JoinError` carries the panic payload, which is not `Sync`: keep its message.
+    let seen = executor.block_on(task).map_err(|error| error.to_string())??;
+
+    println!("the task saw {} events:", seen.len());
+    for event in &seen {
+        println!("  {event:?}");
+    }
+    // Relaxed: the count is only reported.
+    println!("the logging callback ran {} times", callbacks.load(Ordering::Relaxed));
+    Ok(())
+}
+
+/// Creates, modifies and deletes `FILE` in `dir`.
+fn write_file(dir: &Path) -> io::Result<()> {
+    let path = dir.join(FILE);
+    fs::write(&path, "first line\n")?;
+    OpenOptions::new().append(true).open(&path)?.write_all(b"second line\n")?;
+    fs::remove_file(&path)
+}
+
+/// Reads `events` until it has seen each of `EXPECTED` for `FILE`, in order; returns all it read.
+async fn expect_events(events: &mut EventStream) -> Result<Vec<Event>, BoxError> {
+    let mut seen = Vec::new();
+    let mut expected = EXPECTED.iter().peekable();
+    while let Some(&&kind) = expected.peek() {
+        let event = events.next_event().await.ok_or("the watch ended before the expected events")?;
+        if event.mask.contains(kind) && event.name.as_deref() == Some(Path::new(FILE)) {
+            expected.next();
+        }
+        seen.push(event);
+    }
+    Ok(seen)
+}
