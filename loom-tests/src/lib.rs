@@ -19,15 +19,6 @@ pub fn model(model: impl Fn() + Sync + Send + 'static) {
     builder.check(model);
 }
 
-/// Runs `model` under loom with the preemption bound fixed at `preemptions`, whatever
-/// `LOOM_MAX_PREEMPTIONS` says: for a model whose state space at the default bound exceeds the
-/// CI budget (each such model says so in `README.md`).
-pub fn model_with_bound(preemptions: usize, model: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(preemptions);
-    builder.check(model);
-}
-
 /// Asserts that loom catches a seeded bug: runs the `#[ignore]`d test `seeded_test` of the
 /// current test binary in a child process and requires it to fail with a loom report containing
 /// `report` (`"deadlock"`, `"Causality violation"`, an assertion message...).

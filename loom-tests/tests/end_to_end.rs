@@ -19,16 +19,11 @@ use reactor::source::Composite;
 use reactor::{Builder, Executor};
 use reactor_channel::unbounded;
 use reactor_loom_tests::mock::MockSource;
-use reactor_loom_tests::{assert_loom_catches, model_with_bound};
+use reactor_loom_tests::{assert_loom_catches, model};
 use reactor_timer::Timer;
 
-/// The preemption bound of this model: at bound 2 it did not finish within 700 s on the 2-core
-/// machine (see `README.md`), past the CI budget, so it runs at 1 whatever
-/// `LOOM_MAX_PREEMPTIONS` says.
-const PREEMPTIONS: usize = 1;
-
 fn spawn_sleep_send_receive() {
-    model_with_bound(PREEMPTIONS, || {
+    model(|| {
         let (timer, clock) = Timer::with_manual_clock();
         let source = Composite::new(MockSource::new()).with(timer.clone()).expect("the timer is passive");
         let executor: Executor<Composite> = Builder::new().worker_threads(2).build(source).unwrap();
