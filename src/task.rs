@@ -12,7 +12,28 @@ use std::task::{Context, Poll};
 pub(crate) type PanicPayload = Box<dyn Any + Send + 'static>;
 
 /// What a spawned future's task yields: its output, or the panic that ended it.
-pub(crate) type TaskOutput<T> = Result<T, PanicPayload>;
+pub(crate) type TaskOutput<T> = Result<Unclaimed<T>, PanicPayload>;
+
+/// A task's output while async-task holds it. Nobody may claim it: a detached task's output,
+/// or one whose handle was dropped after completion, is dropped by async-task inside its
+/// abort-on-panic guard, so a panicking `Drop` of the output would abort the process. Dropped
+/// unclaimed, this contains that panic instead (the panic hook has reported it, as for any
+/// panic); claimed through a [`Task`], the output is returned as is.
+pub(crate) struct Unclaimed<T>(Option<T>);
+
+impl<T> Unclaimed<T> {
+    fn claim(mut self) -> T {
+        self.0.take().expect("an output is claimed once, by the value that owns it")
+    }
+}
+
+impl<T> Drop for Unclaimed<T> {
+    fn drop(&mut self) {
+        if let Some(output) = self.0.take() {
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(output)));
+        }
+    }
+}
 
 /// A handle to a spawned task.
 ///
@@ -54,7 +75,7 @@ impl<T> Task<T> {
     ///
     /// Returns the output if the task had already completed, `None` otherwise.
     pub async fn cancel(self) -> Option<Result<T, JoinError>> {
-        self.task.cancel().await.map(|output| output.map_err(JoinError::panicked))
+        self.task.cancel().await.map(|output| output.map(Unclaimed::claim).map_err(JoinError::panicked))
     }
 
     /// Whether the task has finished: completed, panicked or been cancelled.
@@ -68,7 +89,7 @@ impl<T> Future for Task<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.task).poll(cx).map(|output| match output {
-            Some(Ok(value)) => Ok(value),
+            Some(Ok(output)) => Ok(output.claim()),
             Some(Err(payload)) => Err(JoinError::panicked(payload)),
             None => Err(JoinError { panic: None }),
         })
@@ -165,7 +186,7 @@ impl<F: Future> Future for CatchUnwind<F> {
         // has no `Drop` impl and is `Unpin` only when `F` is.
         let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
         match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(poll) => poll.map(Ok),
+            Ok(poll) => poll.map(|output| Ok(Unclaimed(Some(output)))),
             Err(payload) => Poll::Ready(Err(payload)),
         }
     }

@@ -4,6 +4,8 @@
 //! `cargo loom` (see `README.md` in this crate).
 #![cfg(reactor_loom)]
 
+pub mod mock;
+
 /// The preemption bound used when `LOOM_MAX_PREEMPTIONS` is not set.
 pub const DEFAULT_PREEMPTIONS: usize = 2;
 
@@ -35,4 +37,29 @@ pub fn assert_loom_catches(seeded_test: &str, report: &str) {
         format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(!output.status.success(), "loom did not catch the seeded bug in `{seeded_test}`:\n{printed}");
     assert!(printed.contains(report), "`{seeded_test}` failed without loom reporting {report:?}:\n{printed}");
+}
+
+/// Runs `f` on a new loom thread; the returned closure waits until that thread has finished and
+/// dropped everything it owned, as a join would.
+///
+/// Use it instead of `join` for a thread that may unpark the joining thread after it no longer
+/// needs it (a late notify to a wait that already returned): loom 0.7 takes an unpark that
+/// arrives while a thread is blocked in `join` for the join's own notification and fails an
+/// internal assertion, where std ignores it. The returned closure spins with yields on a flag
+/// instead of parking, and its Acquire orders the thread's drops before the caller's, which
+/// matters for values counted by std's `Arc` (a waker's), whose drops loom cannot see.
+pub fn spawn_unjoined(f: impl FnOnce() + Send + 'static) -> impl FnOnce() {
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    let finished = loom::sync::Arc::new(AtomicBool::new(false));
+    let flag = finished.clone();
+    loom::thread::spawn(move || {
+        f();
+        // Release: everything `f` did and dropped happens before the waiter's Acquire.
+        flag.store(true, Ordering::Release);
+    });
+    move || {
+        while !finished.load(Ordering::Acquire) {
+            loom::thread::yield_now();
+        }
+    }
 }

@@ -2,12 +2,9 @@
 //! deregistration racing with dispatch.
 //!
 //! A sending thread that may still unpark the main thread after the main thread's blocking wait
-//! returned (a late notify the wait no longer needs) is not joined: loom 0.7 takes an unpark that
-//! arrives while a thread is blocked in `join` for the join's own notification and fails an
-//! internal assertion, where std ignores it. The main thread waits for the sender's `finished`
-//! flag instead (with yields, not a park), which orders the sender's drops before its own as a
-//! join would: a registration's entry is counted by std's `Arc` (a waker needs it), which loom
-//! cannot see, so its last drop must be ordered through something loom does see.
+//! returned is not joined but waited for with [`spawn_unjoined`]: a registration's entry is
+//! counted by std's `Arc` (a waker needs it), which loom cannot see, so its last drop must be
+//! ordered through something loom does see.
 #![cfg(reactor_loom)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,24 +15,7 @@ use loom::thread;
 use reactor::source::{Composite, EventSource, Parking};
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::{unbounded, ChannelSource};
-use reactor_loom_tests::{assert_loom_catches, model};
-
-/// Runs `send` on a new thread; the returned closure waits until that thread has finished and
-/// dropped everything it owned (see the module docs).
-fn spawn_sender(send: impl FnOnce() + Send + 'static) -> impl FnOnce() {
-    let finished = loom::sync::Arc::new(loom::sync::atomic::AtomicBool::new(false));
-    let flag = finished.clone();
-    thread::spawn(move || {
-        send();
-        // Release: everything `send` did and dropped happens before the waiter's Acquire.
-        flag.store(true, Ordering::Release);
-    });
-    move || {
-        while !finished.load(Ordering::Acquire) {
-            thread::yield_now();
-        }
-    }
-}
+use reactor_loom_tests::{assert_loom_catches, model, spawn_unjoined};
 
 /// The loop registers a channel, goes idle and blocks; a send from another thread must end the
 /// wait and have the callback run.
@@ -51,7 +31,7 @@ fn a_send_wakes_the_blocked_loop() {
         });
         source.wait(Some(Duration::ZERO)).unwrap(); // the channel is idle, its waker registered
         let keep_open = tx.clone();
-        let sender_finished = spawn_sender(move || tx.try_send(1).unwrap());
+        let sender_finished = spawn_unjoined(move || tx.try_send(1).unwrap());
         while received.load(Ordering::SeqCst) == 0 {
             source.wait(None).unwrap();
         }
@@ -79,7 +59,7 @@ fn a_channel_requeued_at_its_batch_limit_keeps_the_loop_running_without_a_notify
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let keep_open = tx.clone();
-        let sender_finished = spawn_sender(move || tx.try_send(3).unwrap());
+        let sender_finished = spawn_unjoined(move || tx.try_send(3).unwrap());
         // Each wait delivers one message and re-queues the channel; the deadline it then reports
         // keeps the blocking waits from sleeping on the messages left.
         while received.load(Ordering::SeqCst) < 3 {

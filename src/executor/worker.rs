@@ -113,8 +113,8 @@ fn steal(shared: &Shared, owned: &mut OwnedQueue, ticks: &Ticks) -> Option<Runna
 }
 
 /// Runs one task with a fresh cooperative budget. A panic escaping `run` (the task's own panics
-/// are caught inside it; this is a panicking drop of its future or output) is contained so the
-/// thread survives.
+/// are caught inside it, and an unclaimed output's drop inside `Unclaimed`; this is a panicking
+/// drop of its future) is contained so the thread survives.
 pub(crate) fn run_task(runnable: Runnable) {
     let _ = panic::catch_unwind(AssertUnwindSafe(|| coop::with_budget(|| runnable.run())));
 }

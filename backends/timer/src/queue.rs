@@ -302,6 +302,14 @@ mod tests {
     }
 
     proptest! {
+        // Under Miri every case is interpreted (about a thousand times slower), and proptest's
+        // failure file would need host file access: a few cases, nothing persisted.
+        #![proptest_config(if cfg!(miri) {
+            ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() }
+        } else {
+            ProptestConfig::default()
+        })]
+
         /// Against a model (a sorted set of (deadline, id)): timers pop in deadline order, exactly
         /// those due, and removing or moving one never disturbs another.
         #[test]

@@ -1,0 +1,166 @@
+//! A deterministic mock backend: a blocking [`EventSource`] with scripted readiness, built from
+//! the epoll backend's own registration and dispatch code plus the core's [`Parking`].
+//!
+//! What it shares with [`reactor_epoll::Epoll`]:
+//!
+//! - the [`Registry`] (generation-checked keys, lookup under the table lock, callbacks run
+//!   outside it, removal through the core's `CallbackSlot`), which `Epoll` uses unchanged;
+//! - the [`Readiness`] delivered to callbacks, and the [`IoState`] readiness cache that wakes the
+//!   tasks of an `Async<T>`: a [`MockIo`] is an `Async<T>` without the fd;
+//! - the executor, `Composite`, `Notifier` and every passive source it is composed with.
+//!
+//! What it replaces: the kernel. `epoll_ctl` becomes nothing (a key is live once the registry
+//! holds it), `epoll_wait` becomes [`Parking::wait`] followed by draining the events that
+//! [`MockSource::fire`] queued, and the eventfd notification with its `notified` flag becomes
+//! [`Parking::notify`]. Under loom a timed wait returns at once, so time is virtual: the models
+//! drive deadlines through the timer's manual clock.
+
+use std::fmt;
+use std::io;
+use std::task::Context;
+use std::time::Duration;
+
+use loom::sync::{Arc, Mutex};
+use reactor::source::{EventSource, Parking};
+use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Readiness, Registry};
+
+/// The mock source; clones share it (an `Arc` inside), as `Epoll` clones do.
+#[derive(Clone)]
+pub struct MockSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    /// Events fired and not yet dispatched: what the kernel's ready list is to epoll.
+    fired: Mutex<Vec<(usize, Readiness)>>,
+    /// Blocks the waiter; notified by `fire` and `notify`.
+    parking: Parking,
+    /// Reused by every wait, like `Epoll`'s buffers.
+    dispatch: Mutex<DispatchBuffer>,
+}
+
+impl MockSource {
+    /// A mock source with nothing registered.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                registry: Registry::default(),
+                fired: Mutex::new(Vec::new()),
+                parking: Parking::new(),
+                dispatch: Mutex::new(DispatchBuffer::default()),
+            }),
+        }
+    }
+
+    /// Registers `callback`, which runs on every fired event until the registration drops.
+    pub fn register(&self, callback: impl FnMut(Readiness) + Send + 'static) -> MockRegistration {
+        let key = self.inner.registry.insert(Box::new(callback)).expect("a free registry slot");
+        MockRegistration { source: self.clone(), key }
+    }
+
+    /// Registers an I/O object whose readiness wakes tasks, as `Async<T>` does over epoll.
+    pub fn register_io(&self) -> MockIo {
+        let state = Arc::new(IoState::default());
+        let events = state.clone();
+        let registration = self.register(move |readiness| events.on_event(readiness));
+        MockIo { state, registration }
+    }
+
+    /// Scripts an event: registration `key` becomes ready for `readiness`, and the waiter wakes.
+    pub fn fire(&self, key: usize, readiness: Readiness) {
+        self.inner.fired.lock().unwrap().push((key, readiness));
+        self.inner.parking.notify();
+    }
+
+    /// Number of live registrations.
+    pub fn registrations(&self) -> usize {
+        self.inner.registry.count()
+    }
+}
+
+impl Default for MockSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventSource for MockSource {
+    fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        // As in `Epoll::wait`: a second concurrent wait returns at once instead of blocking.
+        let Ok(mut dispatch) = self.inner.dispatch.try_lock() else {
+            return Ok(0);
+        };
+        // Events fired before the wait are dispatched without blocking; `fire` queues before it
+        // notifies, so one fired during the wait ends it and is found by the second take.
+        let mut fired = std::mem::take(&mut *self.inner.fired.lock().unwrap());
+        if fired.is_empty() {
+            self.inner.parking.wait(timeout)?;
+            fired = std::mem::take(&mut *self.inner.fired.lock().unwrap());
+        }
+        Ok(self.inner.registry.dispatch(fired.into_iter(), &mut dispatch))
+    }
+
+    fn notify(&self) {
+        self.inner.parking.notify();
+    }
+}
+
+impl fmt::Debug for MockSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockSource").field("registrations", &self.registrations()).finish()
+    }
+}
+
+/// A registration of a [`MockSource`]; dropping it deregisters, as `Epoll`'s registrations do.
+#[derive(Debug)]
+pub struct MockRegistration {
+    source: MockSource,
+    key: usize,
+}
+
+impl MockRegistration {
+    /// The key that [`MockSource::fire`] takes.
+    pub fn key(&self) -> usize {
+        self.key
+    }
+
+    /// Fires this registration.
+    pub fn fire(&self, readiness: Readiness) {
+        self.source.fire(self.key, readiness);
+    }
+}
+
+impl Drop for MockRegistration {
+    fn drop(&mut self) {
+        self.source.inner.registry.remove(self.key);
+    }
+}
+
+/// An I/O object of a [`MockSource`]: tasks wait for its readiness as they do for an `Async<T>`.
+pub struct MockIo {
+    state: Arc<IoState>,
+    registration: MockRegistration,
+}
+
+impl MockIo {
+    /// The registration that scripts this object's events.
+    pub fn registration(&self) -> &MockRegistration {
+        &self.registration
+    }
+
+    /// Waits until `direction` is ready, then consumes that readiness (the operation that
+    /// followed would have drained the data).
+    pub async fn ready(&self, direction: Readiness) {
+        let id = self.state.new_waiter_id();
+        let tick =
+            std::future::poll_fn(|cx: &mut Context<'_>| self.state.poll_ready(direction, cx, id)).await;
+        self.state.clear(direction, tick);
+    }
+}
+
+impl fmt::Debug for MockIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockIo").field("registration", &self.registration).finish_non_exhaustive()
+    }
+}
