@@ -186,7 +186,8 @@ impl<W: Wake> WakerVtable<W> {
 /// never affects the models running beside it.
 #[cfg(reactor_loom)]
 pub mod seeded_bug {
-    use std::cell::Cell;
+    use std::any::Any;
+    use std::cell::RefCell;
 
     /// A bug that the code under test can be told to contain.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,23 +216,37 @@ pub mod seeded_bug {
     }
 
     std::thread_local! {
-        static ACTIVE: Cell<Option<Bug>> = const { Cell::new(None) };
+        /// The bug switched on for this OS thread, of whichever crate's `Bug` type.
+        static ACTIVE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
     }
 
     /// Runs `f` with `bug` switched on for this OS thread.
     pub fn with<R>(bug: Bug, f: impl FnOnce() -> R) -> R {
-        struct Reset(Option<Bug>);
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                ACTIVE.with(|active| active.set(self.0));
-            }
-        }
-        let _reset = Reset(ACTIVE.with(|active| active.replace(Some(bug))));
-        f()
+        with_any(bug, f)
     }
 
     /// Whether `bug` is switched on for this OS thread.
     pub(crate) fn is_active(bug: Bug) -> bool {
-        ACTIVE.with(|active| active.get() == Some(bug))
+        is_active_any(&bug)
+    }
+
+    /// Runs `f` with `bug`, a seeded bug of any crate's own type, switched on for this OS thread.
+    /// The backends' seeded-bug switches are thin wrappers over this one.
+    pub fn with_any<B: Any, R>(bug: B, f: impl FnOnce() -> R) -> R {
+        struct Reset(Option<Box<dyn Any>>);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                ACTIVE.with(|active| *active.borrow_mut() = self.0.take());
+            }
+        }
+        let _reset = Reset(ACTIVE.with(|active| active.borrow_mut().replace(Box::new(bug))));
+        f()
+    }
+
+    /// Whether `bug` (of any crate's own type) is switched on for this OS thread.
+    pub fn is_active_any<B: Any + PartialEq>(bug: &B) -> bool {
+        ACTIVE.with(|active| {
+            active.borrow().as_ref().and_then(|active| active.downcast_ref::<B>()) == Some(bug)
+        })
     }
 }

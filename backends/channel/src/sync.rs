@@ -107,8 +107,6 @@ pub(crate) use imp::*;
 /// never affects the models running beside it.
 #[cfg(reactor_loom)]
 pub mod seeded_bug {
-    use std::cell::Cell;
-
     /// A bug that the code under test can be told to contain.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     #[non_exhaustive]
@@ -127,24 +125,14 @@ pub mod seeded_bug {
         SourceSkipsNotify,
     }
 
-    std::thread_local! {
-        static ACTIVE: Cell<Option<Bug>> = const { Cell::new(None) };
-    }
-
-    /// Runs `f` with `bug` switched on for this OS thread.
+    /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see
+    /// `reactor::loom_internals::seeded_bug`).
     pub fn with<R>(bug: Bug, f: impl FnOnce() -> R) -> R {
-        struct Reset(Option<Bug>);
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                ACTIVE.with(|active| active.set(self.0));
-            }
-        }
-        let _reset = Reset(ACTIVE.with(|active| active.replace(Some(bug))));
-        f()
+        reactor::loom_internals::seeded_bug::with_any(bug, f)
     }
 
     /// Whether `bug` is switched on for this OS thread.
     pub(crate) fn is_active(bug: Bug) -> bool {
-        ACTIVE.with(|active| active.get() == Some(bug))
+        reactor::loom_internals::seeded_bug::is_active_any(&bug)
     }
 }
