@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p reactor-bench             # the full comparison
 //! cargo run --release -p reactor-bench -- --smoke  # tiny sizes, one repetition, still checked
+//! cargo run --release -p reactor-bench -- --only spawn-inside reactor-1t 20  # one pair, to profile
 //! ```
 //!
 //! See `bench/README.md` for what each number measures.
@@ -35,7 +36,8 @@ fn main() -> ExitCode {
         ["--probe", peer, kind, count] => probe(peer, kind, count),
         [] => compare(Sizes::FULL, "report"),
         ["--smoke"] => compare(Sizes::SMOKE, "smoke-report"),
-        _ => Err("usage: reactor-bench [--smoke]".to_string()),
+        ["--only", workload, peer, repetitions] => only(workload, peer, repetitions),
+        _ => Err("usage: reactor-bench [--smoke | --only <workload> <peer> <repetitions>]".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -82,6 +84,26 @@ fn compare(sizes: Sizes, name: &str) -> Result<(), Failure> {
         eprintln!("reactor-bench: wrote {}", path.display());
     }
     eprintln!("reactor-bench: done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Runs one workload on one peer at full size, `repetitions` times, and prints each outcome:
+/// a run short enough to profile (`perf record`, `valgrind --tool=callgrind`).
+fn only(workload: &str, peer: &str, repetitions: &str) -> Result<(), Failure> {
+    let workload = Workload::from_name(workload).ok_or_else(|| {
+        let names: Vec<_> = Workload::ALL.iter().map(|workload| workload.name()).collect();
+        format!("unknown workload {workload:?}; one of {}", names.join(", "))
+    })?;
+    let peer = Peer::from_name(peer).ok_or_else(|| format!("unknown peer {peer:?}"))?;
+    let repetitions: usize =
+        repetitions.parse().map_err(|error| format!("repetitions {repetitions:?}: {error}"))?;
+    let sizes = Sizes::FULL;
+    let watchdog = Watchdog::start();
+    for _ in 0..repetitions {
+        let run = format!("{} on {}", workload.title(&sizes), peer.name());
+        let outcome = watchdog.watch(run.clone(), || peer.run(workload, &sizes))?;
+        println!("{run}: {outcome:?}");
+    }
     Ok(())
 }
 

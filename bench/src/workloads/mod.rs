@@ -88,6 +88,29 @@ impl Workload {
         Workload::IdleConnections,
     ];
 
+    /// The workload's name on the `--only` command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Workload::SpawnInside => "spawn-inside",
+            Workload::SpawnRemote => "spawn-remote",
+            Workload::Yields => "yields",
+            Workload::PingPong => "ping-pong",
+            Workload::SpawnChains => "chains",
+            Workload::ManyToOne => "many-to-one",
+            Workload::TimersUnderLoad => "timers",
+            Workload::TimerPrecision => "timer-precision",
+            Workload::WakeLatency => "wake-latency",
+            Workload::TcpEcho => "tcp-echo",
+            Workload::IdleTasks => "idle-tasks",
+            Workload::IdleConnections => "idle-connections",
+        }
+    }
+
+    /// The workload called `name`.
+    pub(crate) fn from_name(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|workload| workload.name() == name)
+    }
+
     /// The workload's name, with its sizes.
     pub(crate) fn title(self, sizes: &Sizes) -> String {
         match self {
