@@ -266,21 +266,18 @@ impl<T> LocalQueue<T> {
     ///
     /// If the queue is full because a stealer is still moving its batch out, those slots are
     /// about to be freed, so only `task` goes to `overflow`.
-    pub fn push_back(&mut self, task: T, overflow: &impl Overflow<T>) {
+    pub fn push_back(&mut self, mut task: T, overflow: &impl Overflow<T>) {
         loop {
-            // Acquire: pairs with the `Release` by which the last stealer set `steal`, so its
-            // reads of the slots it freed happen before this thread writes into them.
+            task = match self.try_push_back(task) {
+                Ok(()) => return,
+                Err(task) => task,
+            };
+            // Acquire: as in `try_push_back`.
             let word = self.inner.head.load(Acquire);
             let head = Head::unpack(word);
             if self.tail.wrapping_sub(head.steal) < CAPACITY_U32 {
-                // SAFETY: `tail - steal < CAPACITY`, so the slot of `tail` is empty and this
-                // thread, the owner, is the only one that writes empty slots.
-                unsafe { self.inner.put(self.tail, task) };
-                self.tail = self.tail.wrapping_add(1);
-                // Release: the task written above is visible to a stealer that loads this tail
-                // with `Acquire`.
-                self.inner.tail.store(self.tail, Release);
-                return;
+                // A stealer finished in between: there is room now.
+                continue;
             }
             if head.steal != head.real {
                 overflow.push_batch(iter::once(task));
@@ -297,6 +294,24 @@ impl<T> LocalQueue<T> {
                 return;
             }
         }
+    }
+
+    /// Pushes `task` at the tail if the queue has room; hands it back if the queue is full.
+    pub fn try_push_back(&mut self, task: T) -> Result<(), T> {
+        // Acquire: pairs with the `Release` by which the last stealer set `steal`, so its reads
+        // of the slots it freed happen before this thread writes into them.
+        let head = Head::unpack(self.inner.head.load(Acquire));
+        if self.tail.wrapping_sub(head.steal) >= CAPACITY_U32 {
+            return Err(task);
+        }
+        // SAFETY: `tail - steal < CAPACITY`, so the slot of `tail` is empty and this thread, the
+        // owner, is the only one that writes empty slots.
+        unsafe { self.inner.put(self.tail, task) };
+        self.tail = self.tail.wrapping_add(1);
+        // Release: the task written above is visible to a stealer that loads this tail with
+        // `Acquire`.
+        self.inner.tail.store(self.tail, Release);
+        Ok(())
     }
 
     /// Pops the oldest task, or `None` if the queue is empty (or every task left is being

@@ -5,6 +5,7 @@ mod active;
 mod builder;
 mod context;
 mod error;
+mod injector;
 pub(crate) mod local_queue;
 mod local_tasks;
 mod shared;

@@ -23,12 +23,12 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
 use async_task::{Runnable, ScheduleInfo};
-use concurrent_queue::ConcurrentQueue;
 use event_listener::{Event, Listener};
 
 use crate::executor::active::ActiveTasks;
 use crate::executor::context;
-use crate::executor::local_queue::{LocalQueue, Overflow, Stealer};
+use crate::executor::injector::Injector;
+use crate::executor::local_queue::{LocalQueue, Stealer};
 use crate::executor::signal::Signal;
 use crate::source::EventSource;
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
@@ -74,52 +74,6 @@ impl fmt::Debug for Shared {
             .field("injected", &self.injector.len())
             .field("shutdown", &self.is_shut_down())
             .finish_non_exhaustive()
-    }
-}
-
-/// The global queue, unbounded; closed at shutdown so that late pushes are refused and dropped.
-pub(crate) struct Injector {
-    queue: ConcurrentQueue<Runnable>,
-}
-
-impl Injector {
-    fn new() -> Self {
-        Self { queue: ConcurrentQueue::unbounded() }
-    }
-
-    /// Queues `runnable`; after shutdown the runnable is dropped, which cancels its task.
-    pub(crate) fn push(&self, runnable: Runnable) {
-        if let Err(refused) = self.queue.push(runnable) {
-            drop(refused.into_inner());
-        }
-    }
-
-    pub(crate) fn pop(&self) -> Option<Runnable> {
-        self.queue.pop().ok()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
-    /// Refuses further pushes and drops everything queued.
-    fn close_and_drain(&self) {
-        self.queue.close();
-        while let Ok(runnable) = self.queue.pop() {
-            drop(runnable);
-        }
-    }
-}
-
-impl Overflow<Runnable> for Injector {
-    fn push_batch(&self, tasks: impl Iterator<Item = Runnable>) {
-        for runnable in tasks {
-            self.push(runnable);
-        }
     }
 }
 

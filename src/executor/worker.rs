@@ -93,13 +93,8 @@ pub(crate) fn next_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> 
 
 /// Takes one task from the injector and moves a fair share of the rest into the local queue.
 fn take_from_injector(shared: &Shared, owned: &mut OwnedQueue) -> Option<Runnable> {
-    let first = shared.injector.pop()?;
-    let share = (shared.injector.len() / shared.stealers.len()).min(CAPACITY / 2);
-    for _ in 0..share {
-        let Some(runnable) = shared.injector.pop() else { break };
-        owned.queue.push_back(runnable, &shared.injector);
-    }
-    Some(first)
+    let queues = shared.stealers.len();
+    shared.injector.pop_into(&mut owned.queue, |left| (left / queues).min(CAPACITY / 2))
 }
 
 /// Steals half of the first non-empty queue, starting at a random victim.
