@@ -25,7 +25,7 @@ use std::time::Duration;
 use async_task::{Runnable, ScheduleInfo};
 use event_listener::{Event, Listener};
 
-use crate::executor::active::ActiveTasks;
+use crate::executor::active::{ActiveShards, ActiveSlot};
 use crate::executor::context;
 use crate::executor::injector::Injector;
 use crate::executor::local_queue::{LocalQueue, Stealer};
@@ -55,8 +55,9 @@ pub(crate) struct Shared {
     /// Set once by shutdown; from then on scheduled runnables are dropped, not run.
     pub(crate) shutdown: AtomicBool,
     /// Live tasks, to cancel at shutdown.
-    active: Mutex<ActiveTasks>,
-    /// Notified when the last live task finishes (for `shutdown_timeout`).
+    active: ActiveShards,
+    /// Notified when a shard of `active` empties, so possibly the last live task finished
+    /// (for `shutdown_timeout`, which checks).
     pub(crate) all_done: Event,
     /// The local queue a `block_on` thread borrows while it runs (its stealer is the last one).
     pub(crate) spare_queue: Mutex<Option<LocalQueue<Runnable>>>,
@@ -89,13 +90,13 @@ impl Shared {
             on_source_error,
             source,
             injector: Injector::new(),
+            active: ActiveShards::new(stealers.len()),
             stealers,
             sleepers: Event::new(),
             sleeping: AtomicUsize::new(0),
             poller: AtomicBool::new(false),
             poller_blocked: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
-            active: Mutex::new(ActiveTasks::default()),
             all_done: Event::new(),
         }
     }
@@ -106,19 +107,20 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let mut active = this.active.lock();
-        let guard = ActiveGuard { shared: this.clone(), slot: active.next_slot() };
-        let future = async move {
-            let _guard = guard;
-            CatchUnwind::new(future).await
-        };
-        let shared = this.clone();
-        let schedule =
-            move |runnable, info: ScheduleInfo| Shared::schedule(&shared, runnable, info.woken_while_running);
-        let (runnable, task) =
-            async_task::Builder::new().spawn(move |()| future, async_task::WithInfo(schedule));
-        active.insert(runnable.waker());
-        drop(active);
+        let (runnable, task) = this.active.register(|slot| {
+            let guard = ActiveGuard { shared: this.clone(), slot };
+            let future = async move {
+                let _guard = guard;
+                CatchUnwind::new(future).await
+            };
+            let shared = this.clone();
+            let schedule = move |runnable, info: ScheduleInfo| {
+                Shared::schedule(&shared, runnable, info.woken_while_running)
+            };
+            let (runnable, task) =
+                async_task::Builder::new().spawn(move |()| future, async_task::WithInfo(schedule));
+            (runnable.waker(), (runnable, task))
+        });
         runnable.schedule();
         Task::new(task)
     }
@@ -268,7 +270,7 @@ impl Shared {
 
     /// Whether no spawned task is live.
     pub(crate) fn is_idle(&self) -> bool {
-        self.active.lock().is_empty()
+        self.active.is_empty()
     }
 
     /// Begins shutdown: from now on runnables are dropped instead of run. Wakes every thread.
@@ -283,7 +285,7 @@ impl Shared {
     /// (their runnables come back through `schedule`, see the shutdown flag, and are dropped).
     pub(crate) fn cancel_all(&self) {
         self.injector.close_and_drain();
-        let wakers = self.active.lock().take_all();
+        let wakers = self.active.take_all();
         for waker in wakers {
             waker.wake();
         }
@@ -334,13 +336,12 @@ impl Drop for PollToken<'_> {
 /// Removes a task from the live registry when its future completes or is dropped.
 struct ActiveGuard {
     shared: Arc<Shared>,
-    slot: usize,
+    slot: ActiveSlot,
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        let now_idle = self.shared.active.lock().remove(self.slot);
-        if now_idle {
+        if self.shared.active.remove(self.slot) {
             self.shared.all_done.notify(usize::MAX);
         }
     }
