@@ -198,6 +198,9 @@ pub mod seeded_bug {
         /// Work arriving for an idle pool wakes a listener if there is one, but forgets to notify
         /// the source when the only sleeper is the poller blocked in it.
         NotifyIdleForgetsPoller,
+        /// A thread woken for new work does not clear the executor's wake-in-flight flag, so the
+        /// next task pushed for a sleeping pool wakes nobody.
+        WokenThreadKeepsWakeFlag,
         /// A `block_on` thread's waker wakes its private event but not the source it may be
         /// blocked in as the poller.
         BlockOnWakeSkipsSource,

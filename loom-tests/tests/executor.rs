@@ -4,7 +4,8 @@
 //!   again and completes exactly once (async-task's own state machine is not loom-aware; what is
 //!   checked is the executor's scheduling around it);
 //! - sleeper notification: work arriving for an idle pool wakes a sleeping worker (listener or
-//!   poller), never zero;
+//!   poller), never zero; with one wake-up in flight at a time, the woken worker takes the
+//!   tasks whose wake-up was skipped, and releases the flag so the next task wakes it again;
 //! - `block_on` wake-up: the main future woken from another thread while the `block_on` thread
 //!   is blocked in the source as the poller.
 //!
@@ -203,4 +204,42 @@ fn two_spawns_into_an_idle_pool_of_two_both_run() {
             done.wait();
         }
     });
+}
+
+/// Two tasks spawned one after the other from a plain thread into a pool of one worker: the
+/// first wake-up must be released once the worker is up, or the second task's is skipped.
+fn spawns_one_after_the_other() {
+    model(|| {
+        let executor = executor(1);
+        let finished = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(Notify::new());
+        for expected in 1..=2 {
+            let (finished_by_task, signal) = (finished.clone(), done.clone());
+            executor
+                .spawn(async move {
+                    finished_by_task.fetch_add(1, Ordering::Release);
+                    signal.notify();
+                })
+                .detach();
+            while finished.load(Ordering::Acquire) < expected {
+                done.wait();
+            }
+        }
+    });
+}
+
+#[test]
+fn a_pool_woken_once_is_woken_again() {
+    spawns_one_after_the_other();
+}
+
+#[test]
+fn negative_control_keeping_the_wake_flag_is_caught() {
+    assert_loom_catches("seeded_keeping_the_wake_flag", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_keeping_the_wake_flag() {
+    seeded_bug::with(Bug::WokenThreadKeepsWakeFlag, spawns_one_after_the_other);
 }

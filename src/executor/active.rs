@@ -1,20 +1,20 @@
 //! The registry of live tasks, so that shutdown can cancel tasks that sit in no queue.
 //!
 //! A task waiting on an event is referenced only by the waker some source holds. To drop its
-//! future at shutdown the executor keeps one waker per live task here, wakes them all, and drops
-//! each runnable that comes back through `schedule` instead of running it.
+//! future at shutdown the executor keeps the waker of every idle task here, wakes them all, and
+//! drops each runnable that comes back through `schedule` instead of running it.
 
 use std::cell::Cell;
 use std::task::Waker;
 
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{thread_local, Mutex};
 
-/// Wakers of the live tasks, by slot; freed slots are reused (O(1) insert and remove).
+/// Wakers of tasks, by slot; freed slots are reused (O(1) insert and remove).
 #[derive(Debug, Default)]
 pub(crate) struct ActiveTasks {
     slots: Vec<Option<Waker>>,
     free: Vec<usize>,
-    len: usize,
 }
 
 impl ActiveTasks {
@@ -25,7 +25,6 @@ impl ActiveTasks {
 
     /// Stores `waker` in the slot [`next_slot`](Self::next_slot) returned.
     pub(crate) fn insert(&mut self, waker: Waker) -> usize {
-        self.len += 1;
         match self.free.pop() {
             Some(slot) => {
                 self.slots[slot] = Some(waker);
@@ -38,55 +37,67 @@ impl ActiveTasks {
         }
     }
 
-    /// Frees `slot`; returns whether no task is left.
-    pub(crate) fn remove(&mut self, slot: usize) -> bool {
+    /// Frees `slot`.
+    pub(crate) fn remove(&mut self, slot: usize) {
         if let Some(entry) = self.slots.get_mut(slot) {
             if entry.take().is_some() {
-                self.len -= 1;
                 self.free.push(slot);
             }
         }
-        self.len == 0
-    }
-
-    /// Whether no task is live.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Takes every waker out, leaving the registry empty.
     pub(crate) fn take_all(&mut self) -> Vec<Waker> {
         self.free.clear();
-        self.len = 0;
         self.slots.drain(..).flatten().collect()
     }
 }
 
-/// Where a task's waker sits in an [`ActiveShards`].
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ActiveSlot {
+/// A live task's place in an [`ActiveShards`]: its shard, and its slot once it has been idle.
+#[derive(Debug)]
+pub(crate) struct ActiveEntry {
     shard: usize,
-    index: usize,
+    slot: Option<usize>,
 }
 
-/// The live-task registry of a multi-threaded executor, split in shards so that a thread
-/// spawning tasks and the threads finishing them rarely meet on one lock.
+/// The live tasks of a multi-threaded executor: a count of them, and the wakers of those that
+/// have been idle, split in shards so that a thread spawning tasks and the threads finishing them
+/// rarely touch the same cache line.
 ///
-/// With one lock, spawning 100,000 tasks from one task on a pool of two workers spent over half
-/// of its CPU time on that lock (`perf`: the contended lock path 25%, the registry's own code
-/// 27%). A spawning thread takes the shards in turn, so consecutive tasks, which finish at about
-/// the same time on different workers, sit behind different locks.
+/// A task costs nothing here but one atomic add when spawned and one subtract when done, unless
+/// it returns `Pending`: only then, once, its waker is stored, since only an idle task can be out
+/// of every queue at shutdown (queued ones are dropped with their queues). Storing every task's
+/// waker at spawn under one lock spent over half the CPU time of spawning 100,000 tasks from one
+/// task on two workers (`perf`: the contended lock path 25%, the registry's code 27%).
 pub(crate) struct ActiveShards {
-    shards: Box<[CachePadded<Mutex<ActiveTasks>>]>,
+    shards: Box<[CachePadded<Shard>]>,
+}
+
+struct Shard {
+    /// Live tasks in the low 32 bits; tasks ever entered, wrapping, in the high 32 bits (so that
+    /// `is_empty` can tell that a task entered while it read the other shards).
+    counts: AtomicU64,
+    idle: Mutex<IdleTasks>,
+}
+
+/// The wakers of a shard's tasks that have been idle; closed at shutdown.
+#[derive(Default)]
+struct IdleTasks {
+    tasks: ActiveTasks,
+    closed: bool,
 }
 
 /// Keeps each shard on its own cache lines (128 bytes: two lines, for CPUs that fetch lines in
-/// pairs), so that locking one does not slow threads working on its neighbours.
+/// pairs), so that threads working on neighbouring shards do not slow each other down.
 #[repr(align(128))]
 struct CachePadded<T>(T);
 
+/// One more live task, and one more ever entered.
+const ENTER: u64 = 1 | 1 << 32;
+const LIVE_MASK: u64 = u32::MAX as u64;
+
 thread_local! {
-    /// The shard this thread's next spawn registers in.
+    /// The shard this thread's next spawn counts in: each thread takes the shards in turn.
     static NEXT_SHARD: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -94,36 +105,80 @@ impl ActiveShards {
     /// A registry for an executor run by `threads` threads.
     pub(crate) fn new(threads: usize) -> Self {
         let shards = if cfg!(reactor_loom) { 2 } else { (threads * 4).next_power_of_two() };
-        Self { shards: (0..shards).map(|_| CachePadded(Mutex::new(ActiveTasks::default()))).collect() }
+        let shard =
+            || CachePadded(Shard { counts: AtomicU64::new(0), idle: Mutex::new(IdleTasks::default()) });
+        Self { shards: (0..shards).map(|_| shard()).collect() }
     }
 
-    /// Registers a new task: `spawn` gets the task's slot and returns the waker to keep there,
-    /// with whatever it wants to hand back. The shard stays locked during `spawn`, so the slot
-    /// cannot be taken by another task first.
-    pub(crate) fn register<R>(&self, spawn: impl FnOnce(ActiveSlot) -> (Waker, R)) -> R {
+    /// Counts a new live task.
+    pub(crate) fn enter(&self) -> ActiveEntry {
         let shard = NEXT_SHARD.with(|next| {
             let shard = next.get() % self.shards.len();
             next.set(shard.wrapping_add(1));
             shard
         });
-        let mut tasks = self.shards[shard].0.lock();
-        let (waker, output) = spawn(ActiveSlot { shard, index: tasks.next_slot() });
-        tasks.insert(waker);
-        output
+        // Relaxed: a count read by `is_empty`, which orders its reads itself (see there).
+        self.shards[shard].0.counts.fetch_add(ENTER, Ordering::Relaxed);
+        ActiveEntry { shard, slot: None }
     }
 
-    /// Frees `slot`; returns whether its shard is now empty (then the whole registry may be).
-    pub(crate) fn remove(&self, slot: ActiveSlot) -> bool {
-        self.shards[slot.shard].0.lock().remove(slot.index)
+    /// Records that the task of `entry` is idle, with `waker` to wake it at shutdown; once per
+    /// task. After shutdown has taken the wakers, wakes the task instead, so that its runnable
+    /// comes back to the (shut down) scheduler and is dropped.
+    #[inline]
+    pub(crate) fn idle(&self, entry: &mut ActiveEntry, waker: &Waker) {
+        if entry.slot.is_none() {
+            self.record_idle(entry, waker);
+        }
+    }
+
+    /// The first [`idle`](Self::idle) of a task, out of line: a task is polled far more often
+    /// than it becomes idle for the first time.
+    #[cold]
+    fn record_idle(&self, entry: &mut ActiveEntry, waker: &Waker) {
+        let mut idle = self.shards[entry.shard].0.idle.lock();
+        if idle.closed {
+            drop(idle);
+            waker.wake_by_ref();
+            return;
+        }
+        entry.slot = Some(idle.tasks.insert(waker.clone()));
+    }
+
+    /// Forgets a task that completed or was dropped; returns whether its shard now counts no live
+    /// task (then the whole registry may be empty).
+    pub(crate) fn leave(&self, entry: &ActiveEntry) -> bool {
+        let shard = &self.shards[entry.shard].0;
+        if let Some(slot) = entry.slot {
+            shard.idle.lock().tasks.remove(slot);
+        }
+        // Release: pairs with the Acquire loads of `is_empty`, so a caller told "no task is
+        // live" sees everything the tasks did.
+        shard.counts.fetch_sub(1, Ordering::Release) & LIVE_MASK == 1
     }
 
     /// Whether no task is live.
+    ///
+    /// The shards are read one by one, so a task may be spawned into a shard already read by a
+    /// task that leaves a shard read later. The spawn counts are read before and after: if none
+    /// moved, every task spawned before the last read was seen.
     pub(crate) fn is_empty(&self) -> bool {
-        self.shards.iter().all(|shard| shard.0.lock().is_empty())
+        // Acquire: pairs with the Release in `leave`.
+        let counts = || self.shards.iter().map(|shard| shard.0.counts.load(Ordering::Acquire));
+        let before: Vec<u64> = counts().collect();
+        before.iter().all(|count| count & LIVE_MASK == 0) && counts().eq(before.iter().copied())
     }
 
-    /// Takes every waker out, leaving the registry empty.
+    /// Takes the wakers of every idle task out and closes the registry: tasks that become idle
+    /// later are woken at once (see [`idle`](Self::idle)).
     pub(crate) fn take_all(&self) -> Vec<Waker> {
-        self.shards.iter().flat_map(|shard| shard.0.lock().take_all()).collect()
+        self.shards
+            .iter()
+            .flat_map(|shard| {
+                let mut idle = shard.0.idle.lock();
+                idle.closed = true;
+                idle.tasks.take_all()
+            })
+            .collect()
     }
 }

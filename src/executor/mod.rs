@@ -337,7 +337,8 @@ impl<S: fmt::Debug> fmt::Debug for Executor<S> {
 }
 
 /// Leaves a `block_on` call, also when its future panics: cancels its `!Send` tasks on this
-/// thread and hands the tasks of the borrowed spare queue back to the pool.
+/// thread, hands the tasks of the borrowed spare queue back to the pool, and wakes a worker for
+/// any task queued.
 struct BlockOnExit<'a> {
     entered: Option<EnterGuard>,
     shared: &'a Arc<Shared>,
@@ -351,8 +352,8 @@ impl Drop for BlockOnExit<'_> {
         if let Some(owned) = current.and_then(|current| current.queue) {
             let queue = owned.into_queue(self.shared);
             *self.shared.spare_queue.lock() = Some(queue);
-            self.shared.notify_idle();
         }
+        self.shared.wake_for_leftover_work();
     }
 }
 

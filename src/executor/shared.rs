@@ -14,18 +14,35 @@
 //! The two fences are totally ordered, so either the sleeper's check sees the task or the
 //! producer sees the sleeper (and then wakes a listener, or notifies the source, whose notify is
 //! never lost). See `loom-tests/tests/executor.rs`.
+//!
+//! # One wake-up in flight
+//!
+//! A producer that finds a sleeper wakes it only if no wake-up is already on its way
+//! (`wake_pending`): a thread pushing a burst of tasks wakes one thread, not one per task, and
+//! sleepers do not queue on the event's lock. The thread woken clears the flag as soon as it is
+//! up, so the next task pushed wakes the next sleeper. A producer that skipped its wake-up left
+//! its task to that thread, and no task is stranded:
+//!
+//! - the producer's swap read `true`, so it precedes the woken thread's clearing in the flag's
+//!   modification order, so the producer's fence precedes every fence the woken thread issues
+//!   after clearing, so the woken thread's next fenced check of the queues sees the task;
+//! - every thread makes such a check before it sleeps again (the handshake above) and, if it
+//!   runs a `block_on` that returns instead, when it leaves (`wake_for_leftover_work`).
+//!
+//! A producer that wakes nobody after all (the only sleeper was leaving) clears the flag itself.
 
 use std::cell::Cell;
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
+use std::pin::pin;
 use std::time::Duration;
 
 use async_task::{Runnable, ScheduleInfo};
 use event_listener::{Event, Listener};
 
-use crate::executor::active::{ActiveShards, ActiveSlot};
+use crate::executor::active::{ActiveEntry, ActiveShards};
 use crate::executor::context;
 use crate::executor::injector::Injector;
 use crate::executor::local_queue::{LocalQueue, Stealer};
@@ -52,6 +69,8 @@ pub(crate) struct Shared {
     poller: AtomicBool,
     /// Whether the token holder is (about to be) blocked in `source.wait` for lack of work.
     poller_blocked: AtomicBool,
+    /// Whether a sleeper has been woken for new work and is not up yet (module docs).
+    wake_pending: AtomicBool,
     /// Set once by shutdown; from then on scheduled runnables are dropped, not run.
     pub(crate) shutdown: AtomicBool,
     /// Live tasks, to cancel at shutdown.
@@ -96,6 +115,7 @@ impl Shared {
             sleeping: AtomicUsize::new(0),
             poller: AtomicBool::new(false),
             poller_blocked: AtomicBool::new(false),
+            wake_pending: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             all_done: Event::new(),
         }
@@ -107,20 +127,23 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (runnable, task) = this.active.register(|slot| {
-            let guard = ActiveGuard { shared: this.clone(), slot };
-            let future = async move {
-                let _guard = guard;
-                CatchUnwind::new(future).await
-            };
-            let shared = this.clone();
-            let schedule = move |runnable, info: ScheduleInfo| {
-                Shared::schedule(&shared, runnable, info.woken_while_running)
-            };
-            let (runnable, task) =
-                async_task::Builder::new().spawn(move |()| future, async_task::WithInfo(schedule));
-            (runnable.waker(), (runnable, task))
-        });
+        let mut entry = ActiveGuard { entry: this.active.enter(), shared: this.clone() };
+        let future = async move {
+            let mut future = pin!(CatchUnwind::new(future));
+            poll_fn(|cx| {
+                let poll = future.as_mut().poll(cx);
+                if poll.is_pending() {
+                    entry.shared.active.idle(&mut entry.entry, cx.waker());
+                }
+                poll
+            })
+            .await
+        };
+        let shared = this.clone();
+        let schedule =
+            move |runnable, info: ScheduleInfo| Shared::schedule(&shared, runnable, info.woken_while_running);
+        let (runnable, task) =
+            async_task::Builder::new().spawn(move |()| future, async_task::WithInfo(schedule));
         runnable.schedule();
         Task::new(task)
     }
@@ -161,18 +184,63 @@ impl Shared {
         if self.sleeping.load(Ordering::Relaxed) == 0 {
             return;
         }
+        // Relaxed: what this swap orders is this thread's fence above against the fences the
+        // woken thread issues after clearing the flag (module docs).
+        if self.wake_pending.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if !self.wake_one() {
+            // Nobody to wake: the sleepers counted are on their way up already. Producers that
+            // skipped their wake-up for this one left their tasks to this thread: look once
+            // more, after a fence that follows theirs.
+            self.woke_up();
+            fence(Ordering::SeqCst);
+            if self.has_work() {
+                self.wake_one();
+            }
+        }
+    }
+
+    /// Wakes a listener, or else the blocked poller; returns whether a sleeper will come up.
+    fn wake_one(&self) -> bool {
+        if self.sleepers.notify(1) > 0 {
+            return true;
+        }
+        if !self.poller_blocked.load(Ordering::Relaxed) {
+            return false;
+        }
         // The poller's own dispatch (a waker run inside `wait`) needs no notify: that thread
         // returns from the wait and finds the work itself. Notifying would only make its next
         // wait return at once, a wasted syscall per wake-up.
-        if self.sleepers.notify(1) == 0
-            && self.poller_blocked.load(Ordering::Relaxed)
-            && !DispatchingHere::is_set()
-        {
-            #[cfg(reactor_loom)]
-            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::NotifyIdleForgetsPoller) {
-                return;
-            }
-            self.source.notify();
+        if DispatchingHere::is_set() {
+            return true;
+        }
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::NotifyIdleForgetsPoller) {
+            return true;
+        }
+        self.source.notify();
+        true
+    }
+
+    /// Called by a thread back from sleep (or a producer that woke nobody): the wake-up in
+    /// flight has arrived, the next task pushed wakes another sleeper.
+    fn woke_up(&self) {
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::WokenThreadKeepsWakeFlag) {
+            return;
+        }
+        // A swap, not a store: loom models a plain store racing with the producers' swaps
+        // out of modification order. Relaxed: see the swap in `notify_idle`.
+        self.wake_pending.swap(false, Ordering::Relaxed);
+    }
+
+    /// Wakes a sleeper if tasks are queued; for a thread that leaves the pool (a returning
+    /// `block_on`), which may have been the one a producer left its task to (module docs).
+    pub(crate) fn wake_for_leftover_work(&self) {
+        fence(Ordering::SeqCst);
+        if self.has_work() {
+            self.notify_idle();
         }
     }
 
@@ -194,6 +262,7 @@ impl Shared {
             let result = self.wait_source(if idle { timeout } else { Some(Duration::ZERO) });
             self.poller_blocked.store(false, Ordering::Relaxed);
             self.sleeping.fetch_sub(1, Ordering::Relaxed);
+            self.woke_up();
             if let Some(own) = &own {
                 own.signal.set_polling(false);
             }
@@ -217,6 +286,7 @@ impl Shared {
             wait_listener(listener, timeout);
         }
         self.sleeping.fetch_sub(1, Ordering::Relaxed);
+        self.woke_up();
         Ok(())
     }
 
@@ -333,15 +403,15 @@ impl Drop for PollToken<'_> {
     }
 }
 
-/// Removes a task from the live registry when its future completes or is dropped.
+/// Takes a task out of the live registry when its future completes or is dropped.
 struct ActiveGuard {
+    entry: ActiveEntry,
     shared: Arc<Shared>,
-    slot: ActiveSlot,
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        if self.shared.active.remove(self.slot) {
+        if self.shared.active.leave(&self.entry) {
             self.shared.all_done.notify(usize::MAX);
         }
     }
