@@ -4,9 +4,11 @@ use std::io;
 
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::peers::ECHO_BUFFER;
+
 /// Echoes `stream` back until EOF; returns the bytes echoed.
 pub(crate) async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) -> io::Result<u64> {
-    let mut buffer = [0; 64];
+    let mut buffer = [0; ECHO_BUFFER];
     let mut echoed = 0;
     loop {
         let read = stream.read(&mut buffer).await?;

@@ -14,6 +14,10 @@ use crate::runtime::Runtime;
 use crate::sizes::Sizes;
 use crate::workloads::{memory, tcp_echo, Failure, Outcome, Workload};
 
+/// The read buffer of every echo server, raw loop and runtimes alike: the same server program for
+/// every peer (a buffer larger than a message, as real servers read).
+pub(crate) const ECHO_BUFFER: usize = 4096;
+
 /// Which threads run the tasks; peers are compared within a mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {

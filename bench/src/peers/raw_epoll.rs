@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 
+use crate::peers::ECHO_BUFFER;
 use crate::sys::epoll::Epoll;
 
 /// The listener's key; connections use their index.
@@ -19,7 +20,7 @@ pub(crate) fn serve_echo(listener: TcpListener, connections: usize) -> io::Resul
     let mut streams: Vec<Option<TcpStream>> = Vec::with_capacity(connections);
     let mut open = 0;
     let mut echoed = 0;
-    let mut buffer = [0; 4096];
+    let mut buffer = [0; ECHO_BUFFER];
     let mut ready = Vec::with_capacity(connections + 1);
     while streams.len() < connections || open > 0 {
         epoll.wait(&mut ready)?;

@@ -13,7 +13,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::peers::serve;
+use crate::peers::{serve, ECHO_BUFFER};
 use crate::runtime::{ChannelReceiver, ChannelSender, Runtime, Spawner, Unwrapped};
 
 /// A tokio runtime with its I/O and time drivers enabled.
@@ -140,7 +140,7 @@ async fn read_until_closed(mut stream: TcpStream) {
 
 /// Echoes `stream` back until EOF; returns the bytes echoed.
 async fn echo(mut stream: TcpStream) -> io::Result<u64> {
-    let mut buffer = [0; 64];
+    let mut buffer = [0; ECHO_BUFFER];
     let mut echoed = 0;
     loop {
         let read = stream.read(&mut buffer).await?;
