@@ -32,16 +32,14 @@ pub(crate) struct Dispatch<'a> {
 
 impl<'a> Dispatch<'a> {
     pub(crate) fn new(clock: &'a Clock, shard: &'a Shard, now: Tick) -> Self {
-        Self { clock, shard, now, batch: VecDeque::new(), rescheduled: Vec::new() }
+        Self { clock, shard, now, batch: VecDeque::with_capacity(BATCH), rescheduled: Vec::new() }
     }
 
     /// Fires every timer due at `now`; returns how many wakers and callbacks ran.
     pub(crate) fn run(mut self) -> usize {
         let mut ran = 0;
-        let mut popped = Vec::new();
         loop {
-            let more = self.shard.pop_due(self.now, BATCH, &mut popped);
-            self.batch.extend(popped.drain(..));
+            let more = self.shard.pop_due(self.now, BATCH, &mut self.batch);
             while let Some(fired) = self.batch.pop_front() {
                 ran += usize::from(self.fire(fired));
             }
