@@ -68,7 +68,7 @@ impl Sleep {
 
     /// Whether the deadline has passed on the timer's clock.
     pub fn is_elapsed(&self) -> bool {
-        self.deadline != NEVER && self.deadline <= self.timer.shared.clock.now()
+        self.deadline != NEVER && self.timer.shared.clock.is_reached(self.deadline)
     }
 
     /// Moves the deadline to `deadline`, earlier or later, even after the sleep completed: it
