@@ -32,7 +32,7 @@ pub(crate) struct Dispatch<'a> {
 
 impl<'a> Dispatch<'a> {
     pub(crate) fn new(clock: &'a Clock, shard: &'a Shard, now: Tick) -> Self {
-        Self { clock, shard, now, batch: VecDeque::with_capacity(BATCH), rescheduled: Vec::new() }
+        Self { clock, shard, now, batch: VecDeque::new(), rescheduled: Vec::new() }
     }
 
     /// Fires every timer due at `now`; returns how many wakers and callbacks ran.
