@@ -56,7 +56,11 @@ impl Shard {
                     return false;
                 };
                 match target {
-                    Target::Waker(waker) => fired.extend(waker.take().map(Fired::Waker)),
+                    Target::Waker(waker) => {
+                        if let Some(waker) = waker.take() {
+                            fired.push_back(Fired::Waker(waker));
+                        }
+                    }
                     Target::Callback(callback) => {
                         fired.push_back(Fired::Callback { key, deadline, callback: callback.clone() });
                     }
