@@ -60,7 +60,7 @@ impl Timer {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    Timer::current().sleep(duration)
+    Timer::current().into_sleep(duration)
 }
 
 /// Sleeps until `deadline` on the current executor's timer: see [`Timer::sleep_until`].
@@ -69,7 +69,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// Outside an executor that has a [`Timer`] (see [`Timer::current`]).
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Timer::current().sleep_until(deadline)
+    Timer::current().into_sleep_until(deadline)
 }
 
 /// Runs `future` with a time limit on the current executor's timer: see [`Timer::timeout`].
@@ -78,7 +78,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// Outside an executor that has a [`Timer`] (see [`Timer::current`]).
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    Timer::current().timeout(duration, future)
+    Timeout::new(future, Timer::current().into_sleep(duration))
 }
 
 /// Runs `future` with a deadline on the current executor's timer: see [`Timer::timeout_at`].
@@ -87,7 +87,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///
 /// Outside an executor that has a [`Timer`] (see [`Timer::current`]).
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
-    Timer::current().timeout_at(deadline, future)
+    Timeout::new(future, Timer::current().into_sleep_until(deadline))
 }
 
 /// Ticks every `period` from now on the current executor's timer: see [`Timer::interval`].
@@ -96,7 +96,7 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 ///
 /// Outside an executor that has a [`Timer`] (see [`Timer::current`]).
 pub fn interval(period: Duration) -> Interval {
-    Timer::current().interval(period)
+    Interval::new(Timer::current().into_sleep(Duration::ZERO), period)
 }
 
 /// Ticks every `period` from `start` on the current executor's timer: see
@@ -106,5 +106,5 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// Outside an executor that has a [`Timer`] (see [`Timer::current`]).
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    Timer::current().interval_at(start, period)
+    Interval::new(Timer::current().into_sleep_until(start), period)
 }

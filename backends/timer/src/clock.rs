@@ -21,18 +21,30 @@ pub(crate) struct Clock {
     /// `None` for the real clock (absent under loom, which models only the manual clock, so that
     /// a model never depends on how fast the machine runs).
     manual: Option<AtomicU64>,
+    /// A tick the clock is known to have reached: the latest `now` a dispatch read (see
+    /// [`note_now`](Self::note_now)). A sleep woken by the timer, or first polled after a
+    /// dispatch saw its deadline pass, learns it is due from this instead of reading the clock,
+    /// which is most of the cost of such a poll.
+    reached: AtomicU64,
+    /// The largest tick that is not [`NEVER`] and converts to an `Instant`.
+    last: Tick,
 }
 
 impl Clock {
     /// The real monotonic clock.
     #[cfg(not(reactor_loom))]
     pub(crate) fn real() -> Self {
-        Self { origin: Instant::now(), manual: None }
+        Self::with(None)
     }
 
     /// A manual clock standing at its origin.
     pub(crate) fn manual() -> Self {
-        Self { origin: Instant::now(), manual: Some(AtomicU64::new(0)) }
+        Self::with(Some(AtomicU64::new(0)))
+    }
+
+    fn with(manual: Option<AtomicU64>) -> Self {
+        let origin = Instant::now();
+        Self { origin, manual, reached: AtomicU64::new(0), last: last_tick(origin) }
     }
 
     pub(crate) fn is_manual(&self) -> bool {
@@ -50,6 +62,24 @@ impl Clock {
         }
     }
 
+    /// The current tick, remembered as reached (see `reached`). For the dispatch, which reads the
+    /// clock on every wait anyway.
+    pub(crate) fn note_now(&self) -> Tick {
+        let now = self.now();
+        // Relaxed: see `is_reached`. A maximum, so that the value never goes back.
+        self.reached.fetch_max(now, Ordering::Relaxed);
+        now
+    }
+
+    /// Whether the clock has reached `tick`: from the last tick a dispatch read if that suffices,
+    /// else by reading the clock.
+    pub(crate) fn is_reached(&self, tick: Tick) -> bool {
+        // Relaxed: `reached` only ever holds ticks the clock had reached when they were stored,
+        // and the clock never goes back, so any value read here proves `tick` due; nothing else
+        // is published through it. A stale value only costs the clock read below.
+        tick <= self.reached.load(Ordering::Relaxed) || tick <= self.now()
+    }
+
     /// The current time as an `Instant`.
     pub(crate) fn now_instant(&self) -> Instant {
         self.instant_of(self.now()).unwrap_or(self.origin)
@@ -63,7 +93,7 @@ impl Clock {
         };
         let mut current = elapsed.load(Ordering::Acquire);
         loop {
-            let next = self.after(current, by).min(self.last_tick());
+            let next = self.after(current, by).min(self.last);
             // AcqRel: Release pairs with the Acquire of `now`; Acquire orders this advance after
             // the one it builds on, also on failure, where the value read is the retry's base.
             match elapsed.compare_exchange(current, next, Ordering::AcqRel, Ordering::Acquire) {
@@ -87,7 +117,7 @@ impl Clock {
         let Some(result) = u64::try_from(by.as_nanos()).ok().and_then(|by| tick.checked_add(by)) else {
             return NEVER;
         };
-        if result == NEVER || self.origin.checked_add(Duration::from_nanos(result)).is_none() {
+        if result > self.last {
             return NEVER;
         }
         result
@@ -105,15 +135,49 @@ impl Clock {
     pub(crate) fn origin(&self) -> Instant {
         self.origin
     }
+}
 
-    /// The largest tick that is not [`NEVER`] and converts to an `Instant`.
-    fn last_tick(&self) -> Tick {
-        let mut last = NEVER - 1;
-        // Halve the distance until it fits: at most 64 steps, and only on platforms whose
-        // `Instant` cannot hold 584 years past now.
-        while self.origin.checked_add(Duration::from_nanos(last)).is_none() {
-            last /= 2;
+/// The largest tick that is not [`NEVER`] and converts to an `Instant` from `origin`: a binary
+/// search, 64 steps at most, once per clock (on Linux it is `NEVER - 1`, 584 years).
+fn last_tick(origin: Instant) -> Tick {
+    let fits = |tick: Tick| origin.checked_add(Duration::from_nanos(tick)).is_some();
+    // Invariant: `fits(low)` and every tick above `high` does not fit (or is `NEVER`).
+    let (mut low, mut high) = (0, NEVER - 1);
+    while low < high {
+        let middle = low + (high - low).div_ceil(2);
+        if fits(middle) {
+            low = middle;
+        } else {
+            high = middle - 1;
         }
-        last
+    }
+    low
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_tick_is_the_largest_that_converts_to_an_instant() {
+        let clock = Clock::manual();
+        let fits = |tick: Tick| clock.origin.checked_add(Duration::from_nanos(tick)).is_some();
+        assert!(fits(clock.last));
+        assert!(clock.last == NEVER - 1 || !fits(clock.last + 1));
+        assert_eq!(clock.after(clock.last, Duration::ZERO), clock.last);
+        assert_eq!(clock.after(clock.last, Duration::from_nanos(1)), NEVER);
+    }
+
+    #[test]
+    fn a_tick_is_reached_only_once_the_clock_is_there() {
+        let clock = Clock::manual();
+        clock.advance(Duration::from_nanos(5));
+        assert_eq!(clock.note_now(), 5);
+        assert!(clock.is_reached(5));
+        assert!(!clock.is_reached(6));
+        // Past the last dispatch's tick, the clock itself is read.
+        clock.advance(Duration::from_nanos(5));
+        assert!(clock.is_reached(10));
+        assert!(!clock.is_reached(11));
     }
 }

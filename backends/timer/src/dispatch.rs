@@ -38,10 +38,8 @@ impl<'a> Dispatch<'a> {
     /// Fires every timer due at `now`; returns how many wakers and callbacks ran.
     pub(crate) fn run(mut self) -> usize {
         let mut ran = 0;
-        let mut popped = Vec::new();
         loop {
-            let more = self.shard.pop_due(self.now, BATCH, &mut popped);
-            self.batch.extend(popped.drain(..));
+            let more = self.shard.pop_due(self.now, BATCH, &mut self.batch);
             while let Some(fired) = self.batch.pop_front() {
                 ran += usize::from(self.fire(fired));
             }

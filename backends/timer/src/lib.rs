@@ -82,7 +82,8 @@
 //! one lock they share (the waiter's "view" of the earliest deadline) is taken only by a
 //! registration that makes its shard's earliest deadline earlier, and by the waiter. A [`Sleep`]
 //! polled again and again by the same task takes a lock on its first two polls only, and a
-//! `wait` with nothing due locks no shard; the first poll of a `sleep(d)` reads no clock. No lock is
+//! `wait` with nothing due locks no shard; the first poll of a `sleep(d)` reads no clock, nor
+//! does the poll that completes a sleep the timer woke (each `wait` remembers the time it read). No lock is
 //! held while a waker or callback runs; timers are taken off a shard 256 at a time.
 
 #![doc(test(attr(deny(warnings))))]

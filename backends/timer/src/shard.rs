@@ -1,6 +1,7 @@
 //! One shard of a timer: a timer queue behind its own lock, so that threads registering and
 //! cancelling timers in different shards do not contend.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use crate::queue::{Key, Tick, TimerQueue, NEVER};
@@ -48,16 +49,20 @@ impl Shard {
     }
 
     /// Pops up to `limit` timers due at `now` into `fired`; returns whether more may be due.
-    pub(crate) fn pop_due(&self, now: Tick, limit: usize, fired: &mut Vec<Fired>) -> bool {
+    pub(crate) fn pop_due(&self, now: Tick, limit: usize, fired: &mut VecDeque<Fired>) -> bool {
         let (full, _) = self.update(|queue| {
             while fired.len() < limit {
                 let Some((key, deadline, target)) = queue.pop_due(now) else {
                     return false;
                 };
                 match target {
-                    Target::Waker(waker) => fired.extend(waker.take().map(Fired::Waker)),
+                    Target::Waker(waker) => {
+                        if let Some(waker) = waker.take() {
+                            fired.push_back(Fired::Waker(waker));
+                        }
+                    }
                     Target::Callback(callback) => {
-                        fired.push(Fired::Callback { key, deadline, callback: callback.clone() });
+                        fired.push_back(Fired::Callback { key, deadline, callback: callback.clone() });
                     }
                 }
             }

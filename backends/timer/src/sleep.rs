@@ -68,7 +68,7 @@ impl Sleep {
 
     /// Whether the deadline has passed on the timer's clock.
     pub fn is_elapsed(&self) -> bool {
-        self.deadline != NEVER && self.deadline <= self.timer.shared.clock.now()
+        self.deadline != NEVER && self.timer.shared.clock.is_reached(self.deadline)
     }
 
     /// Moves the deadline to `deadline`, earlier or later, even after the sleep completed: it
@@ -182,18 +182,30 @@ impl Timer {
     /// `Duration::MAX` (or any duration past the clock's range) never completes; it does not
     /// overflow or panic.
     pub fn sleep(&self, duration: std::time::Duration) -> Sleep {
+        self.clone().into_sleep(duration)
+    }
+
+    /// A future that completes at `deadline` on this timer's clock, at once if that is past.
+    pub fn sleep_until(&self, deadline: Instant) -> Sleep {
+        self.clone().into_sleep_until(deadline)
+    }
+
+    /// [`sleep`](Self::sleep), keeping this handle instead of a clone: the ambient functions
+    /// save a reference-count increment and decrement, on a counter every thread shares.
+    pub(crate) fn into_sleep(self, duration: std::time::Duration) -> Sleep {
         let clock = &self.shared.clock;
         let now = clock.now();
         let deadline = clock.after(now, duration);
-        let mut sleep = Sleep::new(self.clone(), deadline);
+        let mut sleep = Sleep::new(self, deadline);
         if deadline != NEVER && deadline > now {
             sleep.registration = Registration::FutureAtCreation;
         }
         sleep
     }
 
-    /// A future that completes at `deadline` on this timer's clock, at once if that is past.
-    pub fn sleep_until(&self, deadline: Instant) -> Sleep {
-        Sleep::new(self.clone(), self.tick_of(deadline))
+    /// [`sleep_until`](Self::sleep_until), keeping this handle instead of a clone.
+    pub(crate) fn into_sleep_until(self, deadline: Instant) -> Sleep {
+        let deadline = self.tick_of(deadline);
+        Sleep::new(self, deadline)
     }
 }

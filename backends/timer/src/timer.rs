@@ -242,7 +242,7 @@ impl Shared {
 
     /// Fires everything due at the current tick; returns how many wakers and callbacks ran.
     fn fire_due(&self) -> usize {
-        let now = self.clock.now();
+        let now = self.clock.note_now();
         let mut ran = 0;
         for shard in self.shards.iter() {
             // Without the lock when nothing is due, as on most waits of a busy executor. A timer
