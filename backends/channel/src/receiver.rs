@@ -176,10 +176,10 @@ impl<T> Receiver<T> {
         self.chan.queue.capacity()
     }
 
-    /// A message left the queue: one sender waiting for room may now push.
+    /// A message left the queue: a sender waiting for room may now push.
     fn took_one(&self) {
         if self.chan.is_bounded() {
-            self.chan.room.notify_additional(1);
+            self.chan.hand_room_on();
         }
     }
 }
