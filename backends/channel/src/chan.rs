@@ -58,9 +58,10 @@ impl<T> Chan<T> {
     ///
     /// Called by the receiver after every message it takes, and by a sender that was notified
     /// and then pushed (it used up its notification, and room may be left for the next waiter).
-    /// One notified sender at a time is enough: it pushes until the queue is full again, and
-    /// hands whatever room is left on. Notifying one sender per message taken instead woke a
-    /// sender task (and took the event's lock) for every message in a busy channel.
+    /// One notified sender at a time is enough: it pushes, then hands whatever room is left on
+    /// (and a task sending in a loop usually fills that room with its next sends, which find it
+    /// without waiting). Notifying one sender per message taken instead woke a sender task (and
+    /// took the event's lock) for every message in a busy channel.
     ///
     /// # Why no sender waits on room for ever
     ///
