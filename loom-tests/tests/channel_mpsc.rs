@@ -8,6 +8,8 @@
 //! and the channels' state uses loom's `Arc`, so their last drop is checked wherever it happens.
 #![cfg(reactor_loom)]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -15,7 +17,7 @@ use std::task::{Context, Poll};
 use loom::thread;
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::loom_internals::{DropCounter, WakeCounter};
-use reactor_channel::{bounded, unbounded, RecvError, TrySendError};
+use reactor_channel::{bounded, unbounded, RecvError, SendFuture, TrySendError};
 use reactor_loom_tests::{assert_loom_catches, model};
 
 #[test]
@@ -31,6 +33,87 @@ fn send_on_a_full_bounded_channel_waits_for_the_receiver() {
         assert_eq!(rx.recv_blocking(), Err(RecvError));
         drop(sender); // not joined: see the module docs
     });
+}
+
+/// A receive that makes room races with a send that found the channel full and listens for room:
+/// the send finds the room when it tries again, or the receive notifies it.
+fn a_waiting_send_is_woken_by_a_receive(capacity: usize) {
+    model(move || {
+        let (tx, mut rx) = bounded(capacity);
+        for _ in 0..capacity {
+            tx.try_send(0).unwrap();
+        }
+        let sender = thread::spawn(move || tx.send_blocking(1).unwrap());
+        assert_eq!(rx.try_recv(), Ok(0));
+        sender.join().unwrap(); // a lost notification leaves the sender waiting: a deadlock
+        for _ in 1..capacity {
+            assert_eq!(rx.try_recv(), Ok(0));
+        }
+        assert_eq!(rx.try_recv(), Ok(1));
+    });
+}
+
+#[test]
+fn a_waiting_send_on_a_full_channel_of_one_is_woken_by_a_receive() {
+    a_waiting_send_is_woken_by_a_receive(1);
+}
+
+#[test]
+fn a_waiting_send_on_a_full_channel_of_two_is_woken_by_a_receive() {
+    a_waiting_send_is_woken_by_a_receive(2);
+}
+
+/// Two sends wait on a full channel of two, polled by hand on the main thread, while another
+/// thread takes messages. A receive notifies a waiting send only while none is notified, so a
+/// notified send that pushes must hand the room left on: here the first send is notified, finds
+/// the channel full again (refilled by a third send) and, while the other thread takes two more
+/// messages without notifying anyone, pushes into the room they made.
+///
+/// The check is the invariant itself: once nothing is left to run, a send still waiting means
+/// the channel is full.
+fn a_notified_send_hands_the_room_left_on() {
+    model(|| {
+        let (tx, mut rx) = bounded(2);
+        tx.try_send(0).unwrap();
+        tx.try_send(0).unwrap();
+        let mut sends = [tx.send(1), tx.send(2)].map(Some);
+        let wakers = [WakeCounter::waker(), WakeCounter::waker()];
+        let mut polled_at = [0; 2];
+        let mut poll = |i: usize, sends: &mut [Option<SendFuture<'_, i32>>; 2]| {
+            polled_at[i] = wakers[i].0.count();
+            let send = Pin::new(sends[i].as_mut().expect("polled after completion"));
+            if let Poll::Ready(result) = send.poll(&mut Context::from_waker(&wakers[i].1)) {
+                result.unwrap();
+                sends[i] = None;
+            }
+            polled_at
+        };
+        poll(0, &mut sends);
+        poll(1, &mut sends);
+        assert_eq!(rx.try_recv(), Ok(0)); // notifies the first send
+        let refilled = tx.try_send(3).is_ok();
+        let taker = thread::spawn(move || {
+            let taken = (0..2).filter(|_| rx.try_recv().is_ok()).count();
+            (rx, taken)
+        });
+        let mut polled_at = poll(0, &mut sends);
+        let (rx, taken) = taker.join().unwrap();
+        // Run what was woken until nothing is.
+        while let Some(i) = (0..2).find(|&i| sends[i].is_some() && wakers[i].0.count() > polled_at[i]) {
+            polled_at = poll(i, &mut sends);
+        }
+        let done = sends.each_ref().map(Option::is_none);
+        if done.contains(&false) {
+            assert!(rx.is_full(), "a send was left waiting while the channel had room");
+        }
+        let sent = 2 + usize::from(refilled) + done.iter().filter(|&&done| done).count();
+        assert_eq!(rx.len() + 1 + taken, sent, "every completed send is queued or was taken");
+    });
+}
+
+#[test]
+fn a_notified_send_that_pushes_hands_the_room_left_on_to_the_other_waiting_send() {
+    a_notified_send_hands_the_room_left_on();
 }
 
 #[test]
@@ -177,4 +260,26 @@ fn seeded_wake_skips_fence() {
 #[test]
 fn negative_control_a_wake_without_its_fence_misses_the_registered_waker() {
     assert_loom_catches("seeded_wake_skips_fence", "the waiting receiver was not woken");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_send_keeps_room() {
+    seeded_bug::with(Bug::SendKeepsRoom, a_notified_send_hands_the_room_left_on);
+}
+
+#[test]
+fn negative_control_a_notified_send_that_keeps_the_room_left_strands_the_other() {
+    assert_loom_catches("seeded_send_keeps_room", "a send was left waiting while the channel had room");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_hand_on_skips_fence() {
+    seeded_bug::with(Bug::HandOnSkipsFence, || a_waiting_send_is_woken_by_a_receive(2));
+}
+
+#[test]
+fn negative_control_a_receive_without_its_fence_misses_the_waiting_send() {
+    assert_loom_catches("seeded_hand_on_skips_fence", "deadlock");
 }

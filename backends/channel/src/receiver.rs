@@ -113,7 +113,7 @@ impl<T> Receiver<T> {
     /// [`ChannelSource`](crate::ChannelSource) dispatch, which has its own batch limit and runs
     /// outside any task.
     pub(crate) fn poll_recv_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
-        match self.try_recv() {
+        match self.look_then_try_recv() {
             Ok(value) => return Poll::Ready(Ok(value)),
             Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
             Err(TryRecvError::Empty) => {}
@@ -124,11 +124,27 @@ impl<T> Receiver<T> {
             return Poll::Pending;
         }
         // Again: a message sent between the first look and the registration woke nobody.
-        match self.try_recv() {
+        match self.look_then_try_recv() {
             Ok(value) => Poll::Ready(Ok(value)),
             Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
             Err(TryRecvError::Empty) => Poll::Pending,
         }
+    }
+
+    /// [`try_recv`](Self::try_recv), but an open channel that looks empty is reported empty
+    /// without trying to pop: the look is one or two loads, where the queue's pop of an empty
+    /// queue is a read-modify-write or a full fence. A receive that is about to wait looks twice
+    /// (before and after registering its waker), so this is its common case.
+    ///
+    /// A look is as good as the pop for the waker protocol: the queue's emptiness and closed
+    /// state are `SeqCst` loads of the atomics a push or a close writes, read after the
+    /// registration's fence. Only a closed channel goes on to the pop, which alone tells whether
+    /// a message sent before the close is still queued.
+    fn look_then_try_recv(&mut self) -> Result<T, TryRecvError> {
+        if self.chan.queue.is_empty() && !self.chan.queue.is_closed() {
+            return Err(TryRecvError::Empty);
+        }
+        self.try_recv()
     }
 
     /// Closes the channel: every later send fails and hands its value back, while the messages
@@ -176,10 +192,10 @@ impl<T> Receiver<T> {
         self.chan.queue.capacity()
     }
 
-    /// A message left the queue: one sender waiting for room may now push.
+    /// A message left the queue: a sender waiting for room may now push.
     fn took_one(&self) {
         if self.chan.is_bounded() {
-            self.chan.room.notify_additional(1);
+            self.chan.hand_room_on();
         }
     }
 }

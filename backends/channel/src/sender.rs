@@ -10,7 +10,7 @@ use event_listener::EventListener;
 
 use crate::blocking::block_on;
 use crate::chan::Chan;
-use crate::sync::atomic::Ordering;
+use crate::sync::atomic::{fence, Ordering};
 use crate::sync::Arc;
 use crate::{SendError, TrySendError};
 
@@ -76,7 +76,7 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
-        SendFuture { sender: self, value: Some(value), listener: None }
+        SendFuture { sender: self, value: Some(value), listener: None, notified: false }
     }
 
     /// Sends `value` from a plain OS thread, blocking it while a bounded channel is full.
@@ -168,6 +168,9 @@ pub struct SendFuture<'a, T> {
     value: Option<T>,
     /// Listening for room in the full channel, after a push found it full.
     listener: Option<EventListener>,
+    /// The listener was notified: the next successful push must hand leftover room on
+    /// (see `Chan::hand_room_on`).
+    notified: bool,
 }
 
 impl<T> Unpin for SendFuture<'_, T> {}
@@ -185,19 +188,38 @@ impl<T> Future for SendFuture<'_, T> {
         let this = &mut *self;
         while let Some(value) = this.value.take() {
             match this.sender.try_send(value) {
-                Ok(()) => return Poll::Ready(Ok(())),
+                Ok(()) => {
+                    // A listener that was notified while the push was retried passes its
+                    // notification on as it drops, here rather than whenever the completed
+                    // future is dropped: until then it would keep every other sender waiting.
+                    this.listener = None;
+                    #[cfg(reactor_loom)]
+                    if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::SendKeepsRoom) {
+                        return Poll::Ready(Ok(()));
+                    }
+                    if this.notified {
+                        this.sender.chan.hand_room_on();
+                    }
+                    return Poll::Ready(Ok(()));
+                }
                 Err(TrySendError::Closed(value)) => return Poll::Ready(Err(SendError(value))),
                 Err(TrySendError::Full(value)) => this.value = Some(value),
             }
             // Full. Listen first and try again before waiting: room made between the failed push
             // and `listen` would otherwise go unnoticed.
             match &mut this.listener {
-                None => this.listener = Some(this.sender.chan.room.listen()),
+                None => {
+                    this.listener = Some(this.sender.chan.room.listen());
+                    // The sender's half of the pattern in `Chan::hand_room_on`: the listener is
+                    // in the list before the push is tried again.
+                    fence(Ordering::SeqCst);
+                }
                 Some(listener) => {
                     if Pin::new(listener).poll(cx).is_pending() {
                         return Poll::Pending;
                     }
                     this.listener = None;
+                    this.notified = true;
                 }
             }
         }

@@ -123,6 +123,12 @@ pub mod seeded_bug {
         OneshotSendSkipsWake,
         /// `ChannelSource` never calls its notifier: a send into an idle loop does not wake it.
         SourceSkipsNotify,
+        /// A sender woken for room pushes but does not hand the room left on to the next waiting
+        /// sender.
+        SendKeepsRoom,
+        /// `Chan::hand_room_on` reads the listeners' notified count without its `SeqCst` fence,
+        /// so it can miss a sender that listened just before, while that sender misses the room.
+        HandOnSkipsFence,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see

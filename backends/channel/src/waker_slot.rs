@@ -97,10 +97,10 @@ impl WakerSlot {
             // but the slot was ours. Take the waker back out and wake it.
             // SAFETY: `REGISTERING` is still set, so the slot is still ours.
             let woken = self.waker.with_mut(|slot| unsafe { (*slot).take() });
-            // A swap, not a store, like futures' `AtomicWaker`: a read-modify-write comes after
-            // every sender's `fetch_or` in the modification order. Release: the next `register`
-            // or wake acquires the emptied slot.
-            self.state.swap(IDLE, Ordering::AcqRel);
+            // A store suffices: senders that find `WAKING` back off without writing, so nobody
+            // else writes the state now. Release: the next `register` or wake acquires the
+            // emptied slot (the failed exchange above already acquired the sender's change).
+            self.state.store(IDLE, Ordering::Release);
             #[cfg(reactor_loom)]
             if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::WakerSlotLostWake) {
                 drop(replaced);
@@ -132,29 +132,42 @@ impl WakerSlot {
         }
         // Relaxed: the fence orders the load. Nothing to do when no waker is stored or being
         // stored, or when another sender is already taking it (`WAKING` alone).
-        if self.state.load(Ordering::Relaxed) & (REGISTERING | REGISTERED) == 0 {
+        let current = self.state.load(Ordering::Relaxed);
+        if current & (REGISTERING | REGISTERED) == 0 {
             return;
         }
-        if let Some(waker) = self.take() {
+        if let Some(waker) = self.take(current) {
             waker.wake();
         }
     }
 
-    fn take(&self) -> Option<Waker> {
-        // AcqRel: Acquire pairs with the Release of `register` so the stored waker is visible;
-        // Release publishes the sender's change to a racing `register`, which acquires `WAKING`
-        // on its failed exchange.
-        let previous = self.state.fetch_or(WAKING, Ordering::AcqRel);
-        if previous & (REGISTERING | WAKING) != 0 {
-            // `REGISTERING`: the receiver sees our `WAKING` when it finishes and wakes itself.
-            // `WAKING`: another sender is already taking the waker out.
-            return None;
+    /// Takes the stored waker out, or leaves `WAKING` for a receiver that is registering one;
+    /// `current` is a first guess of the state.
+    fn take(&self, mut current: usize) -> Option<Waker> {
+        loop {
+            // `WAKING`: another sender is taking the waker out, or already told the registering
+            // receiver to wake itself.
+            if current & WAKING != 0 || current & (REGISTERING | REGISTERED) == 0 {
+                return None;
+            }
+            // With `REGISTERING`, the receiver sees our `WAKING` when it finishes and wakes
+            // itself. Otherwise the state is `REGISTERED` and `WAKING` alone makes the slot ours.
+            let new = if current & REGISTERING != 0 { current | WAKING } else { WAKING };
+            // AcqRel: Acquire pairs with the Release of `register` so the stored waker is
+            // visible; Release publishes the sender's change to a racing `register`, which
+            // acquires `WAKING` on its failed exchange.
+            match self.state.compare_exchange(current, new, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) if new == WAKING => break,
+                Ok(_) => return None,
+                Err(actual) => current = actual,
+            }
         }
         // SAFETY: we set `WAKING` on a state without `REGISTERING` or `WAKING`: the slot is ours.
         let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
-        // Release: the next `register` acquires the emptied slot. Clears `REGISTERED` too: the
-        // slot is empty now.
-        self.state.fetch_and(!(WAKING | REGISTERED), Ordering::Release);
+        // A store, not a read-modify-write: while the state is `WAKING` alone nobody else writes
+        // it (senders and `register` only read it and back off). Release: the next `register`
+        // acquires the emptied slot.
+        self.state.store(IDLE, Ordering::Release);
         waker
     }
 }

@@ -2,9 +2,11 @@
 
 mod support;
 
+use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
+use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
 use futures_lite::future::{block_on, poll_once};
@@ -101,6 +103,65 @@ fn send_waits_while_full_and_completes_when_room_is_made() {
     assert_eq!(block_on(poll_once(send.as_mut())), None);
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(block_on(poll_once(send.as_mut())), Some(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+/// A waker that counts its wakes.
+struct WakeCount(AtomicUsize);
+
+impl Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<WakeCount>, Waker) {
+    let count = Arc::new(WakeCount(AtomicUsize::new(0)));
+    (count.clone(), Waker::from(count))
+}
+
+fn wakes(count: &WakeCount) -> usize {
+    count.0.load(Ordering::SeqCst)
+}
+
+#[test]
+fn taking_from_a_full_channel_wakes_one_waiting_send_which_hands_the_room_left_on() {
+    let (tx, mut rx) = bounded(2);
+    tx.try_send(0).unwrap();
+    tx.try_send(0).unwrap();
+    let (first_woken, first_waker) = counting_waker();
+    let (second_woken, second_waker) = counting_waker();
+    let mut first = pin!(tx.send(1));
+    let mut second = pin!(tx.send(2));
+    assert!(first.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+    assert!(second.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(wakes(&first_woken), 1);
+    assert_eq!(wakes(&second_woken), 0, "one send is notified at a time");
+    assert_eq!(first.as_mut().poll(&mut Context::from_waker(&first_waker)), Poll::Ready(Ok(())));
+    assert_eq!(wakes(&second_woken), 1, "the first send handed the room it left on");
+    assert_eq!(second.as_mut().poll(&mut Context::from_waker(&second_waker)), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[test]
+fn a_notified_send_that_is_dropped_passes_the_notification_on() {
+    let (tx, mut rx) = bounded(1);
+    tx.try_send(0).unwrap();
+    let (first_woken, first_waker) = counting_waker();
+    let (second_woken, second_waker) = counting_waker();
+    let mut second = pin!(tx.send(2));
+    {
+        let mut first = pin!(tx.send(1));
+        assert!(first.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+        assert!(second.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!((wakes(&first_woken), wakes(&second_woken)), (1, 0));
+    }
+    assert_eq!(wakes(&second_woken), 1, "the dropped send's notification went to the other");
+    assert_eq!(second.as_mut().poll(&mut Context::from_waker(&second_waker)), Poll::Ready(Ok(())));
     assert_eq!(rx.try_recv(), Ok(2));
 }
 
