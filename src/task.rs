@@ -8,6 +8,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::executor::Metadata;
+
 /// The payload of a panic, as [`std::panic::catch_unwind`] returns it.
 pub(crate) type PanicPayload = Box<dyn Any + Send + 'static>;
 
@@ -58,11 +60,11 @@ impl<T> Drop for Unclaimed<T> {
 /// ```
 #[must_use = "dropping a task cancels it; use `detach` to let it run"]
 pub struct Task<T> {
-    task: async_task::FallibleTask<TaskOutput<T>>,
+    task: async_task::FallibleTask<TaskOutput<T>, Metadata>,
 }
 
 impl<T> Task<T> {
-    pub(crate) fn new(task: async_task::Task<TaskOutput<T>>) -> Self {
+    pub(crate) fn new(task: async_task::Task<TaskOutput<T>, Metadata>) -> Self {
         Self { task: task.fallible() }
     }
 

@@ -6,11 +6,9 @@ use std::any::TypeId;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use async_task::Runnable;
-
 use crate::executor::local_queue::LocalQueue;
 use crate::executor::local_tasks::LocalTasks;
-use crate::executor::shared::Shared;
+use crate::executor::shared::{Runnable, Shared};
 use crate::sync::{thread_local, Arc};
 
 /// Consecutive polls a task woken into the LIFO slot may take before the slot's task goes to
@@ -138,18 +136,17 @@ pub(crate) fn current_shared() -> Option<Arc<Shared>> {
     CURRENT.with(|slot| Some(slot.try_borrow().ok()?.as_ref()?.shared.clone()))
 }
 
-/// Queues `runnable` on this thread's local queue if this thread owns one of `shared`'s queues;
-/// returns whether it became stealable, or hands the runnable back.
-pub(crate) fn schedule_local(
-    shared: &Arc<Shared>,
-    runnable: Runnable,
-    yielded: bool,
-) -> Result<bool, Runnable> {
+/// Queues `runnable` on this thread's local queue if this thread owns one of its executor's
+/// queues, waking an idle thread if it became stealable; hands the runnable back otherwise.
+pub(crate) fn schedule_local(runnable: Runnable, yielded: bool) -> Result<(), Runnable> {
     CURRENT.with(|slot| {
         let Ok(mut slot) = slot.try_borrow_mut() else { return Err(runnable) };
         match slot.as_mut() {
-            Some(Current { shared: own, queue: Some(queue), .. }) if Arc::ptr_eq(own, shared) => {
-                Ok(queue.push(runnable, yielded, shared))
+            Some(Current { shared, queue: Some(queue), .. }) if Arc::ptr_eq(shared, runnable.metadata()) => {
+                if queue.push(runnable, yielded, shared) {
+                    shared.notify_idle();
+                }
+                Ok(())
             }
             _ => Err(runnable),
         }

@@ -11,9 +11,8 @@
 
 use std::collections::VecDeque;
 
-use async_task::Runnable;
-
 use crate::executor::local_queue::{LocalQueue, Overflow};
+use crate::executor::shared::Runnable;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Mutex;
 

@@ -4,10 +4,10 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
-use async_task::Runnable;
 use concurrent_queue::ConcurrentQueue;
 
 use crate::executor::active::ActiveTasks;
+use crate::executor::shared::{Metadata, Runnable};
 use crate::executor::signal::Signal;
 use crate::sync::Arc;
 use crate::task::{CatchUnwind, Task};
@@ -19,12 +19,16 @@ pub(crate) struct LocalTasks {
     /// runnables are only ever run or dropped on the owning thread.
     queue: std::sync::Arc<ConcurrentQueue<Runnable>>,
     signal: Arc<Signal>,
+    /// The executor of the `block_on`, carried by every local task like by pool tasks (one task
+    /// handle type for both).
+    executor: Metadata,
     active: RefCell<ActiveTasks>,
 }
 
 impl LocalTasks {
-    pub(crate) fn new(signal: Arc<Signal>) -> Rc<Self> {
+    pub(crate) fn new(signal: Arc<Signal>, executor: Metadata) -> Rc<Self> {
         Rc::new(Self {
+            executor,
             queue: std::sync::Arc::new(ConcurrentQueue::unbounded()),
             signal,
             active: RefCell::new(ActiveTasks::default()),
@@ -51,7 +55,8 @@ impl LocalTasks {
             let _ = queue.push(runnable);
             signal.notify();
         };
-        let (runnable, task) = async_task::spawn_local(future, schedule);
+        let (runnable, task) =
+            async_task::Builder::new().metadata(self.executor.clone()).spawn_local(move |_| future, schedule);
         self.active.borrow_mut().insert(runnable.waker());
         runnable.schedule();
         Task::new(task)

@@ -9,6 +9,8 @@ mod injector;
 pub(crate) mod local_queue;
 mod local_tasks;
 mod shared;
+
+pub(crate) use shared::Metadata;
 mod signal;
 mod worker;
 
@@ -257,7 +259,7 @@ impl<S: EventSource + 'static> Executor<S> {
         deadline: Option<Instant>,
     ) -> Result<Option<F::Output>, BlockOnError<F>> {
         let signal = Arc::new(Signal::new(self.shared.source.clone()));
-        let local_tasks = LocalTasks::new(signal.clone());
+        let local_tasks = LocalTasks::new(signal.clone(), self.shared.clone());
         let spare_index = self.shared.stealers.len() - 1;
         let spare = self.shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
         let current = Current {

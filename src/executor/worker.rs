@@ -4,12 +4,10 @@
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
-use async_task::Runnable;
-
 use crate::coop;
 use crate::executor::context::{self, Current, OwnedQueue};
 use crate::executor::local_queue::{LocalQueue, CAPACITY};
-use crate::executor::shared::Shared;
+use crate::executor::shared::{Runnable, Shared};
 use crate::sync::Arc;
 
 /// Every this many tasks a thread takes from the injector first, so that tasks queued from
