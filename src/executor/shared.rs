@@ -33,10 +33,11 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_task::ScheduleInfo;
@@ -50,7 +51,7 @@ use crate::executor::signal::Signal;
 use crate::source::EventSource;
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{thread_local, Arc, Mutex};
-use crate::task::{CatchUnwind, Task};
+use crate::task::{CatchUnwind, Task, TaskOutput};
 
 /// What every task of an executor carries: the executor. Its schedule function reads it from
 /// here rather than capturing it, which keeps that function zero-sized; async-task then skips
@@ -136,17 +137,9 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let mut entry = ActiveGuard { entry: this.active.enter(), shared: this.clone() };
-        let future = async move {
-            let mut future = pin!(CatchUnwind::new(future));
-            poll_fn(|cx| {
-                let poll = future.as_mut().poll(cx);
-                if poll.is_pending() {
-                    entry.shared.active.idle(&mut entry.entry, cx.waker());
-                }
-                poll
-            })
-            .await
+        let future = Tracked {
+            future: CatchUnwind::new(future),
+            guard: ActiveGuard { entry: this.active.enter(), shared: this.clone() },
         };
         let (runnable, task) = async_task::Builder::new()
             .metadata(this.clone())
@@ -411,6 +404,31 @@ impl Drop for PollToken<'_> {
 /// Schedules a woken task of a pool: the schedule function of every spawned task.
 fn schedule(runnable: Runnable, info: ScheduleInfo) {
     Shared::schedule(runnable, info.woken_while_running);
+}
+
+/// A pool task's future: the spawned future with its panics caught, and its place in the live
+/// registry, where it records itself the first time it is idle.
+struct Tracked<F> {
+    future: CatchUnwind<F>,
+    guard: ActiveGuard,
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = TaskOutput<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self`, `Tracked` has
+        // no `Drop` impl and is `Unpin` only when `F` is; `guard` is never pinned.
+        let (future, guard) = unsafe {
+            let this = self.get_unchecked_mut();
+            (Pin::new_unchecked(&mut this.future), &mut this.guard)
+        };
+        let poll = future.poll(cx);
+        if poll.is_pending() {
+            guard.shared.active.idle(&mut guard.entry, cx.waker());
+        }
+        poll
+    }
 }
 
 /// Takes a task out of the live registry when its future completes or is dropped.
