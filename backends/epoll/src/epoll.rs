@@ -117,8 +117,7 @@ impl Epoll {
     ) -> io::Result<Registration> {
         let key = self.inner.registry.insert(callback)?;
         // SAFETY: the caller keeps `fd` open until `deregister`, which deletes it.
-        let added =
-            unsafe { self.inner.poller.add_with_mode(fd.as_raw_fd(), Event::all(key), PollMode::Edge) };
+        let added = unsafe { sys::epoll_add(self.inner.poller.as_fd(), fd.as_raw_fd(), key as u64) };
         if let Err(error) = added {
             self.inner.registry.remove(key);
             return Err(explain_add_error(error, fd.as_raw_fd()));

@@ -109,6 +109,17 @@ impl IoState {
         }
     }
 
+    /// Like [`clear`](Self::clear), after an operation that succeeded but emptied the kernel's
+    /// queue (a read of a stream shorter than its buffer): the next one would block, and finding
+    /// that out costs a syscall. Unless the peer hung up (`READ_CLOSED`, from `EPOLLRDHUP`):
+    /// then the next read returns EOF and no new event will come, so the direction stays ready.
+    pub fn clear_drained(&self, direction: Readiness, tick: u64) {
+        let mut inner = self.inner.lock();
+        if inner.tick == tick && !inner.ready.contains(Readiness::READ_CLOSED) {
+            inner.ready = inner.ready.without(direction);
+        }
+    }
+
     /// A fresh waiter id for a future that withdraws its waker when dropped.
     pub fn new_waiter_id(&self) -> u64 {
         let mut inner = self.inner.lock();

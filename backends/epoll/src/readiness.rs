@@ -12,6 +12,9 @@ impl Readiness {
     pub const READABLE: Self = Self(1);
     /// A write would not block (buffer space, a completed connect, an error).
     pub const WRITABLE: Self = Self(2);
+    /// The peer hung up or the fd failed: reads return EOF or the error from now on, so a short
+    /// read does not mean that the next one would block (see `IoState::clear_drained`).
+    pub(crate) const READ_CLOSED: Self = Self(4);
 
     /// The readiness of an epoll event's flags. Hang-up and error count as both directions, so
     /// that a pending read or write runs and sees the EOF or the error.
@@ -25,6 +28,9 @@ impl Readiness {
         }
         if flags & write != 0 {
             readiness = readiness | Self::WRITABLE;
+        }
+        if flags & (libc::EPOLLRDHUP as u32 | both) != 0 {
+            readiness = readiness | Self::READ_CLOSED;
         }
         readiness
     }

@@ -1,5 +1,5 @@
-//! The few system calls that `polling` and std do not offer: the wait itself, eventfd, and
-//! non-blocking mode on an arbitrary fd.
+//! The few system calls that `polling` and std do not offer: the wait itself, registration with
+//! `EPOLLRDHUP`, eventfd, and non-blocking mode on an arbitrary fd.
 //!
 //! `polling::Poller::wait` costs five syscalls on every call (it re-arms a timerfd and a one-shot
 //! notifier each time). `Epoll` keeps `polling` for registration and waits on its epoll fd
@@ -99,6 +99,25 @@ fn precise_wait(
 fn rounded_up_millis(timeout: Duration) -> i32 {
     let millis = timeout.as_nanos().div_ceil(1_000_000);
     i32::try_from(millis).unwrap_or(i32::MAX)
+}
+
+/// Adds `fd` to `epoll`, edge-triggered, for reads (with the peer's hang-up, `EPOLLRDHUP`) and
+/// writes, reporting `key`. `polling` has no way to ask for `EPOLLRDHUP` (its "interrupt" is
+/// `EPOLLHUP`), and without it a stream whose data and end arrive together reports one event,
+/// after which a short read cannot tell that EOF is next (see `IoState::clear_drained`).
+///
+/// # Safety
+///
+/// `fd` must stay open until it is deleted from `epoll` again.
+pub(crate) unsafe fn epoll_add(epoll: BorrowedFd<'_>, fd: RawFd, key: u64) -> io::Result<()> {
+    let interest = libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLOUT | libc::EPOLLET;
+    let mut event = libc::epoll_event { events: interest as u32, u64: key };
+    // SAFETY: `event` is a live local the kernel only reads; the caller keeps `fd` open while
+    // it is registered.
+    if unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// A non-blocking, close-on-exec eventfd.

@@ -16,8 +16,8 @@ pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
 
-/// Implements `AsyncRead` for each of the given types (a type and a reference to it), through
-/// its `async_io()`.
+/// Implements `AsyncRead` for each of the given stream types (a type and a reference to it),
+/// through its `async_io()`.
 macro_rules! impl_async_read {
     ($($type:ty),*) => {$(
         impl futures_io::AsyncRead for $type {
@@ -26,7 +26,7 @@ macro_rules! impl_async_read {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.async_io().poll_read_with(cx, |mut io| std::io::Read::read(&mut io, buf))
+                self.async_io().poll_read_stream(cx, buf)
             }
         }
     )*};
