@@ -47,7 +47,8 @@ pub struct Epoll {
 }
 
 struct Inner {
-    /// Registration (`epoll_ctl`) goes through `polling`; the wait does not (see `sys`).
+    /// The epoll instance; deleting an fd goes through `polling`, adding one and the wait do not
+    /// (see `sys`).
     poller: Poller,
     /// Registered callbacks by key.
     registry: Registry,

@@ -69,8 +69,11 @@
 //! Dropping an `Async` removes its slot, deletes the fd from epoll, and waits for a dispatch in
 //! progress on another thread: once the drop returns, none of its wakers runs again.
 //!
-//! `polling` does the registration (`epoll_ctl`); the wait goes straight to the kernel, because
-//! `polling::Poller::wait` re-arms a timerfd and a one-shot notifier on every call. For the same
+//! `polling` owns the epoll instance and deletes fds from it. Adding an fd is our own
+//! `epoll_ctl`, because `polling` cannot ask for `EPOLLRDHUP`, which a stream read needs to skip
+//! the read that would only say `WouldBlock` (see `sys::epoll_add`). The wait goes straight to
+//! the kernel too, because `polling::Poller::wait` re-arms a timerfd and a one-shot notifier on
+//! every call. For the same
 //! reason `notify` is not `Poller::notify` (whose notification only `Poller::wait` can consume):
 //! it writes to an eventfd of our own, registered edge-triggered like everything else, so each
 //! write is a new edge and the notification never needs to be read back or re-armed.

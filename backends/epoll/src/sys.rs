@@ -2,7 +2,7 @@
 //! `EPOLLRDHUP`, eventfd, and non-blocking mode on an arbitrary fd.
 //!
 //! `polling::Poller::wait` costs five syscalls on every call (it re-arms a timerfd and a one-shot
-//! notifier each time). `Epoll` keeps `polling` for registration and waits on its epoll fd
+//! notifier each time). `Epoll` keeps `polling` for the epoll instance and waits on its fd
 //! directly: one `epoll_wait` (or `epoll_pwait2` for a timeout that is not whole milliseconds).
 
 use std::io;
