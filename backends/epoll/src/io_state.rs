@@ -143,3 +143,49 @@ impl fmt::Debug for IoState {
         f.debug_struct("IoState").field("ready", &inner.ready).field("tick", &inner.tick).finish()
     }
 }
+
+#[cfg(all(test, not(reactor_loom)))]
+mod tests {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::{IoState, ANONYMOUS};
+    use crate::readiness::Readiness;
+
+    struct Unused;
+
+    impl Wake for Unused {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// The tick of `state`'s readable direction if it is ready.
+    fn readable(state: &IoState) -> Option<u64> {
+        let waker = Waker::from(Arc::new(Unused));
+        match state.poll_ready(Readiness::READABLE, &mut Context::from_waker(&waker), ANONYMOUS) {
+            Poll::Ready(tick) => Some(tick),
+            Poll::Pending => None,
+        }
+    }
+
+    #[test]
+    fn a_drained_read_clears_readiness_unless_an_event_came_since() {
+        let state = IoState::default();
+        state.on_event(Readiness::READABLE);
+        let tick = readable(&state).expect("the event made it readable");
+        state.on_event(Readiness::READABLE);
+        state.clear_drained(Readiness::READABLE, tick);
+        let tick = readable(&state).expect("data that arrived after the read keeps it readable");
+        state.clear_drained(Readiness::READABLE, tick);
+        assert_eq!(readable(&state), None, "a drained read with no event since clears it");
+    }
+
+    #[test]
+    fn a_drained_read_after_the_peer_hung_up_leaves_reads_ready_for_the_eof() {
+        let state = IoState::default();
+        // Data and the peer's FIN arriving together are one edge-triggered event.
+        state.on_event(Readiness::from_epoll((libc::EPOLLIN | libc::EPOLLRDHUP) as u32));
+        let tick = readable(&state).expect("readable");
+        state.clear_drained(Readiness::READABLE, tick);
+        assert!(readable(&state).is_some(), "no event will come for the EOF: the next read must run");
+    }
+}
