@@ -130,6 +130,13 @@ pub use executor::{current_source, BlockOnError, Builder, Executor, Handle, Spaw
 pub use source::EventSource;
 pub use task::{JoinError, Task};
 
+/// The loom shim's wrapper types, shared with the workspace's backends so that one module decides
+/// between std and loom for them too. Not a public API.
+#[doc(hidden)]
+pub mod shim {
+    pub use crate::sync::imp::{Mutex, UnsafeCell};
+}
+
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]
 #[doc(hidden)]

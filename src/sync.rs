@@ -9,11 +9,14 @@
 //! lock only means a callback panicked; the data it guards stays consistent in this crate, so
 //! poisoning is cleared rather than propagated).
 //!
+//! The `Mutex` and `UnsafeCell` wrappers are re-exported as `reactor::shim` (hidden from the docs)
+//! for the workspace's backends, whose own shims take them from there.
+//!
 //! Loom cannot park with a timeout, so under loom [`thread::park_timeout`] returns at once after a
 //! yield. Callers already treat a timed park as one that may return early.
 
 #[cfg(not(reactor_loom))]
-mod imp {
+pub(crate) mod imp {
     pub(crate) use std::sync::Arc;
 
     pub(crate) mod atomic {
@@ -30,20 +33,23 @@ mod imp {
 
     /// A mutex whose `lock` ignores poisoning (see the module docs).
     #[derive(Debug, Default)]
-    pub(crate) struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
+    pub struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
 
     impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
+        /// A mutex holding `value`.
+        pub fn new(value: T) -> Self {
             Self(std::sync::Mutex::new(value))
         }
     }
 
     impl<T: ?Sized> Mutex<T> {
-        pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        /// Locks the mutex, ignoring poisoning.
+        pub fn lock(&self) -> std::sync::MutexGuard<'_, T> {
             self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
         }
 
-        pub(crate) fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, T>> {
+        /// Locks the mutex if it is free, ignoring poisoning.
+        pub fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, T>> {
             match self.0.try_lock() {
                 Ok(guard) => Some(guard),
                 Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
@@ -54,22 +60,24 @@ mod imp {
 
     /// `std::cell::UnsafeCell` with loom's closure-based access API.
     #[derive(Debug)]
-    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+    pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
     impl<T> UnsafeCell<T> {
-        pub(crate) const fn new(value: T) -> Self {
+        /// A cell holding `value`.
+        pub const fn new(value: T) -> Self {
             Self(std::cell::UnsafeCell::new(value))
         }
 
-        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        /// Runs `f` with a raw pointer to the value.
+        pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
             f(self.0.get())
         }
     }
 }
 
 #[cfg(reactor_loom)]
-mod imp {
-    pub(crate) use loom::cell::UnsafeCell;
+pub(crate) mod imp {
+    pub use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::Arc;
 
     /// loom's `thread_local!` taking std's `const { .. }` initialiser form, which its
@@ -98,18 +106,21 @@ mod imp {
 
     /// loom's mutex with the poison-free `lock` of the std half.
     #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub struct Mutex<T>(loom::sync::Mutex<T>);
 
     impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
+        /// A mutex holding `value`.
+        pub fn new(value: T) -> Self {
             Self(loom::sync::Mutex::new(value))
         }
 
-        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+        /// Locks the mutex, ignoring poisoning.
+        pub fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
             self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
         }
 
-        pub(crate) fn try_lock(&self) -> Option<loom::sync::MutexGuard<'_, T>> {
+        /// Locks the mutex if it is free, ignoring poisoning.
+        pub fn try_lock(&self) -> Option<loom::sync::MutexGuard<'_, T>> {
             match self.0.try_lock() {
                 Ok(guard) => Some(guard),
                 Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),

@@ -12,6 +12,9 @@
 //! It is used only for what becomes a waker (and what those point to), never for the channels'
 //! own state, which uses the switched [`Arc`] so that loom sees the synchronisation of the last
 //! drop.
+//!
+//! The `Mutex` and `UnsafeCell` wrappers come from the core's shim (`reactor::shim`): one definition
+//! decides std or loom for every crate of the workspace.
 
 /// Reference counts for wakers: std's in both halves (see the module docs).
 pub(crate) mod waker_refcount {
@@ -33,41 +36,10 @@ mod imp {
     pub(crate) mod hint {
         pub(crate) use std::hint::spin_loop;
     }
-
-    /// A mutex whose `lock` ignores poisoning (see the module docs).
-    #[derive(Debug, Default)]
-    pub(crate) struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
-
-    impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
-            Self(std::sync::Mutex::new(value))
-        }
-    }
-
-    impl<T: ?Sized> Mutex<T> {
-        pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-        }
-    }
-
-    /// `std::cell::UnsafeCell` with loom's closure-based access API.
-    #[derive(Debug)]
-    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
-
-    impl<T> UnsafeCell<T> {
-        pub(crate) const fn new(value: T) -> Self {
-            Self(std::cell::UnsafeCell::new(value))
-        }
-
-        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-            f(self.0.get())
-        }
-    }
 }
 
 #[cfg(reactor_loom)]
 mod imp {
-    pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::Arc;
 
     pub(crate) mod atomic {
@@ -81,23 +53,10 @@ mod imp {
     pub(crate) mod hint {
         pub(crate) use loom::hint::spin_loop;
     }
-
-    /// loom's mutex with the poison-free `lock` of the std half.
-    #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
-
-    impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
-            Self(loom::sync::Mutex::new(value))
-        }
-
-        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-        }
-    }
 }
 
 pub(crate) use imp::*;
+pub(crate) use reactor::shim::{Mutex, UnsafeCell};
 
 /// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
 /// switches a bug on and asserts that loom catches it.

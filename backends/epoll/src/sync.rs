@@ -4,6 +4,9 @@
 //! crate's shim. `Mutex::lock` returns the guard directly: a poisoned lock only means a waker
 //! panicked, and the data it guards (readiness bits, waker slots, the registration table) stays
 //! consistent, so poisoning is cleared rather than propagated.
+//!
+//! The `Mutex` wrapper comes from the core's shim (`reactor::shim`): one definition
+//! decides std or loom for every crate of the workspace.
 
 #[cfg(not(reactor_loom))]
 mod imp {
@@ -11,28 +14,6 @@ mod imp {
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
-    }
-
-    /// A mutex whose `lock` ignores poisoning (see the module docs).
-    #[derive(Debug, Default)]
-    pub(crate) struct Mutex<T>(std::sync::Mutex<T>);
-
-    impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
-            Self(std::sync::Mutex::new(value))
-        }
-
-        pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-        }
-
-        pub(crate) fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, T>> {
-            match self.0.try_lock() {
-                Ok(guard) => Some(guard),
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) => None,
-            }
-        }
     }
 }
 
@@ -43,31 +24,10 @@ mod imp {
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
     }
-
-    /// loom's mutex with the poison-free `lock` of the std half.
-    #[derive(Debug, Default)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
-
-    impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
-            Self(loom::sync::Mutex::new(value))
-        }
-
-        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-        }
-
-        pub(crate) fn try_lock(&self) -> Option<loom::sync::MutexGuard<'_, T>> {
-            match self.0.try_lock() {
-                Ok(guard) => Some(guard),
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) => None,
-            }
-        }
-    }
 }
 
 pub(crate) use imp::*;
+pub(crate) use reactor::shim::Mutex;
 
 /// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
 /// switches a bug on and asserts that loom catches it.

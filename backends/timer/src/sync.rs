@@ -5,6 +5,9 @@
 //! `loom-tests/` checks the real code. As in the core's shim, `Mutex::lock` returns the guard
 //! directly: a poisoned lock only means a waker or callback panicked, and every update of the data
 //! it guards completes before any user code runs, so the data stays consistent.
+//!
+//! The `Mutex` wrapper comes from the core's shim (`reactor::shim`): one definition
+//! decides std or loom for every crate of the workspace.
 
 #[cfg(not(reactor_loom))]
 mod imp {
@@ -31,22 +34,6 @@ mod imp {
             }
             ordinal.get()
         })
-    }
-
-    /// A mutex whose `lock` ignores poisoning (see the module docs).
-    #[derive(Debug, Default)]
-    pub(crate) struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
-
-    impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
-            Self(std::sync::Mutex::new(value))
-        }
-    }
-
-    impl<T: ?Sized> Mutex<T> {
-        pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-        }
     }
 }
 
@@ -79,23 +66,10 @@ mod imp {
             ordinal.get()
         })
     }
-
-    /// loom's mutex with the poison-free `lock` of the std half.
-    #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
-
-    impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
-            Self(loom::sync::Mutex::new(value))
-        }
-
-        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-        }
-    }
 }
 
 pub(crate) use imp::*;
+pub(crate) use reactor::shim::Mutex;
 
 /// Seeded bugs for the negative controls in `loom-tests/`: each timer model family has one test
 /// that switches a bug on and asserts that loom catches it.
