@@ -126,7 +126,10 @@ mod sync;
 mod task;
 
 pub use coop::yield_now;
-pub use executor::{current_source, BlockOnError, Builder, Executor, Handle, SpawnError, SpawnLocalError};
+pub use executor::{
+    current_source, BlockOnError, Builder, Executor, Handle, OnSourceError, SourceError, SpawnError,
+    SpawnLocalError,
+};
 pub use source::EventSource;
 pub use task::{JoinError, Task};
 

@@ -58,6 +58,32 @@ pub(crate) mod imp {
         }
     }
 
+    /// A one-permit wake-up for one owner thread: std's thread park and unpark.
+    #[derive(Debug)]
+    pub(crate) struct ThreadPark(std::thread::Thread);
+
+    impl ThreadPark {
+        /// A wake-up for the calling thread.
+        pub(crate) fn for_current_thread() -> Self {
+            Self(std::thread::current())
+        }
+
+        /// Blocks the owner until [`unpark`](Self::unpark) (or spuriously).
+        pub(crate) fn park(&self) {
+            std::thread::park();
+        }
+
+        /// Blocks the owner until `unpark`, `timeout`, or spuriously.
+        pub(crate) fn park_timeout(&self, timeout: std::time::Duration) {
+            std::thread::park_timeout(timeout);
+        }
+
+        /// Wakes the owner, or makes its next park return at once.
+        pub(crate) fn unpark(&self) {
+            self.0.unpark();
+        }
+    }
+
     /// `std::cell::UnsafeCell` with loom's closure-based access API.
     #[derive(Debug)]
     pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
@@ -101,6 +127,31 @@ pub(crate) mod imp {
         /// Loom has no timed park: yield, then report an early return (which callers allow).
         pub(crate) fn park_timeout(_timeout: std::time::Duration) {
             loom::thread::yield_now();
+        }
+    }
+
+    /// The loom half of the thread wake-up: a `Notify` owned by the parker rather than the
+    /// thread's own park token, because loom 0.7 takes an unpark that arrives while the thread
+    /// is blocked on a loom mutex for the mutex's own wake-up and fails an internal assertion,
+    /// where std ignores it. A timed park returns at once (see the module docs).
+    #[derive(Debug)]
+    pub(crate) struct ThreadPark(loom::sync::Notify);
+
+    impl ThreadPark {
+        pub(crate) fn for_current_thread() -> Self {
+            Self(loom::sync::Notify::new())
+        }
+
+        pub(crate) fn park(&self) {
+            self.0.wait();
+        }
+
+        pub(crate) fn park_timeout(&self, _timeout: std::time::Duration) {
+            loom::thread::yield_now();
+        }
+
+        pub(crate) fn unpark(&self) {
+            self.0.notify();
         }
     }
 
@@ -189,6 +240,19 @@ impl<W: Wake> WakerVtable<W> {
     }
 }
 
+/// `seeded!(Name)`: whether the seeded bug [`seeded_bug::Bug`]`::Name` is switched on for this
+/// thread; always `false` outside `reactor_loom` builds, so call sites need no `cfg`.
+macro_rules! seeded {
+    ($bug:ident) => {{
+        #[cfg(reactor_loom)]
+        let active = crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::$bug);
+        #[cfg(not(reactor_loom))]
+        let active = false;
+        active
+    }};
+}
+pub(crate) use seeded;
+
 /// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
 /// switches a bug on and asserts that loom catches it.
 ///
@@ -212,11 +276,10 @@ pub mod seeded_bug {
         /// A thread woken for new work does not clear the executor's wake-in-flight flag, so the
         /// next task pushed for a sleeping pool wakes nobody.
         WokenThreadKeepsWakeFlag,
-        /// A `block_on` thread's waker wakes its private event but not the source it may be
-        /// blocked in as the poller.
-        BlockOnWakeSkipsSource,
-        /// A `block_on` thread's waker does not wake its private event when it sleeps there.
-        BlockOnWakeSkipsEvent,
+        /// Unparking a thread blocked in the source as the poller skips the source's notify.
+        UnparkSkipsSourceNotify,
+        /// Unparking a thread parked without the poll token skips its thread unpark.
+        UnparkSkipsThreadUnpark,
         /// `CallbackSlot::remove` marks the slot removed without waiting for a call in progress.
         CallbackRemoveSkipsLock,
         /// `Ping::ping` queues its entry but does not notify the blocking source.
@@ -227,6 +290,19 @@ pub mod seeded_bug {
         /// A stealer claims its batch with a plain store instead of a compare-and-swap: a
         /// concurrent pop (or steal) takes the same task too.
         LocalQueueUnreservedSteal,
+        /// Unparking a thread blocked in the source skips the source's notify whenever the waking
+        /// thread is dispatching some source, not checking that it is the sleeper itself.
+        UnparkTrustsAnyDispatcher,
+        /// A `block_on` thread sleeps without entering the idle list, so pool work never wakes it.
+        BlockOnSleepsUnlisted,
+        /// A `block_on` that returns does not hand the poll role to a thread sleeping without it.
+        BlockOnExitSkipsHandOff,
+        /// A thread that was picked for new work while it cancelled its own sleep (it had found
+        /// work) does not release the wake-in-flight flag.
+        CancelledParkKeepsWakeFlag,
+        /// A returning `block_on` cancels its `!Send` tasks without waiting for the wake-ups that
+        /// other threads have in flight, leaving those tasks' futures undropped.
+        LocalExitSkipsInFlightWakes,
     }
 
     std::thread_local! {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use reactor::{Builder, EventSource, Executor};
+use reactor::{Builder, EventSource, Executor, OnSourceError};
 use reactor_epoll::Epoll;
 
 extern "C" fn ignore_signal(_: libc::c_int) {}
@@ -54,7 +54,10 @@ fn signals_to_a_worker_blocked_in_epoll_are_not_errors_and_it_keeps_working() {
         .worker_threads(1)
         // SAFETY: `pthread_self` has no preconditions.
         .on_thread_start(move || thread_tx.send(unsafe { libc::pthread_self() }).unwrap())
-        .on_source_error(move |error| errors_tx.send(error.to_string()).unwrap())
+        .on_source_error(move |failure| {
+            errors_tx.send(failure.error().to_string()).unwrap();
+            OnSourceError::Continue
+        })
         .build(source)
         .unwrap();
     let worker = worker_thread.recv().unwrap();

@@ -3,65 +3,19 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::{mpsc, Arc, Barrier};
+use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
 
 use reactor::source::Parking;
 use reactor::{Builder, Executor, Handle};
 
+mod common;
+use common::{DropCounter, Gate};
+
 fn executor(workers: usize) -> Executor<Parking> {
     Builder::new().worker_threads(workers).build(Parking::new()).unwrap()
-}
-
-/// A future that stays pending until `Gate::open`, from any thread.
-#[derive(Clone, Default)]
-struct Gate {
-    state: Arc<Mutex<(bool, Option<Waker>)>>,
-}
-
-impl Gate {
-    fn open(&self) {
-        let waker = {
-            let mut state = self.state.lock().unwrap();
-            state.0 = true;
-            state.1.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    fn wait(&self) -> GateWait {
-        GateWait { gate: self.clone() }
-    }
-}
-
-struct GateWait {
-    gate: Gate,
-}
-
-impl Future for GateWait {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.gate.state.lock().unwrap();
-        if state.0 {
-            return Poll::Ready(());
-        }
-        state.1 = Some(cx.waker().clone());
-        Poll::Pending
-    }
-}
-
-/// Counts its drops.
-struct DropCounter(Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 #[test]

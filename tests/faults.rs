@@ -14,7 +14,7 @@ use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
 use reactor::source::{Composite, Parking, PingSource};
-use reactor::{Builder, EventSource, Executor};
+use reactor::{Builder, EventSource, Executor, OnSourceError};
 use reactor_channel::{unbounded, ChannelSource};
 use reactor_timer::{Timer, TimerAction};
 
@@ -69,7 +69,10 @@ fn a_waker_panicking_when_its_timer_fires_is_reported_and_the_executor_keeps_run
     let source = Composite::new(Parking::new()).with(timer.clone()).unwrap();
     let executor: Executor<Composite> = Builder::new()
         .worker_threads(1)
-        .on_source_error(move |error| errors_tx.send(error.to_string()).unwrap())
+        .on_source_error(move |failure| {
+            errors_tx.send(failure.error().to_string()).unwrap();
+            OnSourceError::Continue
+        })
         .build(source)
         .unwrap();
     let deadline = clock.now() + Duration::from_millis(10);
@@ -215,7 +218,10 @@ fn wait_errors_reach_the_hook_and_the_executor_keeps_running_tasks() {
         let source = Failing { parking: Parking::new(), failures: AtomicUsize::new(3) };
         let executor: Executor<Failing> = Builder::new()
             .worker_threads(workers)
-            .on_source_error(move |error| errors_tx.send(error.to_string()).unwrap())
+            .on_source_error(move |failure| {
+                errors_tx.send(failure.error().to_string()).unwrap();
+                OnSourceError::Continue
+            })
             .build(source)
             .unwrap();
         // The idle executor waits in the failing source until a helper thread, having seen the

@@ -63,3 +63,37 @@ pub fn spawn_unjoined(f: impl FnOnce() + Send + 'static) -> impl FnOnce() {
         }
     }
 }
+
+/// A future that stays pending until another thread [opens](Gate::open) it: the simplest outside
+/// event a task can wait for, with its waker handed over through a loom mutex.
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    state: loom::sync::Arc<loom::sync::Mutex<(bool, Option<std::task::Waker>)>>,
+}
+
+impl Gate {
+    /// Opens the gate and wakes the task waiting on it, if any.
+    pub fn open(&self) {
+        let waker = {
+            let mut state = self.state.lock().unwrap();
+            state.0 = true;
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl std::future::Future for Gate {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut state = self.state.lock().unwrap();
+        if state.0 {
+            return std::task::Poll::Ready(());
+        }
+        state.1 = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+}

@@ -13,52 +13,16 @@
 //! negative control seeds such a bug and checks that loom reports it.
 #![cfg(reactor_loom)]
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
-
 use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Arc, Mutex, Notify};
+use loom::sync::{Arc, Notify};
 use loom::thread;
 use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor::source::Parking;
 use reactor::{Builder, Executor};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom_tests::{assert_loom_catches, model, Gate};
 
 fn executor(workers: usize) -> Executor<Parking> {
     Builder::new().worker_threads(workers).build(Parking::new()).unwrap()
-}
-
-/// A future that is pending until another thread opens the gate.
-#[derive(Clone, Default)]
-struct Gate {
-    state: Arc<Mutex<(bool, Option<Waker>)>>,
-}
-
-impl Gate {
-    fn open(&self) {
-        let waker = {
-            let mut state = self.state.lock().unwrap();
-            state.0 = true;
-            state.1.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-impl Future for Gate {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.state.lock().unwrap();
-        if state.0 {
-            return Poll::Ready(());
-        }
-        state.1 = Some(cx.waker().clone());
-        Poll::Pending
-    }
 }
 
 /// The `block_on` thread, alone (no workers), is the poller blocked in `Parking` when another
@@ -104,7 +68,7 @@ fn negative_control_block_on_wake_skipping_the_event_is_caught() {
 #[test]
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_block_on_wake_skipping_the_event() {
-    seeded_bug::with(Bug::BlockOnWakeSkipsEvent, block_on_beside_a_worker_woken_from_another_thread);
+    seeded_bug::with(Bug::UnparkSkipsThreadUnpark, block_on_beside_a_worker_woken_from_another_thread);
 }
 
 #[test]
@@ -120,7 +84,7 @@ fn negative_control_block_on_wake_skipping_the_source_is_caught() {
 #[test]
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_block_on_wake_skipping_the_source() {
-    seeded_bug::with(Bug::BlockOnWakeSkipsSource, block_on_woken_from_another_thread);
+    seeded_bug::with(Bug::UnparkSkipsSourceNotify, block_on_woken_from_another_thread);
 }
 
 /// A task woken from another thread, while it runs or while it is idle, runs again and completes

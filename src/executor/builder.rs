@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
+use crate::executor::error::{OnSourceError, SourceError};
+use crate::executor::shared::ErrorHook;
 use crate::executor::Executor;
 use crate::source::EventSource;
 
@@ -32,7 +34,7 @@ pub struct Builder {
     pub(crate) stack_size: Option<usize>,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
-    pub(crate) on_source_error: Box<dyn Fn(&io::Error) + Send + Sync>,
+    pub(crate) on_source_error: ErrorHook,
 }
 
 impl Builder {
@@ -44,7 +46,10 @@ impl Builder {
             stack_size: None,
             on_thread_start: None,
             on_thread_stop: None,
-            on_source_error: Box::new(|error| eprintln!("reactor: event source wait failed: {error}")),
+            on_source_error: Box::new(|failure| {
+                eprintln!("reactor: {failure}");
+                OnSourceError::Continue
+            }),
         }
     }
 
@@ -79,10 +84,37 @@ impl Builder {
         self
     }
 
-    /// Calls `hook` with every error that the source's wait returns (a panic in a source
-    /// callback arrives here as an error too). The executor keeps running. Defaults to printing
-    /// the error to standard error.
-    pub fn on_source_error(mut self, hook: impl Fn(&io::Error) + Send + Sync + 'static) -> Self {
+    /// Calls `hook` with every failed wait of the source (a panic in a source callback arrives
+    /// here as an error too); what it returns decides whether the executor goes on or shuts
+    /// down. Defaults to printing the error to standard error and going on.
+    ///
+    /// A source that keeps failing is not waited on in a hot loop: after the `n`-th failure in a
+    /// row the executor leaves it alone for `min(2^(n-1) ms, 1 s)` (tasks keep running
+    /// meanwhile, and its sleepers still wake for new work), and the first successful wait ends
+    /// the back-off. [`SourceError`] tells the hook the count and the delay.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor::{source::Parking, Builder, OnSourceError};
+    ///
+    /// let executor = Builder::new()
+    ///     .on_source_error(|failure| {
+    ///         eprintln!("{failure}");
+    ///         if failure.consecutive_failures() >= 10 {
+    ///             OnSourceError::Shutdown
+    ///         } else {
+    ///             OnSourceError::Continue
+    ///         }
+    ///     })
+    ///     .build(Parking::new())
+    ///     .unwrap();
+    /// # drop(executor);
+    /// ```
+    pub fn on_source_error(
+        mut self,
+        hook: impl Fn(&SourceError<'_>) -> OnSourceError + Send + Sync + 'static,
+    ) -> Self {
         self.on_source_error = Box::new(hook);
         self
     }

@@ -1,7 +1,10 @@
-//! Errors of executor operations; each hands the rejected future back.
+//! Errors of executor operations (each hands the rejected future back), and the failures of
+//! its source's wait that the error hook sees.
 
 use std::error::Error;
 use std::fmt;
+use std::io;
+use std::time::Duration;
 
 macro_rules! future_error {
     ($(#[$doc:meta])* $name:ident, $message:literal) => {
@@ -57,3 +60,56 @@ future_error!(
     SpawnLocalError,
     "spawn_local must be called on a thread running this executor's block_on"
 );
+
+/// A failed wait of an executor's event source, as its error hook sees it (see
+/// [`Builder::on_source_error`](crate::Builder::on_source_error)).
+#[derive(Debug)]
+pub struct SourceError<'a> {
+    error: &'a io::Error,
+    consecutive_failures: u32,
+    retry_after: Duration,
+}
+
+impl<'a> SourceError<'a> {
+    pub(crate) fn new(error: &'a io::Error, consecutive_failures: u32, retry_after: Duration) -> Self {
+        Self { error, consecutive_failures, retry_after }
+    }
+
+    /// The error the source's wait returned (a panic in a source callback arrives as an error
+    /// of kind `Other` too).
+    pub fn error(&self) -> &io::Error {
+        self.error
+    }
+
+    /// How many waits in a row have failed, this one included.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.consecutive_failures
+    }
+
+    /// How long the executor leaves the source alone before it waits on it again, unless the
+    /// hook shuts it down.
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+}
+
+impl fmt::Display for SourceError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "event source wait failed ({} in a row, retrying in {:?}): {}",
+            self.consecutive_failures, self.retry_after, self.error
+        )
+    }
+}
+
+/// What an executor does after a failed wait of its source, as its error hook decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnSourceError {
+    /// Keep running: wait on the source again after the back-off.
+    Continue,
+    /// Shut the executor down: its workers stop and every unfinished task is cancelled, as when
+    /// it is dropped. `block_on` calls in progress keep polling their own future.
+    Shutdown,
+}

@@ -1,7 +1,8 @@
 //! `!Send` tasks spawned with `spawn_local`, run only by the `block_on` that owns them.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
 use concurrent_queue::ConcurrentQueue;
@@ -9,7 +10,7 @@ use concurrent_queue::ConcurrentQueue;
 use crate::executor::active::ActiveTasks;
 use crate::executor::shared::{Metadata, Runnable};
 use crate::executor::signal::Signal;
-use crate::sync::Arc;
+use crate::sync::{seeded, Arc};
 use crate::task::{CatchUnwind, Task};
 
 /// The `!Send` tasks of one `block_on` call. They live as long as that call: when it returns,
@@ -17,21 +18,24 @@ use crate::task::{CatchUnwind, Task};
 pub(crate) struct LocalTasks {
     /// Scheduled local tasks. Wakers may fire on any thread, so the queue is concurrent; the
     /// runnables are only ever run or dropped on the owning thread.
-    queue: std::sync::Arc<ConcurrentQueue<Runnable>>,
+    queue: Arc<ConcurrentQueue<Runnable>>,
     signal: Arc<Signal>,
     /// The executor of the `block_on`, carried by every local task like by pool tasks (one task
     /// handle type for both).
     executor: Metadata,
     active: RefCell<ActiveTasks>,
+    /// Local tasks whose future has not been dropped yet.
+    live: Cell<usize>,
 }
 
 impl LocalTasks {
     pub(crate) fn new(signal: Arc<Signal>, executor: Metadata) -> Rc<Self> {
         Rc::new(Self {
             executor,
-            queue: std::sync::Arc::new(ConcurrentQueue::unbounded()),
+            queue: Arc::new(ConcurrentQueue::unbounded()),
             signal,
             active: RefCell::new(ActiveTasks::default()),
+            live: Cell::new(0),
         })
     }
 
@@ -43,6 +47,7 @@ impl LocalTasks {
     {
         let slot = self.active.borrow().next_slot();
         let guard = LocalGuard { tasks: self.clone(), slot };
+        self.live.set(self.live.get() + 1);
         let future = async move {
             let _guard = guard;
             CatchUnwind::new(future).await
@@ -76,14 +81,27 @@ impl LocalTasks {
         self.queue.is_empty()
     }
 
-    /// Drops every pending task's future, on this (the owning) thread.
+    /// Drops every pending task's future, on this (the owning) thread, before returning.
+    ///
+    /// Every live task is woken, so each one's runnable comes to the queue, where it is dropped
+    /// (which drops the future). A task that another thread is waking at this very moment is
+    /// already marked scheduled, so the wake here does nothing and its runnable arrives only when
+    /// that thread's schedule call pushes it: the loop waits for it rather than return and leave
+    /// the future undropped for ever (nothing would ever pop that queue again).
     pub(crate) fn cancel_all(&self) {
         let wakers = self.active.borrow_mut().take_all();
         for waker in wakers {
             waker.wake();
         }
-        while let Some(runnable) = self.pop() {
-            drop(runnable);
+        loop {
+            while let Some(runnable) = self.pop() {
+                // A future whose `Drop` panics must not stop the others from being dropped.
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(runnable)));
+            }
+            if self.live.get() == 0 || seeded!(LocalExitSkipsInFlightWakes) {
+                return;
+            }
+            self.signal.wait_until(&|| !self.queue.is_empty());
         }
     }
 }
@@ -96,6 +114,7 @@ struct LocalGuard {
 
 impl Drop for LocalGuard {
     fn drop(&mut self) {
+        self.tasks.live.set(self.tasks.live.get() - 1);
         self.tasks.active.borrow_mut().remove(self.slot);
     }
 }

@@ -8,11 +8,13 @@ mod error;
 mod injector;
 pub(crate) mod local_queue;
 mod local_tasks;
+mod parker;
 mod shared;
+mod signal;
+mod sleep;
+mod worker;
 
 pub(crate) use shared::Metadata;
-mod signal;
-mod worker;
 
 use std::fmt;
 use std::future::Future;
@@ -24,14 +26,16 @@ use std::time::{Duration, Instant};
 
 pub use builder::Builder;
 pub use context::current_source;
-pub use error::{BlockOnError, SpawnError, SpawnLocalError};
+pub use error::{BlockOnError, OnSourceError, SourceError, SpawnError, SpawnLocalError};
 
 use crate::coop;
 use crate::executor::context::{Current, EnterGuard, OwnedQueue};
 use crate::executor::local_queue::local_queue;
 use crate::executor::local_tasks::LocalTasks;
-use crate::executor::shared::{OwnWork, Shared};
+use crate::executor::parker::Parker;
+use crate::executor::shared::Shared;
 use crate::executor::signal::Signal;
+use crate::executor::sleep::OwnWork;
 use crate::executor::worker::{next_task, run_task, run_worker, Ticks, EVENT_INTERVAL};
 use crate::source::{Composite, EventSource};
 use crate::sync::{self, thread, Arc};
@@ -53,10 +57,13 @@ use crate::task::Task;
 ///
 /// # Sleeping
 ///
-/// At most one idle thread blocks in [`EventSource::wait`] (it holds the poll token); the others
-/// sleep on an `event-listener` event. Work arriving for an idle pool wakes exactly one sleeper,
-/// or notifies the source if the poller is the only one; see `shared.rs` for the handshake that
-/// makes the wake-up impossible to lose.
+/// Every thread of the executor, worker or `block_on`, sleeps the same way: on one idle list,
+/// each with its own parker. The idle thread holding the poll token blocks in
+/// [`EventSource::wait`] as the poller; the others park. Work arriving for an idle pool wakes one
+/// sleeper (a parked one if there is one, else the poller through the source's notify) and never
+/// zero; a `block_on` that returns hands the poll role to a parked thread, so some thread always
+/// waits in the source while the pool is idle. A source whose wait keeps failing is backed off
+/// (see [`Builder::on_source_error`]).
 ///
 /// # Shutdown
 ///
@@ -258,7 +265,8 @@ impl<S: EventSource + 'static> Executor<S> {
         future: F,
         deadline: Option<Instant>,
     ) -> Result<Option<F::Output>, BlockOnError<F>> {
-        let signal = Arc::new(Signal::new(self.shared.source.clone()));
+        let (parker, _in_use) = Parker::enter();
+        let signal = Arc::new(Signal::new(parker.clone(), self.shared.source.clone()));
         let local_tasks = LocalTasks::new(signal.clone(), self.shared.clone());
         let spare_index = self.shared.stealers.len() - 1;
         let spare = self.shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
@@ -308,8 +316,8 @@ impl<S: EventSource + 'static> Executor<S> {
                 continue;
             }
             let timeout = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            let own = OwnWork { signal: &signal, pending: &pending };
-            self.shared.report(self.shared.park(timeout, Some(own)));
+            let own = OwnWork { pending: &pending };
+            self.shared.report(self.shared.park(&parker, timeout, Some(own)));
         }
     }
 }
@@ -339,8 +347,8 @@ impl<S: fmt::Debug> fmt::Debug for Executor<S> {
 }
 
 /// Leaves a `block_on` call, also when its future panics: cancels its `!Send` tasks on this
-/// thread, hands the tasks of the borrowed spare queue back to the pool, and wakes a worker for
-/// any task queued.
+/// thread, hands the tasks of the borrowed spare queue back to the pool, hands the poll role on
+/// to a parked thread, and wakes a sleeper for any task queued.
 struct BlockOnExit<'a> {
     entered: Option<EnterGuard>,
     shared: &'a Arc<Shared>,
@@ -355,6 +363,7 @@ impl Drop for BlockOnExit<'_> {
             let queue = owned.into_queue(self.shared);
             *self.shared.spare_queue.lock() = Some(queue);
         }
+        self.shared.hand_off_poll_role();
         self.shared.wake_for_leftover_work();
     }
 }

@@ -7,6 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 use crate::coop;
 use crate::executor::context::{self, Current, OwnedQueue};
 use crate::executor::local_queue::{LocalQueue, CAPACITY};
+use crate::executor::parker::Parker;
 use crate::executor::shared::{Runnable, Shared};
 use crate::sync::Arc;
 
@@ -26,6 +27,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Ru
     let Ok(_entered) = context::enter(current) else {
         return;
     };
+    let (parker, _in_use) = Parker::enter();
     let mut ticks = Ticks::new(index);
     while !shared.is_shut_down() {
         match next_task(&shared, &mut ticks) {
@@ -35,7 +37,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Ru
                     shared.report(shared.poll_events());
                 }
             }
-            None => shared.report(shared.park(None, None)),
+            None => shared.report(shared.park(&parker, None, None)),
         }
     }
 }
