@@ -114,6 +114,7 @@ mod registration;
 mod runtime;
 mod sync;
 mod sys;
+mod waiters;
 
 pub use async_io::{Async, Ready, WithReadiness};
 pub use epoll::Epoll;
@@ -145,4 +146,5 @@ pub mod loom_internals {
     pub use crate::readiness::Readiness;
     pub use crate::registration::{DispatchBuffer, Registry};
     pub use crate::sync::seeded_bug;
+    pub use crate::waiters::WaiterKey;
 }

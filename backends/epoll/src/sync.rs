@@ -47,6 +47,9 @@ pub mod seeded_bug {
         /// `Registry::remove` takes the entry out of the table but skips `CallbackSlot::remove`:
         /// a dispatch that looked the entry up already runs the callback after removal returns.
         RemoveSkipsCallbackSlot,
+        /// `Waiters::register` keeps one waiter per direction: a new one displaces the others
+        /// without waking them (the defect of issue 11).
+        OneWaiterPerDirection,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see
