@@ -3,7 +3,7 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use polling::{Event, PollMode, Poller};
@@ -47,8 +47,8 @@ pub struct Epoll {
 }
 
 struct Inner {
-    /// The epoll instance; deleting an fd goes through `polling`, adding one and the wait do not
-    /// (see `sys`).
+    /// The epoll instance; `polling` creates it (and adds the notification eventfd), while adding
+    /// and deleting registrations and the wait go straight to the kernel (see `sys`).
     poller: Poller,
     /// Registered callbacks by key.
     registry: Registry,
@@ -100,11 +100,12 @@ impl Epoll {
     }
 
     /// Registers `fd` edge-triggered for both directions; `callback` runs on every event until
-    /// the returned registration is [deregistered](Registration::deregister).
+    /// the returned registration is [deregistered](Registration::deregister), which deletes this
+    /// very fd (its number is recorded here).
     ///
     /// # Safety
     ///
-    /// `fd` must stay open until `deregister` has been called with it.
+    /// `fd` must stay open until `deregister` has been called.
     ///
     /// # Errors
     ///
@@ -123,7 +124,7 @@ impl Epoll {
             self.inner.registry.remove(key);
             return Err(explain_add_error(error, fd.as_raw_fd()));
         }
-        Ok(Registration { epoll: self.clone(), key })
+        Ok(Registration { epoll: self.clone(), key, fd: fd.as_raw_fd() })
     }
 
     /// Number of fds currently registered.
@@ -199,17 +200,21 @@ impl fmt::Debug for Epoll {
 pub(crate) struct Registration {
     epoll: Epoll,
     key: usize,
+    /// The fd that was registered, which is the one to delete (its owner's `as_fd` may answer
+    /// with another one by then).
+    fd: RawFd,
 }
 
 impl Registration {
-    /// Removes the registration. Once this returns, its callback never runs again (a callback
+    /// Removes the registration: deletes the fd that was registered from the epoll set and
+    /// removes the callback. Once this returns, its callback never runs again (a callback
     /// running on another thread is waited for; one running on this thread returns first).
     ///
     /// # Errors
     ///
     /// The error of `epoll_ctl(EPOLL_CTL_DEL)`; the callback is removed regardless.
-    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        let deleted = self.epoll.inner.poller.delete(fd);
+    pub(crate) fn deregister(&self) -> io::Result<()> {
+        let deleted = sys::epoll_delete(self.epoll.inner.poller.as_fd(), self.fd);
         self.epoll.inner.registry.remove(self.key);
         deleted
     }

@@ -67,11 +67,14 @@
 //! Registrations live in a slab; an event's key is the slot index plus the slot's generation, so
 //! an event still queued for a deregistered fd cannot reach a registration that reused the slot.
 //! Dropping an `Async` removes its slot, deletes the fd from epoll, and waits for a dispatch in
-//! progress on another thread: once the drop returns, none of its wakers runs again.
+//! progress on another thread: once the drop returns, none of its wakers runs again. The fd
+//! deleted is the one registered, its number recorded then: `AsFd` does not promise that a
+//! type answers with the same fd on every call.
 //!
-//! `polling` owns the epoll instance and deletes fds from it. Adding an fd is our own
-//! `epoll_ctl`, because `polling` cannot ask for `EPOLLRDHUP`, which a stream read needs to skip
-//! the read that would only say `WouldBlock` (see `sys::epoll_add`). The wait goes straight to
+//! `polling` owns the epoll instance. Adding an fd is our own `epoll_ctl`, because `polling`
+//! cannot ask for `EPOLLRDHUP`, which a stream read needs to skip the read that would only say
+//! `WouldBlock` (see `sys::epoll_add`); so is deleting one, by the number recorded when it was
+//! added. The wait goes straight to
 //! the kernel too, because `polling::Poller::wait` re-arms a timerfd and a one-shot notifier on
 //! every call. For the same
 //! reason `notify` is not `Poller::notify` (whose notification only `Poller::wait` can consume):
