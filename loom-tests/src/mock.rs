@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use loom::sync::{Arc, Mutex};
 use reactor::source::{EventSource, Parking};
-use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Readiness, Registry};
+use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Readiness, Registry, WaiterKey};
 
 /// The mock source; clones share it (an `Arc` inside), as `Epoll` clones do.
 #[derive(Clone)]
@@ -152,9 +152,11 @@ impl MockIo {
     /// Waits until `direction` is ready, then consumes that readiness (the operation that
     /// followed would have drained the data).
     pub async fn ready(&self, direction: Readiness) {
-        let id = self.state.new_waiter_id();
+        let mut key = WaiterKey::default();
         let tick =
-            std::future::poll_fn(|cx: &mut Context<'_>| self.state.poll_ready(direction, cx, id)).await;
+            std::future::poll_fn(|cx: &mut Context<'_>| self.state.poll_ready(direction, cx, Some(&mut key)))
+                .await;
+        self.state.withdraw(direction, &mut key);
         self.state.clear(direction, tick);
     }
 }

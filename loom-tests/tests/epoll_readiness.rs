@@ -13,7 +13,7 @@ use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use reactor_epoll::loom_internals::seeded_bug::{self, Bug};
-use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Readiness, Registry};
+use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Readiness, Registry, WaiterKey};
 use reactor_loom_tests::{assert_loom_catches, model};
 
 /// A waker that raises a loom flag, so loom sees the wake's ordering.
@@ -46,14 +46,15 @@ fn edge_during_would_block_is_not_lost() {
         };
         let waker = Waker::from(std::sync::Arc::new(Flag(woken.clone())));
         let mut cx = Context::from_waker(&waker);
-        let Poll::Ready(tick) = state.poll_ready(Readiness::READABLE, &mut cx, 1) else {
+        let mut key = WaiterKey::default();
+        let Poll::Ready(tick) = state.poll_ready(Readiness::READABLE, &mut cx, Some(&mut key)) else {
             panic!("the earlier edge left the fd ready");
         };
         let parked = if data.load(Ordering::Acquire) {
             false // the read succeeds
         } else {
             state.clear(Readiness::READABLE, tick); // the read met WouldBlock
-            state.poll_ready(Readiness::READABLE, &mut cx, 1).is_pending()
+            state.poll_ready(Readiness::READABLE, &mut cx, Some(&mut key)).is_pending()
         };
         kernel.join().unwrap();
         assert!(!parked || woken.load(Ordering::Acquire), "the reader parked and the edge was lost");

@@ -10,10 +10,11 @@ use std::task::{ready, Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::epoll::Epoll;
-use crate::io_state::{IoState, ANONYMOUS};
+use crate::io_state::IoState;
 use crate::readiness::Readiness;
 use crate::registered::Registered;
 use crate::sync::Arc;
+use crate::waiters::WaiterKey;
 
 /// An I/O object registered with an [`Epoll`] source: its operations wait for readiness instead
 /// of blocking.
@@ -27,8 +28,27 @@ use crate::sync::Arc;
 /// is already ready right after registration), and a direction stays ready until an operation
 /// run through [`read_with`](Self::read_with), [`write_with`](Self::write_with) or the
 /// [`AsyncRead`]/[`AsyncWrite`] impls fails with `WouldBlock`; operations run while it is ready
-/// and wait while it is not. One task per direction is woken at a time; a second task waiting in
-/// the same direction takes turns with the first.
+/// and wait while it is not.
+///
+/// # Several tasks on one `Async`
+///
+/// Any number of tasks may wait in each direction, for example several tasks accepting on one
+/// `Arc<TcpListener>` or reading one `&Async`. An event wakes every task waiting in the
+/// directions it made ready; each retries its operation, and those that find nothing left (another
+/// task took the data or the connection) wait again. While the fd stays idle, waiting tasks are
+/// not polled at all.
+///
+/// - The futures ([`readable`](Self::readable), [`read_with`](Self::read_with) and their write
+///   counterparts, and the futures of the [`net`](crate::net) types built on them) stay
+///   registered until they complete or are dropped; dropping one withdraws its waker.
+/// - The [`AsyncRead`]/[`AsyncWrite`] impls (on `&Async`, and the stream types of
+///   [`net`](crate::net)) have no future whose drop could withdraw: the waker of each task that
+///   polls one and finds the direction not ready is kept, once per task however often it polls
+///   (tasks are told apart with [`Waker::will_wake`](std::task::Waker::will_wake)), until the
+///   next event in that direction wakes it. So two tasks reading through one `&Async` are both
+///   woken. A task that stops polling before that event is woken once, needlessly, when it comes;
+///   and should such left-behind wakers pile up on an idle fd, they are all woken (those still
+///   waiting poll again) and dropped.
 ///
 /// # Examples
 ///
@@ -116,12 +136,12 @@ impl<T: AsFd> Async<T> {
     /// does not clear it, so a loop of `readable().await` and such an operation spins once the
     /// data is drained. Prefer `read_with`.
     pub fn readable(&self) -> Ready<'_, T> {
-        Ready { io: self, direction: Readiness::READABLE, waiter: None }
+        Ready { io: self, direction: Readiness::READABLE, waiter: WaiterKey::default() }
     }
 
     /// Waits until the I/O object is writable (see [`readable`](Self::readable)).
     pub fn writable(&self) -> Ready<'_, T> {
-        Ready { io: self, direction: Readiness::WRITABLE, waiter: None }
+        Ready { io: self, direction: Readiness::WRITABLE, waiter: WaiterKey::default() }
     }
 
     /// Runs the non-blocking read `op` until it does not report `WouldBlock`, waiting for
@@ -152,7 +172,7 @@ impl<T: AsFd> Async<T> {
     where
         F: FnMut(&T) -> io::Result<R>,
     {
-        WithReadiness { io: self, direction: Readiness::READABLE, op, waiter: None }
+        WithReadiness { io: self, direction: Readiness::READABLE, op, waiter: WaiterKey::default() }
     }
 
     /// Runs the non-blocking write `op` until it does not report `WouldBlock`, waiting for
@@ -161,7 +181,7 @@ impl<T: AsFd> Async<T> {
     where
         F: FnMut(&T) -> io::Result<R>,
     {
-        WithReadiness { io: self, direction: Readiness::WRITABLE, op, waiter: None }
+        WithReadiness { io: self, direction: Readiness::WRITABLE, op, waiter: WaiterKey::default() }
     }
 
     /// Polls the readable direction for the `AsyncRead`-style APIs of wrapper types.
@@ -170,7 +190,7 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(Readiness::READABLE, cx, ANONYMOUS, op, |_| false)
+        self.poll_io(Readiness::READABLE, cx, None, op, |_| false)
     }
 
     /// Polls a read of a byte stream (a TCP or Unix stream socket) into `buf`.
@@ -186,7 +206,7 @@ impl<T: AsFd> Async<T> {
     {
         let capacity = buf.len();
         let drained = |&read: &usize| read > 0 && read < capacity;
-        self.poll_io(Readiness::READABLE, cx, ANONYMOUS, |mut io| io.read(buf), drained)
+        self.poll_io(Readiness::READABLE, cx, None, |mut io| io.read(buf), drained)
     }
 
     /// Polls the writable direction for the `AsyncWrite`-style APIs of wrapper types.
@@ -195,22 +215,23 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(Readiness::WRITABLE, cx, ANONYMOUS, op, |_| false)
+        self.poll_io(Readiness::WRITABLE, cx, None, op, |_| false)
     }
 
     /// One poll of an operation: spend coop budget, then try `op` while the direction is ready.
+    /// `waiter` is the key of the future polling, `None` for the anonymous `poll_*` APIs.
     /// `drained` tells from a successful result that the next operation would block.
     fn poll_io<R>(
         &self,
         direction: Readiness,
         cx: &mut Context<'_>,
-        waiter: u64,
+        mut waiter: Option<&mut WaiterKey>,
         mut op: impl FnMut(&T) -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         ready!(reactor::coop::poll_proceed(cx));
         loop {
-            let tick = ready!(self.state.poll_ready(direction, cx, waiter));
+            let tick = ready!(self.state.poll_ready(direction, cx, waiter.as_deref_mut()));
             match op(self.get_ref()) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.state.clear(direction, tick),
                 Ok(value) => {
@@ -293,13 +314,14 @@ where
     }
 }
 
-/// The future of [`Async::readable`] and [`Async::writable`]. Dropping it withdraws its waker.
+/// The future of [`Async::readable`] and [`Async::writable`]; any number may wait side by side.
+/// Dropping it withdraws its waker.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Ready<'a, T: AsFd> {
     io: &'a Async<T>,
     direction: Readiness,
-    /// This future's waiter id, from its first poll on.
-    waiter: Option<u64>,
+    /// This future's place among the waiters, from its first wait on.
+    waiter: WaiterKey,
 }
 
 impl<T: AsFd> Future for Ready<'_, T> {
@@ -307,17 +329,14 @@ impl<T: AsFd> Future for Ready<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(reactor::coop::poll_proceed(cx));
-        let state = &self.io.state;
-        let waiter = *self.waiter.get_or_insert_with(|| state.new_waiter_id());
-        self.io.state.poll_ready(self.direction, cx, waiter).map(|_| Ok(()))
+        let this = &mut *self;
+        this.io.state.poll_ready(this.direction, cx, Some(&mut this.waiter)).map(|_| Ok(()))
     }
 }
 
 impl<T: AsFd> Drop for Ready<'_, T> {
     fn drop(&mut self) {
-        if let Some(waiter) = self.waiter {
-            self.io.state.withdraw(self.direction, waiter);
-        }
+        self.io.state.withdraw(self.direction, &mut self.waiter);
     }
 }
 
@@ -327,14 +346,15 @@ impl<T: AsFd> fmt::Debug for Ready<'_, T> {
     }
 }
 
-/// The future of [`Async::read_with`] and [`Async::write_with`]. Dropping it withdraws its waker.
+/// The future of [`Async::read_with`] and [`Async::write_with`]; any number may wait side by
+/// side. Dropping it withdraws its waker.
 #[must_use = "futures do nothing unless awaited"]
 pub struct WithReadiness<'a, T: AsFd, F> {
     io: &'a Async<T>,
     direction: Readiness,
     op: F,
-    /// This future's waiter id, from its first poll on.
-    waiter: Option<u64>,
+    /// This future's place among the waiters, from its first wait on.
+    waiter: WaiterKey,
 }
 
 // The operation is never pinned: it is only ever called through `&mut`.
@@ -345,17 +365,13 @@ impl<T: AsFd, R, F: FnMut(&T) -> io::Result<R>> Future for WithReadiness<'_, T, 
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
         let this = self.get_mut();
-        let state = &this.io.state;
-        let waiter = *this.waiter.get_or_insert_with(|| state.new_waiter_id());
-        this.io.poll_io(this.direction, cx, waiter, &mut this.op, |_| false)
+        this.io.poll_io(this.direction, cx, Some(&mut this.waiter), &mut this.op, |_| false)
     }
 }
 
 impl<T: AsFd, F> Drop for WithReadiness<'_, T, F> {
     fn drop(&mut self) {
-        if let Some(waiter) = self.waiter {
-            self.io.state.withdraw(self.direction, waiter);
-        }
+        self.io.state.withdraw(self.direction, &mut self.waiter);
     }
 }
 

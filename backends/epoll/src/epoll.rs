@@ -3,15 +3,16 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use polling::{Event, PollMode, Poller};
 use reactor::EventSource;
 
+use crate::notifier::{EdgeNotifier, Eventfd};
 use crate::readiness::Readiness;
 use crate::registration::{Callback, DispatchBuffer, Registry, NOTIFY_KEY};
-use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::atomic::AtomicBool;
 use crate::sync::{Arc, Mutex};
 use crate::sys;
 
@@ -47,17 +48,15 @@ pub struct Epoll {
 }
 
 struct Inner {
-    /// The epoll instance; deleting an fd goes through `polling`, adding one and the wait do not
-    /// (see `sys`).
+    /// The epoll instance; `polling` creates it (and adds the notification eventfd), while adding
+    /// and deleting registrations and the wait go straight to the kernel (see `sys`).
     poller: Poller,
     /// Registered callbacks by key.
     registry: Registry,
-    /// An eventfd registered edge-triggered under [`NOTIFY_KEY`]: every write is a new edge, so
-    /// a notification needs one `write` and the wait that sees it no syscall at all.
-    notify_fd: OwnedFd,
-    /// Whether a notification was written and not yet seen by a wait; repeated notifications
-    /// before the next wait cost nothing.
-    notified: AtomicBool,
+    /// The notification handshake, over an eventfd registered edge-triggered under
+    /// [`NOTIFY_KEY`]: a notification needs one `write` (none while one is pending) and the
+    /// wait that sees it no syscall at all.
+    notifier: EdgeNotifier<Eventfd>,
     /// Reused by every wait; held for the whole wait, so a second concurrent wait can tell.
     buffers: Mutex<Buffers>,
     /// Whether `epoll_pwait2` is missing on this kernel.
@@ -78,12 +77,13 @@ impl Epoll {
     /// The error of creating the epoll instance or its eventfd (typically `EMFILE`).
     pub fn new() -> io::Result<Self> {
         let poller = Poller::new()?;
-        let notify_fd = sys::eventfd()?;
-        // SAFETY: `notify_fd` is open, and lives in the same `Inner` as the poller, whose epoll
+        let notifier = EdgeNotifier::new(Eventfd::new()?);
+        let notify_fd = notifier.edge().as_fd().as_raw_fd();
+        // SAFETY: the eventfd is open, and lives in the same `Inner` as the poller, whose epoll
         // instance closes (with `Inner`) before or with it, so it is never closed while still
         // registered in a live epoll instance that could report it.
         unsafe {
-            poller.add_with_mode(notify_fd.as_raw_fd(), Event::readable(NOTIFY_KEY), PollMode::Edge)?;
+            poller.add_with_mode(notify_fd, Event::readable(NOTIFY_KEY), PollMode::Edge)?;
         }
         let buffers =
             Buffers { events: Vec::with_capacity(EVENTS_PER_WAIT), dispatch: DispatchBuffer::default() };
@@ -91,8 +91,7 @@ impl Epoll {
             inner: Arc::new(Inner {
                 poller,
                 registry: Registry::default(),
-                notify_fd,
-                notified: AtomicBool::new(false),
+                notifier,
                 buffers: Mutex::new(buffers),
                 pwait2_missing: AtomicBool::new(false),
             }),
@@ -100,11 +99,12 @@ impl Epoll {
     }
 
     /// Registers `fd` edge-triggered for both directions; `callback` runs on every event until
-    /// the returned registration is [deregistered](Registration::deregister).
+    /// the returned registration is [deregistered](Registration::deregister), which deletes this
+    /// very fd (its number is recorded here).
     ///
     /// # Safety
     ///
-    /// `fd` must stay open until `deregister` has been called with it.
+    /// `fd` must stay open until `deregister` has been called.
     ///
     /// # Errors
     ///
@@ -123,7 +123,7 @@ impl Epoll {
             self.inner.registry.remove(key);
             return Err(explain_add_error(error, fd.as_raw_fd()));
         }
-        Ok(Registration { epoll: self.clone(), key })
+        Ok(Registration { epoll: self.clone(), key, fd: fd.as_raw_fd() })
     }
 
     /// Number of fds currently registered.
@@ -136,7 +136,8 @@ impl Epoll {
         let events = events.iter().filter_map(|event| {
             let key = event.u64 as usize;
             if key == NOTIFY_KEY {
-                self.inner.notified.store(false, Ordering::SeqCst);
+                // Before the executor re-checks its queues, which it does after every wait.
+                self.inner.notifier.on_edge();
                 return None;
             }
             Some((key, Readiness::from_epoll(event.events)))
@@ -176,11 +177,7 @@ impl EventSource for Epoll {
     }
 
     fn notify(&self) {
-        // SeqCst with the store in `dispatch`: a notification seen as already pending is one
-        // whose write the waiter has not consumed yet, so the wait it ends is still to return.
-        if !self.inner.notified.swap(true, Ordering::SeqCst) {
-            sys::eventfd_increment(self.inner.notify_fd.as_fd());
-        }
+        self.inner.notifier.notify();
     }
 
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
@@ -199,17 +196,21 @@ impl fmt::Debug for Epoll {
 pub(crate) struct Registration {
     epoll: Epoll,
     key: usize,
+    /// The fd that was registered, which is the one to delete (its owner's `as_fd` may answer
+    /// with another one by then).
+    fd: RawFd,
 }
 
 impl Registration {
-    /// Removes the registration. Once this returns, its callback never runs again (a callback
+    /// Removes the registration: deletes the fd that was registered from the epoll set and
+    /// removes the callback. Once this returns, its callback never runs again (a callback
     /// running on another thread is waited for; one running on this thread returns first).
     ///
     /// # Errors
     ///
     /// The error of `epoll_ctl(EPOLL_CTL_DEL)`; the callback is removed regardless.
-    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        let deleted = self.epoll.inner.poller.delete(fd);
+    pub(crate) fn deregister(&self) -> io::Result<()> {
+        let deleted = sys::epoll_delete(self.epoll.inner.poller.as_fd(), self.fd);
         self.epoll.inner.registry.remove(self.key);
         deleted
     }

@@ -8,18 +8,18 @@
 //! sets the bit, and only then does the failed operation clear it, losing the edge for good. The
 //! `tick` counts events; an operation notes the tick before it runs and clears the bit only if no
 //! event arrived since (the same scheme as tokio's `ScheduledIo` and async-io's `Source`).
+//!
+//! Any number of tasks may wait in each direction (see [`Waiters`]); an event wakes all of them,
+//! outside the lock.
 
 #![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // public only for the loom models
 
 use std::fmt;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::readiness::Readiness;
 use crate::sync::Mutex;
-
-/// The waiter id of the `poll_*` APIs (`AsyncRead` and friends), which have no future whose drop
-/// could withdraw the waker.
-pub(crate) const ANONYMOUS: u64 = 0;
+use crate::waiters::{WaiterKey, Waiters, Wakeups};
 
 /// The readiness cache and waiters of one registration.
 #[derive(Default)]
@@ -33,15 +33,8 @@ struct Inner {
     ready: Readiness,
     /// Number of events delivered so far.
     tick: u64,
-    /// The task waiting to read, and the one waiting to write.
-    waiters: [Option<Waiter>; 2],
-    /// Source of waiter ids for futures; 0 is [`ANONYMOUS`].
-    last_waiter_id: u64,
-}
-
-struct Waiter {
-    id: u64,
-    waker: Waker,
+    /// The tasks waiting to read, and those waiting to write.
+    waiters: [Waiters; 2],
 }
 
 fn slot(direction: Readiness) -> usize {
@@ -49,49 +42,48 @@ fn slot(direction: Readiness) -> usize {
 }
 
 impl IoState {
-    /// Records an event and wakes the waiters of the directions it made ready.
+    /// Records an event and wakes every waiter of the directions it made ready.
     pub fn on_event(&self, readiness: Readiness) {
-        let (reader, writer) = {
+        let mut wakeups = Wakeups::default();
+        {
             let mut inner = self.inner.lock();
             inner.ready = inner.ready | readiness;
             inner.tick += 1;
-            let [reader, writer] = &mut inner.waiters;
-            (
-                reader.take_if(|_| readiness.contains(Readiness::READABLE)),
-                writer.take_if(|_| readiness.contains(Readiness::WRITABLE)),
-            )
-        };
+            for direction in [Readiness::READABLE, Readiness::WRITABLE] {
+                if readiness.contains(direction) {
+                    inner.waiters[slot(direction)].take_all(&mut wakeups);
+                }
+            }
+        }
         // Woken outside the lock: a wake may drop the last reference to a task whose future
         // owns this very registration, and its drop must be able to take the lock.
-        for waiter in [reader, writer].into_iter().flatten() {
-            waiter.waker.wake();
-        }
+        wakeups.wake();
     }
 
     /// `Ready(tick)` if `direction` is ready (pass the tick to [`clear`](Self::clear)), else
-    /// stores the waker of `cx` as waiter `id` and returns `Pending`.
+    /// stores the waker of `cx` and returns `Pending`.
     ///
-    /// A different waiter waiting in the same direction is woken, so that it polls again rather
-    /// than wait forever (one slot per direction; two tasks reading one socket take turns).
-    pub fn poll_ready(&self, direction: Readiness, cx: &mut Context<'_>, id: u64) -> Poll<u64> {
-        let displaced = {
+    /// `waiter` is the key of a future, which it must [`withdraw`](Self::withdraw) when dropped,
+    /// or `None` for an anonymous `poll_*` caller, whose waker stays until the next event in
+    /// `direction` (once per task; see [`Waiters`]). Other waiters are left alone: any number
+    /// wait side by side, and none is woken by another one's poll.
+    pub fn poll_ready(
+        &self,
+        direction: Readiness,
+        cx: &mut Context<'_>,
+        waiter: Option<&mut WaiterKey>,
+    ) -> Poll<u64> {
+        let mut wakeups = Wakeups::default();
+        let replaced = {
             let mut inner = self.inner.lock();
             if inner.ready.contains(direction) {
                 return Poll::Ready(inner.tick);
             }
-            let waiter = &mut inner.waiters[slot(direction)];
-            match waiter {
-                Some(current) if current.id == id && current.waker.will_wake(cx.waker()) => None,
-                Some(current) if current.id == id => {
-                    current.waker.clone_from(cx.waker());
-                    None
-                }
-                _ => waiter.replace(Waiter { id, waker: cx.waker().clone() }).map(|old| old.waker),
-            }
+            inner.waiters[slot(direction)].register(cx.waker(), waiter, &mut wakeups)
         };
-        if let Some(waker) = displaced {
-            waker.wake();
-        }
+        // Dropped and woken outside the lock, as in `on_event`.
+        drop(replaced);
+        wakeups.wake();
         Poll::Pending
     }
 
@@ -120,20 +112,14 @@ impl IoState {
         }
     }
 
-    /// A fresh waiter id for a future that withdraws its waker when dropped.
-    pub fn new_waiter_id(&self) -> u64 {
-        let mut inner = self.inner.lock();
-        inner.last_waiter_id += 1;
-        inner.last_waiter_id
-    }
-
-    /// Withdraws waiter `id`'s waker from `direction`, if it is still there.
-    pub fn withdraw(&self, direction: Readiness, id: u64) {
-        let withdrawn = {
-            let mut inner = self.inner.lock();
-            inner.waiters[slot(direction)].take_if(|waiter| waiter.id == id)
-        };
-        drop(withdrawn);
+    /// Withdraws the future `waiter` from `direction`: its waker is released and its key freed.
+    /// Does nothing for a key that never waited.
+    pub fn withdraw(&self, direction: Readiness, waiter: &mut WaiterKey) {
+        if !waiter.has_slot() {
+            return; // a future that found its direction ready at once: no lock to take
+        }
+        let withdrawn = self.inner.lock().waiters[slot(direction)].withdraw(waiter);
+        drop(withdrawn); // outside the lock, as in `on_event`
     }
 }
 
@@ -149,7 +135,7 @@ mod tests {
     use std::sync::Arc;
     use std::task::{Context, Poll, Wake, Waker};
 
-    use super::{IoState, ANONYMOUS};
+    use super::IoState;
     use crate::readiness::Readiness;
 
     struct Unused;
@@ -161,7 +147,7 @@ mod tests {
     /// The tick of `state`'s readable direction if it is ready.
     fn readable(state: &IoState) -> Option<u64> {
         let waker = Waker::from(Arc::new(Unused));
-        match state.poll_ready(Readiness::READABLE, &mut Context::from_waker(&waker), ANONYMOUS) {
+        match state.poll_ready(Readiness::READABLE, &mut Context::from_waker(&waker), None) {
             Poll::Ready(tick) => Some(tick),
             Poll::Pending => None,
         }

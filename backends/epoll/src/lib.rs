@@ -67,20 +67,30 @@
 //! Registrations live in a slab; an event's key is the slot index plus the slot's generation, so
 //! an event still queued for a deregistered fd cannot reach a registration that reused the slot.
 //! Dropping an `Async` removes its slot, deletes the fd from epoll, and waits for a dispatch in
-//! progress on another thread: once the drop returns, none of its wakers runs again.
+//! progress on another thread: once the drop returns, none of its wakers runs again. The fd
+//! deleted is the one registered, its number recorded then: `AsFd` does not promise that a
+//! type answers with the same fd on every call.
 //!
-//! `polling` owns the epoll instance and deletes fds from it. Adding an fd is our own
-//! `epoll_ctl`, because `polling` cannot ask for `EPOLLRDHUP`, which a stream read needs to skip
-//! the read that would only say `WouldBlock` (see `sys::epoll_add`). The wait goes straight to
+//! `polling` owns the epoll instance. Adding an fd is our own `epoll_ctl`, because `polling`
+//! cannot ask for `EPOLLRDHUP`, which a stream read needs to skip the read that would only say
+//! `WouldBlock` (see `sys::epoll_add`); so is deleting one, by the number recorded when it was
+//! added. The wait goes straight to
 //! the kernel too, because `polling::Poller::wait` re-arms a timerfd and a one-shot notifier on
-//! every call. For the same
-//! reason `notify` is not `Poller::notify` (whose notification only `Poller::wait` can consume):
-//! it writes to an eventfd of our own, registered edge-triggered like everything else, so each
-//! write is a new edge and the notification never needs to be read back or re-armed.
+//! every call. For the same reason `notify` is not `Poller::notify` (whose notification only
+//! `Poller::wait` can consume): it writes to an eventfd of our own, registered edge-triggered
+//! like everything else, so each write is a new edge and the notification never needs to be read
+//! back or re-armed. A `pending` flag makes repeated notifies before the wait cost one atomic
+//! swap each; the wait that reports the edge clears it with an acquiring swap before the executor
+//! re-checks its queues, so a notify coalesced into that edge is seen by the re-check.
 //!
-//! The two protocols that need no OS, the readiness cache against a new edge and deregistration
-//! against dispatch, have loom models with seeded-bug negative controls in
-//! `loom-tests/tests/epoll_readiness.rs`.
+//! Any number of tasks may wait on one registration in each direction; an event wakes all of
+//! those waiting in the directions it made ready (see [`Async`]).
+//!
+//! The protocols are checked with loom, each with a seeded-bug negative control, in
+//! `loom-tests/tests/`: the readiness cache against a new edge and deregistration against
+//! dispatch (`epoll_readiness.rs`), several waiters against an edge and a withdrawal
+//! (`epoll_waiters.rs`), and the notify handshake against the wait, with the eventfd replaced by
+//! a loom-visible edge (`epoll_notify.rs`).
 //!
 //! # Cost in system calls
 //!
@@ -108,12 +118,14 @@ mod epoll;
 mod global;
 mod io_state;
 pub mod net;
+mod notifier;
 mod readiness;
 mod registered;
 mod registration;
 mod runtime;
 mod sync;
 mod sys;
+mod waiters;
 
 pub use async_io::{Async, Ready, WithReadiness};
 pub use epoll::Epoll;
@@ -142,7 +154,9 @@ pub mod channel {
 #[doc(hidden)]
 pub mod loom_internals {
     pub use crate::io_state::IoState;
+    pub use crate::notifier::{Edge, EdgeNotifier};
     pub use crate::readiness::Readiness;
     pub use crate::registration::{DispatchBuffer, Registry};
     pub use crate::sync::seeded_bug;
+    pub use crate::waiters::WaiterKey;
 }

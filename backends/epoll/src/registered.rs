@@ -24,7 +24,11 @@ impl<T: AsFd> Registered<T> {
     /// The errors of registering (see [`Epoll::watch`]), or of setting non-blocking mode.
     pub(crate) fn new(io: T, epoll: &Epoll, callback: Box<dyn FnMut(Readiness) + Send>) -> io::Result<Self> {
         // SAFETY: `Self` owns `io` (or a borrow that outlives `Self`) and calls `deregister`
-        // in `Drop` and `into_inner`, before `io` can be dropped.
+        // in `Drop` and `into_inner`, before `io` can be dropped, so the fd registered here
+        // stays open until then. (A type that closes it while it lives, which `AsFd` does not
+        // forbid, only gets an error from `deregister`, or takes a reuse of the fd number out of
+        // this epoll set: a lost registration, never memory unsafety, and keys are
+        // generation-checked, so no event reaches another callback.)
         let registration = unsafe { epoll.register(io.as_fd(), callback) }?;
         let this = Self { io: Some(io), registration };
         sys::set_nonblocking(this.get_ref().as_fd().as_raw_fd())?;
@@ -42,16 +46,16 @@ impl<T: AsFd> Registered<T> {
     /// Deregisters and returns the I/O object.
     pub(crate) fn into_inner(mut self) -> io::Result<T> {
         let io = self.io.take().expect("the I/O object is only taken by `into_inner`, which consumes self");
-        self.registration.deregister(io.as_fd())?;
+        self.registration.deregister()?;
         Ok(io)
     }
 }
 
 impl<T: AsFd> Drop for Registered<T> {
     fn drop(&mut self) {
-        if let Some(io) = &self.io {
+        if self.io.is_some() {
             // Cannot fail for a live registration; there is nobody to report to in a drop.
-            let _ = self.registration.deregister(io.as_fd());
+            let _ = self.registration.deregister();
         }
     }
 }

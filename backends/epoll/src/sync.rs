@@ -47,6 +47,13 @@ pub mod seeded_bug {
         /// `Registry::remove` takes the entry out of the table but skips `CallbackSlot::remove`:
         /// a dispatch that looked the entry up already runs the callback after removal returns.
         RemoveSkipsCallbackSlot,
+        /// `Waiters::register` keeps one waiter per direction: a new one displaces the others
+        /// without waking them (the defect of issue 11).
+        OneWaiterPerDirection,
+        /// `EdgeNotifier::on_edge` clears `pending` with a store (as `Epoll` did before the
+        /// handshake was modelled), which acquires nothing: a notify coalesced into the edge
+        /// being answered can go unseen by the waiter's re-check, with no edge left to wake it.
+        NotifyClearIsAStore,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see

@@ -1,5 +1,6 @@
 //! The few system calls that `polling` and std do not offer: the wait itself, registration with
-//! `EPOLLRDHUP`, eventfd, and non-blocking mode on an arbitrary fd.
+//! `EPOLLRDHUP` (and deletion by the fd number recorded then), eventfd, and non-blocking mode on
+//! an arbitrary fd.
 //!
 //! `polling::Poller::wait` costs five syscalls on every call (it re-arms a timerfd and a one-shot
 //! notifier each time). `Epoll` keeps `polling` for the epoll instance and waits on its fd
@@ -115,6 +116,20 @@ pub(crate) unsafe fn epoll_add(epoll: BorrowedFd<'_>, fd: RawFd, key: u64) -> io
     // SAFETY: `event` is a live local the kernel only reads; the caller keeps `fd` open while
     // it is registered.
     if unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Deletes `fd` from `epoll`.
+///
+/// Takes the fd number recorded when it was added, not a fresh `as_fd()` of its owner: `AsFd`
+/// does not promise the same fd on every call, and deleting another fd would leave this one in
+/// the epoll set for as long as its file stays open.
+pub(crate) fn epoll_delete(epoll: BorrowedFd<'_>, fd: RawFd) -> io::Result<()> {
+    // SAFETY: no pointers (`EPOLL_CTL_DEL` ignores the event argument, null since Linux 2.6.9);
+    // for an fd number that is not in the set the kernel only returns an error.
+    if unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) } < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())

@@ -5,6 +5,7 @@ mod common;
 
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -202,4 +203,47 @@ fn a_watch_callback_runs_on_each_edge_and_into_inner_stops_it() {
     let mut buf = [0; 2];
     stream.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"xy");
+}
+
+/// An I/O object whose `as_fd` answers with its second fd once `switched` is set: `AsFd` does
+/// not promise the same fd on every call.
+struct SwitchingFd<'a> {
+    first: &'a UnixStream,
+    second: &'a UnixStream,
+    switched: AtomicBool,
+}
+
+impl AsFd for SwitchingFd<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        if self.switched.load(Ordering::SeqCst) { self.second } else { self.first }.as_fd()
+    }
+}
+
+/// Registers a [`SwitchingFd`], switches it, and ends the registration with `end`: the fd that
+/// was registered must be the one deregistered, so it can be registered again afterwards.
+fn deregistration_after_as_fd_switched(end: impl FnOnce(Async<SwitchingFd<'_>>)) {
+    let epoll = Epoll::new().unwrap();
+    let (first, _first_peer) = UnixStream::pair().unwrap();
+    let (second, _second_peer) = UnixStream::pair().unwrap();
+    let io = SwitchingFd { first: &first, second: &second, switched: AtomicBool::new(false) };
+    let registered = Async::with_source(io, &epoll).unwrap();
+    registered.get_ref().switched.store(true, Ordering::SeqCst);
+    end(registered);
+    assert_eq!(epoll.registrations(), 0);
+    let again = Async::with_source(&first, &epoll);
+    assert!(again.is_ok(), "the registered fd was left in the epoll set: {:?}", again.err());
+    assert!(Async::with_source(&second, &epoll).is_ok(), "the other fd was never registered");
+}
+
+#[test]
+fn dropping_an_async_deregisters_the_fd_it_registered_even_if_as_fd_changed() {
+    deregistration_after_as_fd_switched(|registered| drop(registered));
+}
+
+#[test]
+fn into_inner_deregisters_the_fd_it_registered_even_if_as_fd_changed() {
+    deregistration_after_as_fd_switched(|registered| {
+        let io = registered.into_inner().expect("deregistering the fd that was registered succeeds");
+        assert!(io.switched.load(Ordering::SeqCst));
+    });
 }

@@ -5,6 +5,10 @@
 //! one); `from_std` takes the source explicitly. Sockets accepted from a listener register with
 //! the listener's source.
 //!
+//! A socket may be shared (`Arc<TcpListener>`, `&UdpSocket`, ...): any number of tasks can wait
+//! on it at once, each event wakes all of them, and an idle socket costs its waiting tasks
+//! nothing (see [`Async`](crate::Async#several-tasks-on-one-async)).
+//!
 //! [`Epoll`]: crate::Epoll
 
 mod socket;
