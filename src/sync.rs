@@ -227,6 +227,11 @@ pub mod seeded_bug {
         /// A stealer claims its batch with a plain store instead of a compare-and-swap: a
         /// concurrent pop (or steal) takes the same task too.
         LocalQueueUnreservedSteal,
+        /// `CallbackSlot::remove` recognises only the innermost slot running on its thread, so a
+        /// nested callback removing an outer slot waits for the call up its own stack.
+        CallbackRemoveSeesOnlyInnermost,
+        /// `NotifierSlot::attach` stores a second notifier over the first instead of refusing it.
+        NotifierSlotOverwrites,
     }
 
     std::thread_local! {
