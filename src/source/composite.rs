@@ -4,6 +4,7 @@ use std::any::{Any, TypeId};
 use std::error::Error;
 use std::fmt;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,8 @@ use crate::source::{timeout_until, EventSource, Notifier, Parking};
 /// [`deadline`](EventSource::deadline) of all sources, then dispatches every passive source with a
 /// zero timeout. Each passive source is [attached](EventSource::attach) to a [`Notifier`] of the
 /// blocking source, so a message sent or an earlier deadline registered from another thread ends
-/// the blocking wait.
+/// the blocking wait. Every part is dispatched on every wait even if another part fails (see
+/// [`wait`](Composite#method.wait)), so one broken source cannot starve the others.
 ///
 /// # Examples
 ///
@@ -70,13 +72,25 @@ impl Composite {
 }
 
 impl EventSource for Composite {
+    /// Blocks in the blocking source, then dispatches every passive source without blocking.
+    ///
+    /// Every part is dispatched on every wait, whatever the others do: a part whose wait fails
+    /// or panics does not keep the parts after it from running their callbacks.
+    ///
+    /// # Errors
+    ///
+    /// Once every part was dispatched: the error of the one part that failed, as it returned
+    /// it; if several failed, one error with the kind of the first that lists them all. A part
+    /// that panicked makes the whole wait panic with its payload instead (after the other parts
+    /// were dispatched; the first panic wins, and errors of the same wait are dropped).
     fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
         let timeout = timeout_until(timeout, self.deadline());
-        let mut dispatched = self.blocking.wait(timeout)?;
+        let mut failures = Failures::default();
+        let mut dispatched = failures.run(|| self.blocking.wait(timeout));
         for source in &self.passive {
-            dispatched += source.wait(Some(Duration::ZERO))?;
+            dispatched += failures.run(|| source.wait(Some(Duration::ZERO)));
         }
-        Ok(dispatched)
+        failures.into_result(dispatched)
     }
 
     fn notify(&self) {
@@ -95,6 +109,68 @@ impl EventSource for Composite {
         self.blocking
             .component(type_id)
             .or_else(|| self.passive.iter().find_map(|source| source.component(type_id)))
+    }
+}
+
+/// What went wrong in the parts of one [`Composite::wait`], kept until every part has run.
+#[derive(Default)]
+struct Failures {
+    errors: Vec<io::Error>,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+impl Failures {
+    /// Runs one part's wait; returns the callbacks it ran, recording a failure as 0.
+    fn run(&mut self, wait: impl FnOnce() -> io::Result<usize>) -> usize {
+        match panic::catch_unwind(AssertUnwindSafe(wait)) {
+            Ok(Ok(dispatched)) => dispatched,
+            Ok(Err(error)) => {
+                self.errors.push(error);
+                0
+            }
+            Err(payload) => {
+                // The first panic wins; a later one's payload is dropped, and its drop may panic
+                // too (a payload is any value), which must not unwind out of this wait.
+                if self.panic.is_none() {
+                    self.panic = Some(payload);
+                } else {
+                    let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(payload)));
+                }
+                0
+            }
+        }
+    }
+
+    fn into_result(mut self, dispatched: usize) -> io::Result<usize> {
+        if let Some(payload) = self.panic.take() {
+            panic::resume_unwind(payload);
+        }
+        match self.errors.len() {
+            0 => Ok(dispatched),
+            1 => Err(self.errors.remove(0)),
+            _ => Err(io::Error::new(self.errors[0].kind(), WaitErrors(self.errors))),
+        }
+    }
+}
+
+/// Several parts of a composite failed in one wait.
+#[derive(Debug)]
+struct WaitErrors(Vec<io::Error>);
+
+impl fmt::Display for WaitErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} parts of a composite event source failed: ", self.0.len())?;
+        for (index, error) in self.0.iter().enumerate() {
+            let separator = if index == 0 { "" } else { "; " };
+            write!(f, "{separator}{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error for WaitErrors {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.0.first().map(|error| error as &(dyn Error + 'static))
     }
 }
 
