@@ -49,7 +49,8 @@ impl EventSource for AlwaysPanicking {
     }
 }
 
-fn counting_pings() -> (PingSource, reactor::source::Ping, reactor::source::PingRegistration, Arc<AtomicUsize>) {
+fn counting_pings() -> (PingSource, reactor::source::Ping, reactor::source::PingRegistration, Arc<AtomicUsize>)
+{
     let pings = PingSource::new();
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = runs.clone();
@@ -62,7 +63,7 @@ fn counting_pings() -> (PingSource, reactor::source::Ping, reactor::source::Ping
 #[test]
 fn a_failing_passive_source_does_not_starve_a_healthy_one_composed_after_it() {
     let (pings, ping, _registration, runs) = counting_pings();
-    let source = Composite::new(Parking::new()).with(AlwaysFailing).unwrap().with(pings).unwrap();
+    let source = Composite::new(Parking::new()).unwrap().with(AlwaysFailing).unwrap().with(pings).unwrap();
     for round in 1..=3 {
         ping.ping();
         let error = source.wait(Some(Duration::ZERO)).unwrap_err();
@@ -74,7 +75,7 @@ fn a_failing_passive_source_does_not_starve_a_healthy_one_composed_after_it() {
 #[test]
 fn a_panicking_passive_source_does_not_starve_a_healthy_one_and_its_panic_still_propagates() {
     let (pings, ping, _registration, runs) = counting_pings();
-    let source = Composite::new(Parking::new()).with(AlwaysPanicking).unwrap().with(pings).unwrap();
+    let source = Composite::new(Parking::new()).unwrap().with(AlwaysPanicking).unwrap().with(pings).unwrap();
     ping.ping();
     let wait = std::panic::AssertUnwindSafe(|| source.wait(Some(Duration::ZERO)));
     let panic = std::panic::catch_unwind(wait).unwrap_err();
@@ -85,7 +86,7 @@ fn a_panicking_passive_source_does_not_starve_a_healthy_one_and_its_panic_still_
 #[test]
 fn a_failing_blocking_source_does_not_starve_the_passive_ones() {
     let (pings, ping, _registration, runs) = counting_pings();
-    let source = Composite::new(FailingBlocking).with(pings).unwrap();
+    let source = Composite::new(FailingBlocking).unwrap().with(pings).unwrap();
     ping.ping();
     let error = source.wait(None).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::PermissionDenied);
@@ -95,7 +96,7 @@ fn a_failing_blocking_source_does_not_starve_the_passive_ones() {
 #[test]
 fn several_failing_parts_give_one_error_that_lists_them_all() {
     let (pings, ping, _registration, runs) = counting_pings();
-    let source = Composite::new(FailingBlocking).with(AlwaysFailing).unwrap().with(pings).unwrap();
+    let source = Composite::new(FailingBlocking).unwrap().with(AlwaysFailing).unwrap().with(pings).unwrap();
     ping.ping();
     let error = source.wait(None).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::PermissionDenied, "the first failure's kind");

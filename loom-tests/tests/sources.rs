@@ -7,6 +7,8 @@
 //!   the call up its own stack (a deadlock), and must still wait for the other thread's.
 //! - `PingSource`: a ping from another thread vs a composite blocked in `Parking`. The ping queues
 //!   the entry and wakes the waiter, which then runs the callback.
+//! - `NotifierSlot`: a passive source offered to a second composite while the first blocks. The
+//!   second attach is refused, so a ping from another thread still wakes the first waiter.
 #![cfg(reactor_loom)]
 
 use std::time::Duration;
@@ -121,7 +123,7 @@ fn ping_wakes_blocked_composite() {
         let (ping, _registration) = pings.register(move || {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let source = Composite::new(Parking::new()).with(pings).unwrap();
+        let source = Composite::new(Parking::new()).unwrap().with(pings).unwrap();
         let pinger = thread::spawn(move || ping.ping());
         while runs.load(Ordering::Relaxed) == 0 {
             source.wait(None).unwrap();
@@ -145,4 +147,42 @@ fn negative_control_ping_without_notify_is_caught() {
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_ping_skips_notify() {
     seeded_bug::with(Bug::PingSkipsNotify, ping_wakes_blocked_composite);
+}
+
+/// A `PingSource` offered to a second composite while the first one blocks in `Parking`: the
+/// second must be refused (not re-point the source's notifier), so a ping from another thread
+/// still wakes the first composite's waiter.
+fn second_compose_leaves_the_first_waiter_reachable() {
+    model(|| {
+        let pings = PingSource::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = runs.clone();
+        let (ping, _registration) = pings.register(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let first = Composite::new(Parking::new()).unwrap().with(pings.clone()).unwrap();
+        let second = Composite::new(Parking::new()).unwrap().with(pings);
+        let pinger = thread::spawn(move || ping.ping());
+        while runs.load(Ordering::Relaxed) == 0 {
+            first.wait(None).unwrap();
+        }
+        pinger.join().unwrap();
+        assert!(second.is_err(), "the second composite was refused");
+    });
+}
+
+#[test]
+fn a_source_composed_twice_is_refused_and_keeps_waking_its_first_waiter() {
+    second_compose_leaves_the_first_waiter_reachable();
+}
+
+#[test]
+fn negative_control_attach_that_overwrites_the_first_notifier_is_caught() {
+    assert_loom_catches("seeded_notifier_slot_overwrites", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_notifier_slot_overwrites() {
+    seeded_bug::with(Bug::NotifierSlotOverwrites, second_compose_leaves_the_first_waiter_reachable);
 }

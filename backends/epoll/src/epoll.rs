@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use polling::{Event, PollMode, Poller};
+use reactor::source::{Notifier, NotifierSlot};
 use reactor::EventSource;
 
 use crate::readiness::Readiness;
@@ -62,6 +63,9 @@ struct Inner {
     buffers: Mutex<Buffers>,
     /// Whether `epoll_pwait2` is missing on this kernel.
     pwait2_missing: AtomicBool,
+    /// Its driver: one thread at a time may block in the epoll instance, so a second one (an
+    /// `Epoll` given to two executors) is refused.
+    driver: NotifierSlot,
 }
 
 #[derive(Default)]
@@ -95,6 +99,7 @@ impl Epoll {
                 notified: AtomicBool::new(false),
                 buffers: Mutex::new(buffers),
                 pwait2_missing: AtomicBool::new(false),
+                driver: NotifierSlot::new(),
             }),
         })
     }
@@ -183,6 +188,17 @@ impl EventSource for Epoll {
         }
     }
 
+    /// Records its driver.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) while another driver is live: one thread
+    /// blocks in an epoll instance at a time, and a second driver's waits would return at once,
+    /// again and again (a clone is the same instance; create an `Epoll` per executor).
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.inner.driver.attach(notifier)
+    }
+
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
         (type_id == TypeId::of::<Self>()).then_some(self as &dyn Any)
     }
@@ -195,6 +211,9 @@ impl fmt::Debug for Epoll {
 }
 
 /// One fd's registration; [`deregister`](Self::deregister) before the fd closes.
+///
+/// Deregistering waits for the callback if it is running on another thread, so never do it
+/// while holding a lock that the callback takes.
 #[derive(Debug)]
 pub(crate) struct Registration {
     epoll: Epoll,
