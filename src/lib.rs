@@ -11,8 +11,9 @@
 //!   `spawn_local`, task handles that report panics, cancellation at shutdown.
 //! - [`source`] holds the portable sources: [`Parking`](source::Parking) (block a thread, no OS
 //!   resources), [`PingSource`](source::PingSource) (callbacks triggered from any thread),
-//!   [`Composite`](source::Composite) (many sources, one of which blocks), and
-//!   [`CallbackSlot`](source::CallbackSlot), the deregistration guarantee every source needs.
+//!   [`Composite`](source::Composite) (many sources, one of which blocks), and the two building
+//!   blocks every source needs: [`CallbackSlot`](source::CallbackSlot) (the deregistration
+//!   guarantee) and [`NotifierSlot`](source::NotifierSlot) (one driver, woken on demand).
 //!
 //! ```
 //! use reactor::{source::Parking, Executor};
@@ -27,8 +28,10 @@
 //!
 //! A complete custom source: a set of flags that any thread raises, each running a callback on
 //! the loop. It is passive (it never blocks itself), so it is composed with a blocking source and
-//! wakes that source's waiter through the [`Notifier`](source::Notifier) it is attached to. The
-//! built-in [`PingSource`](source::PingSource) is the production version of the same idea.
+//! wakes that source's waiter through the [`Notifier`](source::Notifier) it is attached to,
+//! which a [`NotifierSlot`](source::NotifierSlot) keeps (refusing a second driver, whose
+//! wake-ups would otherwise be taken from the first). The built-in
+//! [`PingSource`](source::PingSource) is the production version of the same idea.
 //!
 //! ```
 //! use std::io;
@@ -36,7 +39,7 @@
 //! use std::sync::{Arc, Mutex};
 //! use std::time::Duration;
 //!
-//! use reactor::source::{CallbackSlot, Notifier};
+//! use reactor::source::{CallbackSlot, Notifier, NotifierSlot};
 //! use reactor::{Builder, EventSource};
 //!
 //! struct Flag {
@@ -47,7 +50,7 @@
 //! #[derive(Clone, Default)]
 //! struct Flags {
 //!     flags: Arc<Mutex<Vec<Arc<Flag>>>>,
-//!     notifier: Arc<Mutex<Option<Notifier>>>,
+//!     notifier: Arc<NotifierSlot>,
 //! }
 //!
 //! impl Flags {
@@ -61,9 +64,7 @@
 //!         let notifier = self.notifier.clone();
 //!         move || {
 //!             flag.raised.store(true, Ordering::Release);
-//!             if let Some(notifier) = notifier.lock().unwrap().as_ref() {
-//!                 notifier.notify(); // wake the blocked waiter: it must dispatch us
-//!             }
+//!             notifier.notify(); // wake the blocked waiter: it must dispatch us
 //!         }
 //!     }
 //! }
@@ -82,17 +83,15 @@
 //!     }
 //!
 //!     fn notify(&self) {
-//!         if let Some(notifier) = self.notifier.lock().unwrap().as_ref() {
-//!             notifier.notify();
-//!         }
+//!         self.notifier.notify();
 //!     }
 //!
 //!     fn can_block(&self) -> bool {
 //!         false
 //!     }
 //!
-//!     fn attach(&self, notifier: Notifier) {
-//!         *self.notifier.lock().unwrap() = Some(notifier);
+//!     fn attach(&self, notifier: Notifier) -> io::Result<()> {
+//!         self.notifier.attach(notifier) // refuses a second driver with AlreadyExists
 //!     }
 //! }
 //!
@@ -103,7 +102,10 @@
 //!     counter.fetch_add(1, Ordering::Relaxed);
 //! });
 //! // The executor composes a passive source with a parking thread to block in.
-//! let executor = Builder::new().worker_threads(1).build(flags)?;
+//! let executor = Builder::new().worker_threads(1).build(flags.clone())?;
+//! // One driver at a time: a second executor over the same flags is refused.
+//! let second = Builder::new().worker_threads(1).build(flags);
+//! assert_eq!(second.err().map(|error| error.kind()), Some(io::ErrorKind::AlreadyExists));
 //! std::thread::spawn(raise).join().unwrap();
 //! executor.block_on(async {
 //!     while seen.load(Ordering::Relaxed) == 0 {

@@ -303,6 +303,11 @@ pub mod seeded_bug {
         /// A returning `block_on` cancels its `!Send` tasks without waiting for the wake-ups that
         /// other threads have in flight, leaving those tasks' futures undropped.
         LocalExitSkipsInFlightWakes,
+        /// `CallbackSlot::remove` recognises only the innermost slot running on its thread, so a
+        /// nested callback removing an outer slot waits for the call up its own stack.
+        CallbackRemoveSeesOnlyInnermost,
+        /// `NotifierSlot::attach` stores a second notifier over the first instead of refusing it.
+        NotifierSlotOverwrites,
     }
 
     std::thread_local! {

@@ -13,14 +13,16 @@ use crate::executor::Metadata;
 /// The payload of a panic, as [`std::panic::catch_unwind`] returns it.
 pub(crate) type PanicPayload = Box<dyn Any + Send + 'static>;
 
-/// What a spawned future's task yields: its output, or the panic that ended it.
-pub(crate) type TaskOutput<T> = Result<Unclaimed<T>, PanicPayload>;
+/// What a spawned future's task yields: its output, or the panic that ended it. Both are
+/// [`Unclaimed`]: either may have a `Drop` that panics (a panic payload is any value given to
+/// `panic_any`).
+pub(crate) type TaskOutput<T> = Result<Unclaimed<T>, Unclaimed<PanicPayload>>;
 
-/// A task's output while async-task holds it. Nobody may claim it: a detached task's output,
-/// or one whose handle was dropped after completion, is dropped by async-task inside its
-/// abort-on-panic guard, so a panicking `Drop` of the output would abort the process. Dropped
-/// unclaimed, this contains that panic instead (the panic hook has reported it, as for any
-/// panic); claimed through a [`Task`], the output is returned as is.
+/// A task's output or panic payload while async-task holds it. Nobody may claim it: a detached
+/// task's result, or one whose handle was dropped after completion, is dropped by async-task
+/// inside its abort-on-panic guard, so a panicking `Drop` of the output or of the payload would
+/// abort the process. Dropped unclaimed, this contains that panic instead (the panic hook has
+/// reported it, as for any panic); claimed through a [`Task`], the value is returned as is.
 pub(crate) struct Unclaimed<T>(Option<T>);
 
 impl<T> Unclaimed<T> {
@@ -77,7 +79,7 @@ impl<T> Task<T> {
     ///
     /// Returns the output if the task had already completed, `None` otherwise.
     pub async fn cancel(self) -> Option<Result<T, JoinError>> {
-        self.task.cancel().await.map(|output| output.map(Unclaimed::claim).map_err(JoinError::panicked))
+        self.task.cancel().await.map(|output| output.map(Unclaimed::claim).map_err(JoinError::unclaimed))
     }
 
     /// Whether the task has finished: completed, panicked or been cancelled.
@@ -92,7 +94,7 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.task).poll(cx).map(|output| match output {
             Some(Ok(output)) => Ok(output.claim()),
-            Some(Err(payload)) => Err(JoinError::panicked(payload)),
+            Some(Err(payload)) => Err(JoinError::unclaimed(payload)),
             None => Err(JoinError { panic: None }),
         })
     }
@@ -111,8 +113,8 @@ pub struct JoinError {
 }
 
 impl JoinError {
-    fn panicked(payload: PanicPayload) -> Self {
-        Self { panic: Some(payload) }
+    fn unclaimed(payload: Unclaimed<PanicPayload>) -> Self {
+        Self { panic: Some(payload.claim()) }
     }
 
     /// Whether the task panicked.
@@ -189,7 +191,7 @@ impl<F: Future> Future for CatchUnwind<F> {
         let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
         match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(poll) => poll.map(|output| Ok(Unclaimed(Some(output)))),
-            Err(payload) => Poll::Ready(Err(payload)),
+            Err(payload) => Poll::Ready(Err(Unclaimed(Some(payload)))),
         }
     }
 }

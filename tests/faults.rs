@@ -66,7 +66,7 @@ fn a_waker_panicking_in_a_send_reaches_the_sender_and_the_channel_stays_usable()
 fn a_waker_panicking_when_its_timer_fires_is_reported_and_the_executor_keeps_running() {
     let (timer, clock) = Timer::with_manual_clock();
     let (errors_tx, errors) = mpsc::channel();
-    let source = Composite::new(Parking::new()).with(timer.clone()).unwrap();
+    let source = Composite::new(Parking::new()).unwrap().with(timer.clone()).unwrap();
     let executor: Executor<Composite> = Builder::new()
         .worker_threads(1)
         .on_source_error(move |failure| {
@@ -103,7 +103,7 @@ fn a_panicking_ping_callback_leaves_the_other_pings_and_the_source_working() {
     let (sibling, _sibling_registration) = pings.register(move || {
         sibling_count.fetch_add(1, Ordering::SeqCst);
     });
-    let source = Composite::new(Parking::new()).with(pings).unwrap();
+    let source = Composite::new(Parking::new()).unwrap().with(pings).unwrap();
     sibling.ping();
     faulty.ping();
     let waited = panic::catch_unwind(AssertUnwindSafe(|| source.wait(Some(Duration::ZERO))));
@@ -151,7 +151,7 @@ fn a_panicking_channel_callback_loses_only_its_own_message() {
         }
         received_tx.send(message).unwrap();
     });
-    let source = Composite::new(Parking::new()).with(channels).unwrap();
+    let source = Composite::new(Parking::new()).unwrap().with(channels).unwrap();
     for message in 1..=3 {
         tx.try_send(message).unwrap();
     }

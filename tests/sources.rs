@@ -45,7 +45,7 @@ fn pings_coalesce_and_run_on_the_waiting_thread() {
         counter.fetch_add(1, Ordering::SeqCst);
         sender.send(thread::current().id()).unwrap();
     });
-    let source = Composite::new(Parking::new()).with(pings).unwrap();
+    let source = Composite::new(Parking::new()).unwrap().with(pings).unwrap();
     let pingers: Vec<_> = (0..4)
         .map(|_| {
             let ping = ping.clone();
@@ -127,7 +127,7 @@ fn a_callback_may_remove_itself() {
 
 #[test]
 fn a_composite_rejects_a_second_blocking_source_and_hands_it_back() {
-    let error = Composite::new(Parking::new()).with(Parking::new()).unwrap_err();
+    let error = Composite::new(Parking::new()).unwrap().with(Parking::new()).unwrap_err();
     assert!(error.to_string().contains("exactly one"));
     let parking = error.into_inner();
     assert_eq!(parking.wait(Some(Duration::ZERO)).unwrap(), 0);
@@ -138,7 +138,7 @@ fn a_passive_source_wakes_a_composite_blocked_on_another_thread() {
     let pings = PingSource::new();
     let (sender, receiver) = mpsc::channel();
     let (ping, _registration) = pings.register(move || sender.send(()).unwrap());
-    let source = Arc::new(Composite::new(Parking::new()).with(pings).unwrap());
+    let source = Arc::new(Composite::new(Parking::new()).unwrap().with(pings).unwrap());
     let waiter = {
         let source = source.clone();
         thread::spawn(move || {
@@ -154,7 +154,7 @@ fn a_passive_source_wakes_a_composite_blocked_on_another_thread() {
 #[test]
 fn a_composite_blocks_until_the_earliest_deadline_of_its_parts() {
     let soon = Instant::now() + Duration::from_millis(5);
-    let source = Composite::new(Parking::new()).with(Deadline(soon)).unwrap();
+    let source = Composite::new(Parking::new()).unwrap().with(Deadline(soon)).unwrap();
     assert_eq!(source.deadline(), Some(soon));
     source.wait(None).unwrap();
     assert!(Instant::now() >= soon, "the composite returned before its part's deadline");
@@ -298,7 +298,7 @@ fn a_notifier_from_a_closure_counts_wakeups() {
         counter.fetch_add(1, Ordering::SeqCst);
     });
     let pings = PingSource::new();
-    pings.attach(notifier);
+    pings.attach(notifier).unwrap();
     let (ping, _registration) = pings.register(|| {});
     ping.ping();
     ping.ping(); // coalesced: already queued, no second wake-up

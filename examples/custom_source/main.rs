@@ -40,8 +40,9 @@ fn main() -> Result<(), BoxError> {
     let dir = TempDir::new()?;
     let inotify = Inotify::new()?;
     // The timer is passive: the composite hands it a notifier that ends inotify's blocked wait
-    // when an earlier deadline is registered.
-    let source = Composite::new(inotify.clone()).with(Timer::new())?;
+    // when an earlier deadline is registered. Each source is attached to this one composite; a
+    // second composite or executor over the same inotify instance would be refused.
+    let source = Composite::new(inotify.clone())?.with(Timer::new())?;
     let executor = Builder::new().worker_threads(2).build(source)?;
 
     // The callback API: it runs on whichever thread dispatches the events.

@@ -22,7 +22,7 @@ use reactor_loom_tests::{assert_loom_catches, model, spawn_unjoined};
 fn a_send_wakes_the_blocked_loop() {
     model(|| {
         let channels = ChannelSource::new();
-        let source = Composite::new(Parking::new()).with(channels.clone()).expect("passive");
+        let source = Composite::new(Parking::new()).unwrap().with(channels.clone()).expect("passive");
         let (tx, rx) = unbounded();
         let received = Arc::new(AtomicUsize::new(0));
         let counter = received.clone();
@@ -49,7 +49,7 @@ fn a_send_from_another_thread_wakes_the_blocked_loop() {
 fn a_channel_requeued_at_its_batch_limit_keeps_the_loop_running_without_a_notify() {
     model(|| {
         let channels = ChannelSource::with_batch_limit(1);
-        let source = Composite::new(Parking::new()).with(channels.clone()).expect("passive");
+        let source = Composite::new(Parking::new()).unwrap().with(channels.clone()).expect("passive");
         let (tx, rx) = unbounded();
         tx.try_send(1).unwrap();
         tx.try_send(2).unwrap();

@@ -25,7 +25,8 @@ use reactor_timer::Timer;
 fn spawn_sleep_send_receive() {
     model(|| {
         let (timer, clock) = Timer::with_manual_clock();
-        let source = Composite::new(MockSource::new()).with(timer.clone()).expect("the timer is passive");
+        let source =
+            Composite::new(MockSource::new()).unwrap().with(timer.clone()).expect("the timer is passive");
         let executor: Executor<Composite> = Builder::new().worker_threads(2).build(source).unwrap();
         let deadline = clock.now() + Duration::from_millis(10);
         let (tx, mut rx) = unbounded::<u32>();

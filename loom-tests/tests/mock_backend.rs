@@ -164,7 +164,7 @@ fn seeded_notify_loses_its_unpark() {
 fn composite_woken_by_a_passive_source() {
     model(|| {
         let channels = ChannelSource::new();
-        let source = Composite::new(MockSource::new()).with(channels.clone()).expect("passive");
+        let source = Composite::new(MockSource::new()).unwrap().with(channels.clone()).expect("passive");
         let (tx, rx) = unbounded();
         let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = received.clone();

@@ -39,7 +39,7 @@ fn register_due_on_another_thread(
 fn registration_wakes_the_waiter() {
     reactor_loom_tests::model(|| {
         let (timer, _clock) = Timer::with_manual_clock();
-        let source = Arc::new(Composite::new(timer.clone()));
+        let source = Arc::new(Composite::new(timer.clone()).unwrap());
         let fired = Arc::new(AtomicBool::new(false));
         let registrar = register_due_on_another_thread(timer, &fired);
         wait_until(&source, &fired);
@@ -67,7 +67,7 @@ fn seeded_skip_earliest_notify() {
 fn an_advance_racing_with_a_registration_still_wakes_the_waiter() {
     reactor_loom_tests::model(|| {
         let (timer, clock) = Timer::with_manual_clock();
-        let source = Arc::new(Composite::new(timer.clone()));
+        let source = Arc::new(Composite::new(timer.clone()).unwrap());
         let fired = Arc::new(AtomicBool::new(false));
         let deadline = timer.now() + Duration::from_secs(1);
         let registrar = {
@@ -90,7 +90,7 @@ fn an_advance_racing_with_a_registration_still_wakes_the_waiter() {
 fn a_due_registration_in_one_shard_wakes_the_waiter_while_another_shard_cancels() {
     reactor_loom_tests::model(|| {
         let (timer, _clock) = Timer::with_manual_clock();
-        let source = Arc::new(Composite::new(timer.clone()));
+        let source = Arc::new(Composite::new(timer.clone()).unwrap());
         // Registered by this thread, in its shard; not yet due.
         let earlier = timer.register(timer.now() + Duration::from_nanos(1), |_| TimerAction::Stop);
         let fired = Arc::new(AtomicBool::new(false));

@@ -123,7 +123,10 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// Returns the error of spawning a worker thread (the threads already started are stopped).
+    /// Returns the error of spawning a worker thread (the threads already started are stopped),
+    /// or the source's refusal to be [attached](EventSource::attach):
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) for a source that another live executor
+    /// or composite drives already (one `Epoll` given to two executors, say).
     pub fn build<S: EventSource + 'static>(self, source: S) -> io::Result<Executor<S>> {
         Executor::start(self, source)
     }

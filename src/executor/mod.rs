@@ -37,7 +37,7 @@ use crate::executor::shared::Shared;
 use crate::executor::signal::Signal;
 use crate::executor::sleep::OwnWork;
 use crate::executor::worker::{next_task, run_task, run_worker, Ticks, EVENT_INTERVAL};
-use crate::source::{Composite, EventSource};
+use crate::source::EventSource;
 use crate::sync::{self, thread, Arc};
 use crate::task::Task;
 
@@ -103,7 +103,9 @@ impl<S: EventSource + 'static> Executor<S> {
     ///
     /// # Errors
     ///
-    /// Returns the error of spawning a worker thread.
+    /// Returns the error of spawning a worker thread, or the source's refusal to be
+    /// [attached](EventSource::attach): [`AlreadyExists`](io::ErrorKind::AlreadyExists) for a
+    /// source that another live executor or composite drives already.
     pub fn new(source: S) -> io::Result<Self> {
         Builder::new().build(source)
     }
@@ -113,11 +115,7 @@ impl<S: EventSource + 'static> Executor<S> {
             .worker_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
         let source = std::sync::Arc::new(source);
-        let driven: std::sync::Arc<dyn EventSource> = if source.can_block() {
-            source.clone()
-        } else {
-            std::sync::Arc::new(Composite::new(source.clone()))
-        };
+        let driven = crate::source::drive(&source)?;
         let (spare_queue, spare_stealer) = local_queue();
         let (queues, mut stealers): (Vec<_>, Vec<_>) = (0..workers).map(|_| local_queue()).unzip();
         stealers.push(spare_stealer);

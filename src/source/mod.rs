@@ -20,9 +20,16 @@
 //! 4. **Composition.** A source either can block ([`EventSource::can_block`] is `true`: epoll,
 //!    [`Parking`]) or is passive (timers, channels, [`PingSource`]): its `wait` only dispatches what
 //!    is already due and never sleeps. Any number of sources combine in a [`Composite`], of which
-//!    exactly one blocks. A passive source is handed a [`Notifier`] through
-//!    [`EventSource::attach`]; whenever something happens on another thread that the blocked waiter
-//!    must see (a message sent, an earlier deadline registered), it calls that notifier.
+//!    exactly one blocks. Whatever drives a source (a [`Composite`] for its parts, an
+//!    [`Executor`](crate::Executor) for the source it runs over) first hands it a [`Notifier`]
+//!    through [`EventSource::attach`], exactly once. A passive source calls that notifier whenever
+//!    something happens on another thread that the blocked waiter must see (a message sent, an
+//!    earlier deadline registered). A source is driven by one driver at a time: a second
+//!    `attach` while the first driver lives is refused with
+//!    [`AlreadyExists`](std::io::ErrorKind::AlreadyExists), which makes composing one source
+//!    twice, or giving one source to two executors, fail where it is done instead of silently
+//!    losing wake-ups later (once its driver is dropped, a source may be attached again).
+//!    [`NotifierSlot`] implements all of this once.
 //! 5. **Registration** is typed per source (an fd and a direction, a deadline, a channel), so it is
 //!    not part of this trait: each source has its own `register`-like method that returns a handle.
 //!    Dropping the handle deregisters, and once deregistration has returned the callback never runs
@@ -34,17 +41,18 @@
 
 mod callback;
 mod composite;
+mod notifier;
 mod parking;
 mod ping;
 
 use std::any::{Any, TypeId};
-use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use callback::CallbackSlot;
 pub use composite::{ComposeError, Composite};
+pub use notifier::{Notifier, NotifierSlot};
 pub use parking::Parking;
 pub use ping::{Ping, PingRegistration, PingSource};
 
@@ -91,14 +99,32 @@ pub trait EventSource: Send + Sync {
         true
     }
 
-    /// Gives a passive source the notifier of the blocking source it is composed with.
+    /// Tells the source who drives it: called once by whatever will call [`wait`](Self::wait),
+    /// before its first `wait`.
     ///
-    /// Called once when the source is composed, before any `wait`. A blocking source ignores it
-    /// (the default). A passive source stores it and calls it whenever the blocked waiter must
-    /// wake up: an event became ready on another thread, or its [`deadline`](Self::deadline)
-    /// moved earlier.
-    fn attach(&self, notifier: Notifier) {
+    /// `notifier` wakes the waiter that drives this source. A [`Composite`] attaches each of its
+    /// passive parts to a notifier of its blocking part (and the blocking part to a notifier of
+    /// itself); an [`Executor`](crate::Executor) attaches the source it runs over, or composes a
+    /// passive one first. A passive source stores the notifier and calls it whenever the blocked
+    /// waiter must wake up: an event became ready on another thread, or its
+    /// [`deadline`](Self::deadline) moved earlier. A blocking source is its own waiter and needs
+    /// no notifier, but refuses a second driver all the same (two threads blocking in it).
+    ///
+    /// [`NotifierSlot`] implements it: store the notifier once, refuse a second, notify if set.
+    /// The default accepts every call and stores nothing, which is right only for a source with
+    /// nothing to wake and a `wait` that two drivers may call at once.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) if the source is attached to a driver
+    /// that still lives ([`Notifier::is_live`]): a source is driven by one composite or executor
+    /// at a time, and a second one would silently take its wake-ups from the first (or, for a
+    /// blocking source, have two threads block in it). The caller hands the source back
+    /// ([`ComposeError`]) or fails ([`Builder::build`](crate::Builder::build)). A source may
+    /// refuse for reasons of its own too, with a kind that says why.
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
         let _ = notifier;
+        Ok(())
     }
 
     /// Finds a part of this source by type: the source itself, or one of the sources it is
@@ -131,38 +157,6 @@ pub trait EventSource: Send + Sync {
     }
 }
 
-/// Wakes the waiter of one blocking source; handed to passive sources by [`EventSource::attach`].
-///
-/// Cloning is a reference-count increment; [`notify`](Self::notify) is whatever the blocking
-/// source's [`EventSource::notify`] costs.
-#[derive(Clone)]
-pub struct Notifier {
-    notify: Arc<dyn Fn() + Send + Sync>,
-}
-
-impl Notifier {
-    /// A notifier that calls `notify` each time.
-    pub fn new(notify: impl Fn() + Send + Sync + 'static) -> Self {
-        Self { notify: Arc::new(notify) }
-    }
-
-    /// A notifier that calls [`EventSource::notify`] on `source`.
-    pub fn from_source<S: EventSource + ?Sized + 'static>(source: Arc<S>) -> Self {
-        Self::new(move || source.notify())
-    }
-
-    /// Wakes the waiter (see [`EventSource::notify`]).
-    pub fn notify(&self) {
-        (self.notify)();
-    }
-}
-
-impl fmt::Debug for Notifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Notifier").finish_non_exhaustive()
-    }
-}
-
 macro_rules! forward_event_source {
     ($($pointer:ident),*) => {$(
         impl<S: EventSource + ?Sized> EventSource for $pointer<S> {
@@ -182,8 +176,8 @@ macro_rules! forward_event_source {
                 (**self).can_block()
             }
 
-            fn attach(&self, notifier: Notifier) {
-                (**self).attach(notifier);
+            fn attach(&self, notifier: Notifier) -> io::Result<()> {
+                (**self).attach(notifier)
             }
 
             fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
@@ -202,4 +196,24 @@ pub(crate) fn timeout_until(timeout: Option<Duration>, deadline: Option<Instant>
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// What an executor waits on to drive `source`: the source itself if it blocks, attached to a
+/// notifier of itself, or a [`Composite`] of it and a [`Parking`] source to block in.
+///
+/// # Errors
+///
+/// The source's refusal to be attached, saying which source refused.
+pub(crate) fn drive<S: EventSource + 'static>(source: &Arc<S>) -> io::Result<Arc<dyn EventSource>> {
+    let driven = if source.can_block() {
+        let attached = source.attach(Notifier::from_weak(Arc::downgrade(source)));
+        attached.map(|()| source.clone() as Arc<dyn EventSource>)
+    } else {
+        let composite = Composite::new(source.clone()).map_err(ComposeError::into_cause);
+        composite.map(|composite| Arc::new(composite) as Arc<dyn EventSource>)
+    };
+    driven.map_err(|error| {
+        let message = format!("cannot run an executor over `{}`: {error}", std::any::type_name::<S>());
+        io::Error::new(error.kind(), message)
+    })
 }

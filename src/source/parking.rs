@@ -3,7 +3,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use crate::source::EventSource;
+use crate::source::{EventSource, Notifier, NotifierSlot};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{thread, Mutex};
 
@@ -41,12 +41,14 @@ pub struct Parking {
     /// The thread to unpark. Written by the waiter before it publishes `PARKED`; read by a
     /// notifier that saw `PARKED`.
     waiter: Mutex<Option<thread::Thread>>,
+    /// Its driver: one thread at a time parks here, so a second driver is refused.
+    driver: NotifierSlot,
 }
 
 impl Parking {
     /// A parking source with no pending notification.
     pub fn new() -> Self {
-        Self { state: AtomicUsize::new(EMPTY), waiter: Mutex::new(None) }
+        Self { state: AtomicUsize::new(EMPTY), waiter: Mutex::new(None), driver: NotifierSlot::new() }
     }
 
     /// Ends a wait that is returning without `take_notification`: resets the state to EMPTY,
@@ -122,5 +124,15 @@ impl EventSource for Parking {
                 waiter.unpark();
             }
         }
+    }
+
+    /// Records its driver. A `Parking` has one waiter: shared by two drivers (an
+    /// `Arc<Parking>` given to two executors), one would take the other's notifications.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) while another driver is live.
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.driver.attach(notifier)
     }
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use concurrent_queue::ConcurrentQueue;
 
-use crate::source::{CallbackSlot, EventSource, Notifier};
+use crate::source::{CallbackSlot, EventSource, Notifier, NotifierSlot};
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::{Arc, Mutex};
+use crate::sync::Arc;
 
 /// A passive source of callbacks that any thread triggers with [`Ping::ping`].
 ///
@@ -53,7 +53,7 @@ struct Shared {
     /// Entries pinged since the last dispatch, each at most once (see `Entry::queued`).
     ready: ConcurrentQueue<Arc<Entry>>,
     /// Set by `attach`; woken on every ping that queues an entry.
-    notifier: Mutex<Option<Notifier>>,
+    notifier: NotifierSlot,
 }
 
 struct Entry {
@@ -66,7 +66,9 @@ struct Entry {
 impl PingSource {
     /// A source with no registrations.
     pub fn new() -> Self {
-        Self { shared: Arc::new(Shared { ready: ConcurrentQueue::unbounded(), notifier: Mutex::new(None) }) }
+        Self {
+            shared: Arc::new(Shared { ready: ConcurrentQueue::unbounded(), notifier: NotifierSlot::new() }),
+        }
     }
 
     /// Registers `callback`, to run on the loop after each [`Ping::ping`].
@@ -107,9 +109,7 @@ impl EventSource for PingSource {
     }
 
     fn notify(&self) {
-        if let Some(notifier) = self.shared.notifier.lock().as_ref() {
-            notifier.notify();
-        }
+        self.shared.notifier.notify();
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -120,8 +120,14 @@ impl EventSource for PingSource {
         false
     }
 
-    fn attach(&self, notifier: Notifier) {
-        *self.shared.notifier.lock() = Some(notifier);
+    /// Stores the notifier that pings wake.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) while another driver is live: pings
+    /// wake one waiter, and a second driver would take them from the first.
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.shared.notifier.attach(notifier)
     }
 
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
@@ -161,9 +167,7 @@ impl Ping {
             if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::PingSkipsNotify) {
                 return;
             }
-            if let Some(notifier) = self.shared.notifier.lock().as_ref() {
-                notifier.notify();
-            }
+            self.shared.notifier.notify();
         }
     }
 }
@@ -175,6 +179,10 @@ impl fmt::Debug for Ping {
 }
 
 /// Keeps a [`PingSource`] callback registered; dropping it deregisters (no run after the drop).
+///
+/// Dropping it waits for the callback if it is running on another thread (from inside the
+/// callback, or any callback it runs, the drop returns at once), so never drop it while holding
+/// a lock that the callback takes.
 pub struct PingRegistration {
     entry: Arc<Entry>,
 }

@@ -8,12 +8,11 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use concurrent_queue::ConcurrentQueue;
-use reactor::source::{CallbackSlot, Notifier};
+use reactor::source::{CallbackSlot, Notifier, NotifierSlot};
 use reactor::EventSource;
 
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::waker_refcount::{Arc, Weak};
-use crate::sync::Mutex;
 use crate::Receiver;
 
 /// How many messages one channel delivers per [`wait`](EventSource::wait) unless set with
@@ -48,7 +47,7 @@ pub const DEFAULT_BATCH_LIMIT: usize = 128;
 /// use reactor_channel::{unbounded, ChannelSource};
 ///
 /// let channels = ChannelSource::new();
-/// let source = Composite::new(Parking::new()).with(channels.clone()).expect("passive");
+/// let source = Composite::new(Parking::new())?.with(channels.clone())?;
 ///
 /// let (tx, rx) = unbounded();
 /// let total = Arc::new(AtomicUsize::new(0));
@@ -59,8 +58,9 @@ pub const DEFAULT_BATCH_LIMIT: usize = 128;
 ///
 /// std::thread::spawn(move || (1..=3).for_each(|n| tx.try_send(n).unwrap())).join().unwrap();
 /// while total.load(Ordering::Relaxed) < 6 {
-///     source.wait(None).unwrap(); // wakes for the sends, runs the callback per message
+///     source.wait(None)?; // wakes for the sends, runs the callback per message
 /// }
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct ChannelSource {
@@ -72,7 +72,7 @@ struct Shared {
     /// `Entry::queued`).
     ready: ConcurrentQueue<Arc<Entry>>,
     /// Set by `attach`; called when an entry becomes ready.
-    notifier: Mutex<Option<Notifier>>,
+    notifier: NotifierSlot,
     /// The most messages one channel delivers per dispatch.
     batch_limit: usize,
 }
@@ -112,7 +112,7 @@ impl ChannelSource {
         Self {
             shared: Arc::new(Shared {
                 ready: ConcurrentQueue::unbounded(),
-                notifier: Mutex::new(None),
+                notifier: NotifierSlot::new(),
                 batch_limit: limit.max(1),
             }),
         }
@@ -167,9 +167,7 @@ impl Shared {
         if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::SourceSkipsNotify) {
             return;
         }
-        if let Some(notifier) = self.notifier.lock().as_ref() {
-            notifier.notify();
-        }
+        self.notifier.notify();
     }
 
     /// Queues `entry` unless it is queued already; returns whether this call queued it.
@@ -240,8 +238,14 @@ impl EventSource for ChannelSource {
         false
     }
 
-    fn attach(&self, notifier: Notifier) {
-        *self.shared.notifier.lock() = Some(notifier);
+    /// Stores the notifier that a channel becoming ready wakes.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) while another driver is live: a second
+    /// one would take the wake-ups of the first (a clone is the same source).
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.shared.notifier.attach(notifier)
     }
 
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
@@ -277,6 +281,10 @@ impl Wake for Entry {
 }
 
 /// Keeps a [`ChannelSource`] callback registered; dropping it deregisters and drops the receiver.
+///
+/// Dropping it waits for the callback if it is running on another thread (from inside the
+/// callback, the drop returns at once), so never drop it while holding a lock that the callback
+/// takes.
 pub struct ChannelRegistration {
     entry: Arc<Entry>,
 }

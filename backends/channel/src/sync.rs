@@ -56,7 +56,7 @@ mod imp {
 }
 
 pub(crate) use imp::*;
-pub(crate) use reactor::shim::{Mutex, UnsafeCell};
+pub(crate) use reactor::shim::UnsafeCell;
 
 /// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
 /// switches a bug on and asserts that loom catches it.

@@ -11,7 +11,7 @@ use reactor_channel::{bounded, unbounded, ChannelSource};
 
 /// A channel source composed with a parking source, and the messages its callbacks saw.
 fn looped(channels: &ChannelSource) -> Composite {
-    Composite::new(Parking::new()).with(channels.clone()).expect("ChannelSource is passive")
+    Composite::new(Parking::new()).unwrap().with(channels.clone()).expect("ChannelSource is passive")
 }
 
 fn recorder() -> (Arc<Mutex<Vec<u32>>>, impl FnMut(u32) + Send + 'static) {
@@ -92,9 +92,11 @@ fn the_notifier_is_called_once_per_idle_to_ready_change_not_per_message() {
     let channels = ChannelSource::new();
     let notifications = Arc::new(AtomicUsize::new(0));
     let counter = notifications.clone();
-    channels.attach(Notifier::new(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    }));
+    channels
+        .attach(Notifier::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }))
+        .unwrap();
     let (tx, rx) = unbounded();
     let (seen, record) = recorder();
     let _registration = channels.register(rx, record);

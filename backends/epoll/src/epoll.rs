@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use polling::{Event, PollMode, Poller};
+use reactor::source::{Notifier, NotifierSlot};
 use reactor::EventSource;
 
 use crate::notifier::{EdgeNotifier, Eventfd};
@@ -61,6 +62,9 @@ struct Inner {
     buffers: Mutex<Buffers>,
     /// Whether `epoll_pwait2` is missing on this kernel.
     pwait2_missing: AtomicBool,
+    /// Its driver: one thread at a time may block in the epoll instance, so a second one (an
+    /// `Epoll` given to two executors) is refused.
+    driver: NotifierSlot,
 }
 
 #[derive(Default)]
@@ -94,6 +98,7 @@ impl Epoll {
                 notifier,
                 buffers: Mutex::new(buffers),
                 pwait2_missing: AtomicBool::new(false),
+                driver: NotifierSlot::new(),
             }),
         })
     }
@@ -180,6 +185,17 @@ impl EventSource for Epoll {
         self.inner.notifier.notify();
     }
 
+    /// Records its driver.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) while another driver is live: one thread
+    /// blocks in an epoll instance at a time, and a second driver's waits would return at once,
+    /// again and again (a clone is the same instance; create an `Epoll` per executor).
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.inner.driver.attach(notifier)
+    }
+
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
         (type_id == TypeId::of::<Self>()).then_some(self as &dyn Any)
     }
@@ -192,6 +208,9 @@ impl fmt::Debug for Epoll {
 }
 
 /// One fd's registration; [`deregister`](Self::deregister) before the fd closes.
+///
+/// Deregistering waits for the callback if it is running on another thread, so never do it
+/// while holding a lock that the callback takes.
 #[derive(Debug)]
 pub(crate) struct Registration {
     epoll: Epoll,

@@ -10,6 +10,9 @@ use crate::readiness::Readiness;
 use crate::sys;
 
 /// Owns an I/O object and its registration; deregisters before the fd can close.
+///
+/// Dropping it waits for the callback if it is running on another thread, so never drop it
+/// while holding a lock that the callback takes.
 pub(crate) struct Registered<T: AsFd> {
     /// `None` only after `into_inner` took it.
     io: Option<T>,
@@ -68,7 +71,9 @@ impl<T: AsFd + fmt::Debug> fmt::Debug for Registered<T> {
 
 /// An I/O object whose readiness runs a callback on the loop; see [`Epoll::watch`].
 ///
-/// Dropping it deregisters: once the drop returns, the callback never runs again.
+/// Dropping it deregisters: once the drop returns, the callback never runs again. The drop
+/// waits for the callback if it is running on another thread (from inside the callback it
+/// returns at once), so never drop it while holding a lock that the callback takes.
 pub struct Watch<T: AsFd> {
     registered: Registered<T>,
 }

@@ -173,7 +173,8 @@ impl RuntimeBuilder {
     ///
     /// A source that can block is refused with `InvalidInput` when the runtime is built: the
     /// runtime already blocks in epoll, and register an fd-based source's fd with
-    /// [`Epoll::watch`] instead.
+    /// [`Epoll::watch`] instead. A source that another live executor or composite drives
+    /// already is refused with `AlreadyExists` (see [`EventSource::attach`]).
     pub fn source(mut self, source: impl EventSource + 'static) -> Self {
         self.extra_sources.push(Box::new(source));
         self
@@ -233,10 +234,13 @@ impl RuntimeBuilder {
     fn build_with(self, timer: Timer) -> io::Result<Runtime> {
         let epoll = Epoll::new()?;
         let channels = ChannelSource::new();
-        let mut source = Composite::new(epoll.clone());
+        let mut source = Composite::new(epoll.clone())?;
         let passive: [Box<dyn EventSource>; 2] = [Box::new(timer.clone()), Box::new(channels.clone())];
         for part in passive.into_iter().chain(self.extra_sources) {
-            source = source.with(part).map_err(|_| {
+            source = source.with(part).map_err(|error| {
+                if !error.is_blocking() {
+                    return io::Error::from(error); // refused to attach: driven elsewhere already
+                }
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "a runtime's extra sources must be passive: it already blocks in epoll \

@@ -58,7 +58,7 @@ fn sub_millisecond_and_zero_timeouts_return() {
 #[test]
 fn an_executor_over_a_composite_finds_its_epoll() {
     let epoll = Epoll::new().unwrap();
-    let composite = Composite::new(epoll.clone()).with(PingSource::new()).unwrap();
+    let composite = Composite::new(epoll.clone()).unwrap().with(PingSource::new()).unwrap();
     let executor = Executor::new(composite).unwrap();
     let found = executor.block_on(async { reactor::current_source::<Epoll>() }).expect("the composed epoll");
     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();

@@ -236,7 +236,7 @@ fn fire(c: &mut Criterion) {
     group.measurement_time(Duration::from_millis(100));
 
     let timer = Timer::new();
-    let source = Composite::new(timer.clone());
+    let source = Composite::new(timer.clone()).unwrap();
     group.bench_function("reactor", |b| {
         b.iter_custom(|iters| {
             time_firing(
@@ -318,7 +318,8 @@ fn lateness(mut sleep_until: impl FnMut(Instant) -> Instant) -> (Duration, Durat
 /// Lateness of reactor's timer composed with `blocking`.
 fn reactor_lateness(blocking: impl EventSource + 'static) -> (Duration, Duration) {
     let timer = Timer::new();
-    let source = Composite::new(blocking).with(timer.clone()).unwrap_or_else(|_| unreachable!("passive"));
+    let source =
+        Composite::new(blocking).unwrap().with(timer.clone()).unwrap_or_else(|_| unreachable!("passive"));
     let waker = Waker::from(Arc::new(Counter::default()));
     lateness(|deadline| {
         let mut sleep = timer.sleep_until(deadline);

@@ -24,7 +24,8 @@ pub enum TimerAction {
 ///
 /// Once the drop has returned, the callback never runs again (if it is running on another thread
 /// at that moment, the drop waits for it to return; a callback may drop its own registration).
-/// The timer's memory for the callback is freed by the drop.
+/// The timer's memory for the callback is freed by the drop. Since the drop waits for a callback
+/// running on another thread, never drop it while holding a lock that the callback takes.
 pub struct TimerRegistration {
     timer: Timer,
     key: TimerKey,

@@ -16,6 +16,9 @@ use crate::Sleep;
 /// [`Timer::timeout_at`](crate::Timer::timeout_at) and the ambient [`timeout`](crate::timeout).
 /// If the future finishes in the same poll as the deadline passes, its output wins. Dropping the
 /// `Timeout` cancels both the future and the timer.
+///
+/// The deadline is honoured even around a future that spends the whole cooperative budget (see
+/// [`reactor::coop`]) on every poll: once it has spent it, the deadline check runs without one.
 #[must_use = "a Timeout does nothing unless awaited"]
 pub struct Timeout<F> {
     future: F,
@@ -50,12 +53,21 @@ impl<F: Future> Future for Timeout<F> {
             let this = self.get_unchecked_mut();
             (Pin::new_unchecked(&mut this.future), &mut this.sleep)
         };
+        let had_budget = reactor::coop::has_budget_remaining();
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(sleep).poll(cx) {
+        let poll_sleep = || match Pin::new(sleep).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed { _private: () })),
             Poll::Pending => Poll::Pending,
+        };
+        // A future that spends the whole cooperative budget on every poll would leave none for
+        // the deadline check (an elapsed `Sleep` yields when the budget is gone), and the timeout
+        // would never fire. When the inner future is what spent it, the check runs unconstrained.
+        if had_budget && !reactor::coop::has_budget_remaining() {
+            reactor::coop::with_unconstrained(poll_sleep)
+        } else {
+            poll_sleep()
         }
     }
 }

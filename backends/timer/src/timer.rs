@@ -6,7 +6,7 @@ use std::io;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use reactor::source::{CallbackSlot, Notifier};
+use reactor::source::{CallbackSlot, Notifier, NotifierSlot};
 use reactor::EventSource;
 
 use crate::clock::Clock;
@@ -64,7 +64,7 @@ pub(crate) struct Shared {
     ///   one spurious wake-up).
     view: Mutex<Tick>,
     /// The waiter's notifier, set by `attach`.
-    notifier: Mutex<Option<Notifier>>,
+    notifier: NotifierSlot,
 }
 
 /// Identifies a registered timer: its shard and its slot there.
@@ -98,7 +98,7 @@ impl Timer {
                 clock,
                 shards: (0..shards).map(|_| Shard::new()).collect(),
                 view: Mutex::new(NEVER),
-                notifier: Mutex::new(None),
+                notifier: NotifierSlot::new(),
             }),
         }
     }
@@ -234,10 +234,7 @@ impl Shared {
     }
 
     pub(crate) fn notify_waiter(&self) {
-        let notifier = self.notifier.lock().clone();
-        if let Some(notifier) = notifier {
-            notifier.notify();
-        }
+        self.notifier.notify();
     }
 
     /// Fires everything due at the current tick; returns how many wakers and callbacks ran.
@@ -293,8 +290,15 @@ impl EventSource for Timer {
         false
     }
 
-    fn attach(&self, notifier: Notifier) {
-        *self.shared.notifier.lock() = Some(notifier);
+    /// Stores the notifier that an earlier deadline wakes.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) while another driver is live: the timer
+    /// tells one waiter its earliest deadline, and a second driver would take the wake-ups of
+    /// the first (a clone is the same timer; create a `Timer` per executor).
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.shared.notifier.attach(notifier)
     }
 
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {

@@ -16,9 +16,11 @@ use reactor_timer::{Timer, TimerAction};
 fn counted(timer: &Timer) -> Arc<AtomicUsize> {
     let notifies = Arc::new(AtomicUsize::new(0));
     let counter = notifies.clone();
-    timer.attach(Notifier::new(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    }));
+    timer
+        .attach(Notifier::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }))
+        .unwrap();
     notifies
 }
 
@@ -76,7 +78,7 @@ fn on_a_manual_clock_only_due_timers_and_advances_that_make_them_due_notify() {
 #[test]
 fn an_earlier_deadline_from_another_thread_ends_a_blocked_wait() {
     let timer = Timer::new();
-    let source = Arc::new(Composite::new(timer.clone()));
+    let source = Arc::new(Composite::new(timer.clone()).unwrap());
     let (fired_sender, fired) = mpsc::channel();
     let (blocked_sender, blocked) = mpsc::channel();
     let waiter = {
@@ -100,7 +102,7 @@ fn an_earlier_deadline_from_another_thread_ends_a_blocked_wait() {
 #[test]
 fn a_manual_clock_advanced_from_another_thread_ends_a_blocked_wait() {
     let (timer, clock) = Timer::with_manual_clock();
-    let source = Arc::new(Composite::new(timer.clone()));
+    let source = Arc::new(Composite::new(timer.clone()).unwrap());
     let (fired_sender, fired) = mpsc::channel();
     let _registration = timer.register(timer.now() + Duration::from_secs(3600), move |_| {
         fired_sender.send(()).unwrap();

@@ -46,7 +46,7 @@ fn the_deadline_is_reported_to_the_nanosecond() {
 #[cfg_attr(miri, ignore = "real clock: under Miri a microsecond deadline passes before the first poll")]
 fn a_real_clock_timer_composed_with_parking_fires_on_time_and_not_before() {
     let timer = Timer::new();
-    let source = reactor::source::Composite::new(timer.clone());
+    let source = reactor::source::Composite::new(timer.clone()).unwrap();
     let deadline = timer.now() + Duration::from_micros(300);
     let waker = CountingWaker::new();
     let mut sleep = timer.sleep_until(deadline);

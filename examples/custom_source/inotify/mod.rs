@@ -2,7 +2,8 @@
 //!
 //! It is built only on `reactor`'s public API, as a user of the crate writes a source: it
 //! implements [`EventSource`], keeps each callback in a
-//! [`CallbackSlot`](reactor::source::CallbackSlot) for the deregistration guarantee, and since
+//! [`CallbackSlot`](reactor::source::CallbackSlot) for the deregistration guarantee, refuses a
+//! second driver with a [`NotifierSlot`], and since
 //! its `wait` blocks it is the blocking part of a [`Composite`](reactor::source::Composite), next
 //! to passive sources such as a timer.
 //!
@@ -25,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use reactor::source::{Notifier, NotifierSlot};
 use reactor::EventSource;
 
 pub(crate) use event::{Event, Mask};
@@ -58,6 +60,8 @@ struct Shared {
     /// is set, `notify` costs one atomic swap and no system call.
     notified: AtomicBool,
     watches: WatchTable,
+    /// Its driver: one thread at a time blocks in `wait`, so a second driver is refused.
+    driver: NotifierSlot,
 }
 
 impl Inotify {
@@ -73,6 +77,7 @@ impl Inotify {
             wake: sys::eventfd()?,
             notified: AtomicBool::new(false),
             watches: WatchTable::default(),
+            driver: NotifierSlot::new(),
         };
         Ok(Self { shared: Arc::new(shared) })
     }
@@ -184,6 +189,13 @@ impl EventSource for Inotify {
 
     fn can_block(&self) -> bool {
         true
+    }
+
+    /// Records the one composite or executor that drives this source. A blocking source is its
+    /// own waiter and never calls the notifier; the slot is there to refuse a second driver,
+    /// whose thread would block in `ppoll` beside the first and steal its events.
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.shared.driver.attach(notifier)
     }
 
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {

@@ -342,7 +342,7 @@ fn stream_under_an_executor_with_two_workers_ends_with_its_directory() {
     let watched = dir.path().join("watched");
     fs::create_dir(&watched).unwrap();
     let inotify = Inotify::new().unwrap();
-    let source = Composite::new(inotify.clone()).with(Timer::new()).unwrap();
+    let source = Composite::new(inotify.clone()).unwrap().with(Timer::new()).unwrap();
     let executor = Builder::new().worker_threads(2).build(source).unwrap();
 
     let mut events = inotify.watch_stream(&watched, Mask::CREATE | Mask::DELETE).unwrap();
@@ -408,7 +408,7 @@ fn a_stream_read_too_late_reports_one_overflow_in_place_of_the_events_it_dropped
 #[test]
 fn a_timer_deadline_ends_the_blocked_inotify_wait() {
     let inotify = Inotify::new().unwrap();
-    let source = Composite::new(inotify).with(Timer::new()).unwrap();
+    let source = Composite::new(inotify).unwrap().with(Timer::new()).unwrap();
     let executor = Builder::new().worker_threads(2).build(source).unwrap();
     // A worker may be blocked in inotify with no timeout when the sleep registers: the timer's
     // notifier, which is `Inotify::notify`, has to end that wait for the sleep to complete.
@@ -416,4 +416,16 @@ fn a_timer_deadline_ends_the_blocked_inotify_wait() {
     let start = Instant::now();
     executor.block_on(executor.spawn(async move { reactor_timer::sleep(sleep).await })).unwrap();
     assert!(start.elapsed() >= sleep);
+}
+
+#[test]
+fn one_inotify_instance_is_refused_by_a_second_executor_while_the_first_runs() {
+    let inotify = Inotify::new().unwrap();
+    let first = Builder::new().worker_threads(1).build(inotify.clone()).unwrap();
+    let error = Builder::new().worker_threads(1).build(inotify.clone()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+    // Once the first executor is gone, the source may be driven again.
+    drop(first);
+    let again = Composite::new(inotify).unwrap().with(Timer::new()).unwrap();
+    drop(again);
 }

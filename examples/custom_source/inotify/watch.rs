@@ -112,7 +112,8 @@ fn add_watch_error(path: &Path, error: io::Error) -> io::Error {
 /// dispatch running it on another thread is waited for; dropping the watch from inside its own
 /// callback returns at once). The closure itself is dropped by `drop`, or, when a dispatch was
 /// running it, by that dispatch right after it returns. The last watch of a path removes the
-/// kernel watch.
+/// kernel watch. Since the drop waits for a callback running on another thread, never drop a
+/// watch while holding a lock that its callback takes.
 pub(crate) struct Watch {
     shared: Arc<Shared>,
     wd: i32,
