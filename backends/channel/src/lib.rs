@@ -84,7 +84,10 @@ pub mod loom_internals {
             Self(crate::waker_slot::WakerSlot::new())
         }
 
-        /// Registers `waker` (one registering thread only).
+        /// Registers `waker` to be woken by the next [`wake`](Self::wake).
+        ///
+        /// Safe from any number of threads at once: a registration that finds another in
+        /// progress leaves the slot to it and wakes its own waker instead.
         pub fn register(&self, waker: &std::task::Waker) {
             self.0.register(waker);
         }

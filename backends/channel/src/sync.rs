@@ -72,6 +72,10 @@ pub mod seeded_bug {
     pub enum Bug {
         /// `WakerSlot::register` drops a wake that raced with it instead of waking the new waker.
         WakerSlotLostWake,
+        /// `WakerSlot::register` takes the slot even while another registration holds it (the
+        /// single-registrar assumption this crate once relied on): two registrations at once
+        /// write the stored waker together.
+        RegisterIgnoresRegistration,
         /// `WakerSlot::wake` reads the state without its `SeqCst` fence, so it can miss a
         /// waker registered just before, while the receiver misses the message just pushed.
         WakeSkipsFence,
