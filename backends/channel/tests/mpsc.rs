@@ -3,6 +3,7 @@
 mod support;
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -285,4 +286,66 @@ fn senders_and_receivers_are_send_and_sync_where_expected() {
     assert_send::<reactor_channel::Receiver<Vec<u8>>>();
     assert_send::<reactor_channel::SendFuture<'static, Vec<u8>>>();
     assert_send::<reactor_channel::RecvFuture<'static, Vec<u8>>>();
+}
+
+/// A message whose drop panics, counting every drop in a shared counter.
+struct PanicOnDrop {
+    panics: bool,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.panics {
+            panic!("message {} panicked in drop", self.drops.load(Ordering::SeqCst));
+        }
+    }
+}
+
+/// tokio's `drop_all_elements_during_panic`: dropping the receiver drops every queued message at
+/// once even when some of them panic in their drop, then re-raises the first panic.
+fn dropping_the_receiver_drops_every_message_although_one_panics(capacity: Option<usize>) {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = capacity.map_or_else(unbounded, bounded);
+    for panics in [false, true, false, true, false] {
+        tx.try_send(PanicOnDrop { panics, drops: drops.clone() }).unwrap();
+    }
+    let panicked = catch_unwind(AssertUnwindSafe(move || drop(rx)));
+    let dropped_with_the_receiver = drops.load(Ordering::SeqCst);
+    assert!(tx.is_closed());
+    // Whatever was left is dropped with the last sender; caught so that a failure below is
+    // reported rather than turned into a panic during unwinding (an abort).
+    let sender_drop = catch_unwind(AssertUnwindSafe(move || drop(tx)));
+    assert_eq!(dropped_with_the_receiver, 5, "every message is dropped with the receiver");
+    assert!(sender_drop.is_ok(), "nothing was left for the last sender to drop");
+    assert_eq!(drops.load(Ordering::SeqCst), 5, "and none is dropped twice");
+    let payload = panicked.expect_err("the panic of a message's drop is raised again");
+    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("message 2 panicked in drop"));
+}
+
+#[test]
+fn dropping_a_bounded_receiver_drops_every_message_although_one_panics() {
+    dropping_the_receiver_drops_every_message_although_one_panics(Some(8));
+}
+
+#[test]
+fn dropping_an_unbounded_receiver_drops_every_message_although_one_panics() {
+    dropping_the_receiver_drops_every_message_although_one_panics(None);
+}
+
+#[test]
+fn a_receiver_dropped_while_unwinding_drops_every_message_and_keeps_the_original_panic() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = bounded(4);
+    for panics in [true, false, true] {
+        tx.try_send(PanicOnDrop { panics, drops: drops.clone() }).unwrap();
+    }
+    let panicked = catch_unwind(AssertUnwindSafe(move || {
+        let _rx = rx;
+        panic!("the original panic");
+    }));
+    assert_eq!(drops.load(Ordering::SeqCst), 3, "every message is dropped with the receiver");
+    let payload = panicked.expect_err("the scope panicked");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"the original panic"));
 }
