@@ -196,7 +196,7 @@ impl<T> Receiver<T> {
     /// A message left the queue: a sender waiting for room may now push.
     fn took_one(&self) {
         if self.chan.is_bounded() {
-            self.chan.hand_room_on();
+            self.chan.room_made();
         }
     }
 }
