@@ -64,14 +64,14 @@ fn a_waiting_send_on_a_full_channel_of_two_is_woken_by_a_receive() {
 }
 
 /// Two sends wait on a full channel of two, polled by hand on the main thread, while another
-/// thread takes messages. A receive notifies a waiting send only while none is notified, so a
-/// notified send that pushes must hand the room left on: here the first send is notified, finds
-/// the channel full again (refilled by a third send) and, while the other thread takes two more
-/// messages without notifying anyone, pushes into the room they made.
+/// thread takes messages. A receive notifies the waiting sends; here the first send is then
+/// polled, finds the channel full again (refilled by a third send) and, while the other thread
+/// takes two more messages, pushes into the room they made, and the second must not be left
+/// behind.
 ///
 /// The check is the invariant itself: once nothing is left to run, a send still waiting means
 /// the channel is full.
-fn a_notified_send_hands_the_room_left_on() {
+fn no_send_is_left_waiting_beside_room() {
     model(|| {
         let (tx, mut rx) = bounded(2);
         tx.try_send(0).unwrap();
@@ -90,7 +90,7 @@ fn a_notified_send_hands_the_room_left_on() {
         };
         poll(0, &mut sends);
         poll(1, &mut sends);
-        assert_eq!(rx.try_recv(), Ok(0)); // notifies the first send
+        assert_eq!(rx.try_recv(), Ok(0)); // notifies the waiting sends
         let refilled = tx.try_send(3).is_ok();
         let taker = thread::spawn(move || {
             let taken = (0..2).filter(|_| rx.try_recv().is_ok()).count();
@@ -112,8 +112,55 @@ fn a_notified_send_hands_the_room_left_on() {
 }
 
 #[test]
-fn a_notified_send_that_pushes_hands_the_room_left_on_to_the_other_waiting_send() {
-    a_notified_send_hands_the_room_left_on();
+fn two_sends_waiting_while_messages_are_taken_are_never_left_waiting_beside_room() {
+    no_send_is_left_waiting_beside_room();
+}
+
+/// A send polled once on a full channel of one and then kept without being polled again (the
+/// losing arm of a `select!`), while a second send waits on another thread: a receive makes
+/// room, and the second send must complete. Any waiting send may be the forgotten one, so a
+/// notification that only the forgotten send holds must not be all the receive gives out.
+fn a_forgotten_send_does_not_keep_the_room_from_the_others() {
+    model(|| {
+        let (tx, mut rx) = bounded(1);
+        tx.try_send(0).unwrap();
+        let mut forgotten = tx.send(1);
+        let (_forgotten_woken, forgotten_waker) = WakeCounter::waker();
+        let polled = Pin::new(&mut forgotten).poll(&mut Context::from_waker(&forgotten_waker));
+        assert!(polled.is_pending(), "the channel is full");
+        let waiting = tx.clone();
+        let sender = thread::spawn(move || waiting.send_blocking(2).unwrap());
+        assert_eq!(rx.try_recv(), Ok(0));
+        sender.join().unwrap(); // the waiting send never woken: a deadlock
+        assert_eq!(rx.try_recv(), Ok(2));
+        drop(forgotten); // never polled again: its value was never sent
+        assert!(rx.try_recv().is_err());
+    });
+}
+
+#[test]
+fn a_send_polled_once_and_forgotten_does_not_strand_another_waiting_send() {
+    a_forgotten_send_does_not_keep_the_room_from_the_others();
+}
+
+/// Two threads block sending into a full channel of one while the receiver takes every message:
+/// both sends complete, whichever of them listened, set `room_wanted` or found the room first.
+#[test]
+fn two_senders_blocked_on_a_full_channel_of_one_both_complete() {
+    model(|| {
+        let (tx, mut rx) = bounded(1);
+        tx.try_send(0).unwrap();
+        let senders: Vec<_> = (1..=2)
+            .map(|i| {
+                let tx = tx.clone();
+                thread::spawn(move || tx.send_blocking(i).unwrap())
+            })
+            .collect();
+        let mut received: Vec<_> = (0..3).map(|_| rx.recv_blocking().unwrap()).collect();
+        received.sort_unstable();
+        assert_eq!(received, vec![0, 1, 2]);
+        drop(senders); // not joined: see the module docs
+    });
 }
 
 #[test]
@@ -264,22 +311,36 @@ fn negative_control_a_wake_without_its_fence_misses_the_registered_waker() {
 
 #[test]
 #[ignore = "seeded bug: run in a child process by its negative control"]
-fn seeded_send_keeps_room() {
-    seeded_bug::with(Bug::SendKeepsRoom, a_notified_send_hands_the_room_left_on);
+fn seeded_room_made_notifies_one() {
+    seeded_bug::with(Bug::RoomMadeNotifiesOne, no_send_is_left_waiting_beside_room);
 }
 
 #[test]
-fn negative_control_a_notified_send_that_keeps_the_room_left_strands_the_other() {
-    assert_loom_catches("seeded_send_keeps_room", "a send was left waiting while the channel had room");
+fn negative_control_a_receive_that_wakes_one_waiting_send_strands_the_other() {
+    assert_loom_catches(
+        "seeded_room_made_notifies_one",
+        "a send was left waiting while the channel had room",
+    );
 }
 
 #[test]
 #[ignore = "seeded bug: run in a child process by its negative control"]
-fn seeded_hand_on_skips_fence() {
-    seeded_bug::with(Bug::HandOnSkipsFence, || a_waiting_send_is_woken_by_a_receive(2));
+fn seeded_single_room_token() {
+    seeded_bug::with(Bug::SingleRoomToken, a_forgotten_send_does_not_keep_the_room_from_the_others);
+}
+
+#[test]
+fn negative_control_a_single_room_token_held_by_a_forgotten_send_strands_the_other() {
+    assert_loom_catches("seeded_single_room_token", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_room_made_skips_fence() {
+    seeded_bug::with(Bug::RoomMadeSkipsFence, || a_waiting_send_is_woken_by_a_receive(2));
 }
 
 #[test]
 fn negative_control_a_receive_without_its_fence_misses_the_waiting_send() {
-    assert_loom_catches("seeded_hand_on_skips_fence", "deadlock");
+    assert_loom_catches("seeded_room_made_skips_fence", "deadlock");
 }

@@ -3,7 +3,7 @@
 use concurrent_queue::ConcurrentQueue;
 use event_listener::{Event, IntoNotification};
 
-use crate::sync::atomic::{fence, AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::sync::Arc;
 use crate::waker_slot::WakerSlot;
 use crate::{Receiver, Sender};
@@ -21,9 +21,15 @@ pub(crate) struct Chan<T> {
     /// Senders waiting for room in a full bounded channel. Never listened to on an unbounded
     /// channel.
     ///
-    /// Invariant: while the queue has room and a sender listens, at least one listener is
-    /// notified (see [`Chan::hand_room_on`]). All are notified when the channel closes.
+    /// Invariant: while the queue has room, every listener is notified, or `room_wanted` is set
+    /// (and the next take that leaves room notifies it), or its sender is still to look at the
+    /// queue again after listening (and finds the room). All are notified when the channel closes.
+    /// See [`Chan::room_made`].
     pub(crate) room: Event,
+    /// Set by a sender once it listens on `room`, cleared by the take that then notifies every
+    /// listener. Written only with read-modify-writes, so that a take's Acquire swap synchronises
+    /// with every sender's swap before it, not only the last one's.
+    pub(crate) room_wanted: AtomicBool,
     /// Live [`Sender`]s; the last one to drop closes the channel.
     pub(crate) senders: AtomicUsize,
 }
@@ -34,6 +40,7 @@ impl<T> Chan<T> {
             queue,
             receiver_waker: WakerSlot::new(),
             room: Event::new(),
+            room_wanted: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
         })
     }
@@ -53,41 +60,92 @@ impl<T> Chan<T> {
         self.queue.capacity().is_some()
     }
 
-    /// Makes sure a sender waiting for room will take the room there is: notifies one listener
-    /// unless one is already notified (or none listens).
+    /// Wakes the senders waiting for room: every one of them, once the queue has room and one
+    /// listened since the last time they were all woken.
     ///
-    /// Called by the receiver after every message it takes, and by a sender that was notified
-    /// and then pushed (it used up its notification, and room may be left for the next waiter).
-    /// One notified sender at a time is enough: it pushes, then hands whatever room is left on
-    /// (and a task sending in a loop usually fills that room with its next sends, which find it
-    /// without waiting). Notifying one sender per message taken instead woke a sender task (and
-    /// took the event's lock) for every message in a busy channel.
+    /// Called by the receiver after every message it takes from a bounded channel.
+    ///
+    /// # Why every waiting sender, and what it costs
+    ///
+    /// A notified sender may never run: a send future polled once and then kept unpolled (the
+    /// losing arm of a `select!`) holds its notification for ever, and nothing tells it apart
+    /// from a sender that is merely slow. Waking one sender at a time (a single "room" token
+    /// handed from sender to sender) therefore let one forgotten future keep every other sender
+    /// asleep beside an empty channel. Here room itself is what wakes: a take that leaves room
+    /// notifies every listener, so a forgotten one holds back nobody but itself.
+    ///
+    /// This is not a wake per message. A listener is notified once; the flag `room_wanted`,
+    /// set by a sender after it listens, is what makes a take go to the event at all, and the
+    /// take that clears it notifies them all. So each wake pays for one send that found the
+    /// channel full and listened, whatever the number of messages taken; a take with no new
+    /// listener costs a fence and one or two loads, as before (the event's own `notify` would
+    /// take its lock every time). The price is a herd when several senders wait for one slot: up
+    /// to one wake per waiting sender per slot, of which one pushes and the others listen again.
+    /// That is bounded by the number of waiting senders (tasks), not by the traffic; async-channel
+    /// instead notifies one additional listener per message taken, which takes the event's lock
+    /// for every message, and still leaves a sender stranded behind a forgotten one until the
+    /// next take.
     ///
     /// # Why no sender waits on room for ever
     ///
-    /// A sender listens, then tries to push again; a taker makes room, then calls this. Each
-    /// side has a `SeqCst` fence between its write (the listener list, whose notified count it
-    /// publishes; the queue) and its read (the queue; the notified count): the store-buffering
-    /// pattern, so either the sender finds the room or this call finds the sender unnotified.
-    /// The same holds between a notified sender that removed its listener and then pushed (its
-    /// read of the queue is [`ConcurrentQueue::is_full`] below) and a taker that still counted
-    /// it as notified: one of the two sees room with an unnotified listener, and notifies it.
-    pub(crate) fn hand_room_on(&self) {
+    /// A sender listens, swaps `room_wanted` to true, then tries to push again; a taker makes room,
+    /// then reads `room_wanted`. Each side has a `SeqCst` fence between its write (the flag; the
+    /// queue) and its read (the queue; the flag): the store-buffering pattern, so either the
+    /// sender finds the room or the taker finds the flag set. A taker that finds it set and the
+    /// queue not full swaps it back and notifies every listener; its Acquire swap synchronises
+    /// with the Release swap of every sender that set it before (all writes to the flag are
+    /// read-modify-writes, one release sequence), so those senders' listeners are in the list
+    /// the notification walks. A taker that finds the queue full again leaves the flag set: the
+    /// room went to a push, and the next take, which must come before a sender can push again,
+    /// finds it.
+    pub(crate) fn room_made(&self) {
         #[cfg(reactor_loom)]
-        let skip_fence = crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::HandOnSkipsFence);
+        let skip_fence = crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::RoomMadeSkipsFence);
         #[cfg(not(reactor_loom))]
         let skip_fence = false;
         if !skip_fence {
             fence(Ordering::SeqCst);
         }
-        // `is_notified` is also true when nobody listens: nothing to do then either. Both it and
-        // `is_full` read after the fence above.
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::SingleRoomToken) {
+            self.pass_single_room_token();
+            return;
+        }
+        // Relaxed: read after the fence above, which orders it after the caller's take.
+        if !self.room_wanted.load(Ordering::Relaxed) || self.queue.is_full() {
+            return;
+        }
+        // Acquire: synchronises with every sender that set the flag (see the docs). A swap, not
+        // a store: a sender that sets it between the load above and here is not lost. (Only the
+        // one receiver clears it, so this finds it set.)
+        if self.room_wanted.swap(false, Ordering::Acquire) {
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::RoomMadeNotifiesOne) {
+                self.room.notify(1.additional().relaxed());
+                return;
+            }
+            // Relaxed: the fence and the Acquire above order it after the take. Non-additional
+            // `usize::MAX`: every listener not notified yet.
+            self.room.notify(usize::MAX.relaxed());
+        }
+    }
+
+    /// Records that a sender listens on `room`; called between `listen` and the sender's fence.
+    pub(crate) fn want_room(&self) {
+        // Release: the listener is in the list before a taker that acquires the flag notifies.
+        // A swap, not a store: see `room_wanted`.
+        self.room_wanted.swap(true, Ordering::Release);
+    }
+
+    /// The single-token design this crate had before (a seeded bug now): a take notifies one
+    /// listener unless one is notified already, and a notified sender that pushes hands the room
+    /// left on with this same call. A forgotten notified sender keeps the token.
+    #[cfg(reactor_loom)]
+    pub(crate) fn pass_single_room_token(&self) {
+        fence(Ordering::SeqCst);
         if self.room.is_notified() || self.queue.is_full() {
             return;
         }
-        // Relaxed: the fence above already orders this after the caller's change to the queue.
-        // Non-additional: notifies only if no listener is notified by now (checked again under
-        // the event's lock).
         self.room.notify(1.relaxed());
     }
 }

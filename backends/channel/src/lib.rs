@@ -48,7 +48,8 @@
 //! * Once the receiver is gone (or [`close`](Receiver::close)d), sends fail with an error that
 //!   hands the value back.
 //! * [`Receiver::recv`] is cancel-safe: dropping its future before it completes loses nothing.
-//! * Dropping a channel with queued messages drops each of them exactly once.
+//! * Dropping a channel with queued messages drops each of them exactly once, when the receiver
+//!   drops, even if some of them panic in their `Drop` (the first such panic is raised again).
 #![doc(test(attr(deny(warnings))))]
 
 mod blocking;
@@ -84,7 +85,10 @@ pub mod loom_internals {
             Self(crate::waker_slot::WakerSlot::new())
         }
 
-        /// Registers `waker` (one registering thread only).
+        /// Registers `waker` to be woken by the next [`wake`](Self::wake).
+        ///
+        /// Safe from any number of threads at once: a registration that finds another in
+        /// progress leaves the slot to it and wakes its own waker instead.
         pub fn register(&self, waker: &std::task::Waker) {
             self.0.register(waker);
         }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -195,17 +196,37 @@ impl<T> Receiver<T> {
     /// A message left the queue: a sender waiting for room may now push.
     fn took_one(&self) {
         if self.chan.is_bounded() {
-            self.chan.hand_room_on();
+            self.chan.room_made();
         }
     }
 }
 
 impl<T> Drop for Receiver<T> {
+    /// Closes the channel and drops every queued message.
+    ///
+    /// A message whose `Drop` panics does not stop the others from being dropped: every message
+    /// is dropped, then the first panic is raised again (if the receiver is dropped while its
+    /// thread already unwinds, the messages' panics are discarded, as a second panic would abort).
     fn drop(&mut self) {
-        self.chan.close();
+        let mut first_panic = None;
+        // Closing wakes the waiting senders, whose wakers are user code: the messages are dropped
+        // even if one of them panics.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.chan.close())) {
+            first_panic = Some(panic);
+        }
         // Drop what is queued now rather than when the last sender goes: a message may hold a
         // resource (a reply channel) that its sender waits on. Pushes after the close fail.
-        while self.chan.queue.pop().is_ok() {}
+        while let Ok(message) = self.chan.queue.pop() {
+            // `catch_unwind` costs nothing unless the drop panics.
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(message))) {
+                first_panic.get_or_insert(panic);
+            }
+        }
+        if let Some(panic) = first_panic {
+            if !std::thread::panicking() {
+                resume_unwind(panic);
+            }
+        }
     }
 }
 

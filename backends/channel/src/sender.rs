@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use concurrent_queue::PushError;
-use event_listener::EventListener;
+use event_listener::{EventListener, Listener};
 
 use crate::blocking::block_on;
 use crate::chan::Chan;
@@ -76,7 +76,13 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
-        SendFuture { sender: self, value: Some(value), listener: None, notified: false }
+        SendFuture {
+            sender: self,
+            value: Some(value),
+            listener: None,
+            #[cfg(reactor_loom)]
+            notified: false,
+        }
     }
 
     /// Sends `value` from a plain OS thread, blocking it while a bounded channel is full.
@@ -167,9 +173,15 @@ pub struct SendFuture<'a, T> {
     /// `None` once the future completed.
     value: Option<T>,
     /// Listening for room in the full channel, after a push found it full.
+    ///
+    /// Dropped with the future: a listener notified but dropped unused passes its notification
+    /// on to a listener not notified yet (event-listener's own rule). Progress does not depend
+    /// on it, as every listener is notified when room is made (see `Chan::room_made`), but it
+    /// costs nothing more than the removal from the list, which takes the same lock.
     listener: Option<EventListener>,
-    /// The listener was notified: the next successful push must hand leftover room on
-    /// (see `Chan::hand_room_on`).
+    /// The listener was notified (only for the seeded single-token design, see
+    /// `Chan::pass_single_room_token`).
+    #[cfg(reactor_loom)]
     notified: bool,
 }
 
@@ -189,16 +201,19 @@ impl<T> Future for SendFuture<'_, T> {
         while let Some(value) = this.value.take() {
             match this.sender.try_send(value) {
                 Ok(()) => {
-                    // A listener that was notified while the push was retried passes its
-                    // notification on as it drops, here rather than whenever the completed
-                    // future is dropped: until then it would keep every other sender waiting.
-                    this.listener = None;
+                    // Discarded now, not whenever the completed future is dropped, and without
+                    // passing a notification on: this send used the room it was notified for,
+                    // and every other listener was notified with it.
                     #[cfg(reactor_loom)]
-                    if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::SendKeepsRoom) {
+                    if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::SingleRoomToken) {
+                        this.listener = None; // passes a notification it caught on
+                        if this.notified {
+                            this.sender.chan.pass_single_room_token();
+                        }
                         return Poll::Ready(Ok(()));
                     }
-                    if this.notified {
-                        this.sender.chan.hand_room_on();
+                    if let Some(listener) = this.listener.take() {
+                        listener.discard();
                     }
                     return Poll::Ready(Ok(()));
                 }
@@ -210,16 +225,22 @@ impl<T> Future for SendFuture<'_, T> {
             match &mut this.listener {
                 None => {
                     this.listener = Some(this.sender.chan.room.listen());
-                    // The sender's half of the pattern in `Chan::hand_room_on`: the listener is
-                    // in the list before the push is tried again.
+                    this.sender.chan.want_room();
+                    // The sender's half of the pattern in `Chan::room_made`: the flag is set
+                    // (and the listener in the list) before the push is tried again.
                     fence(Ordering::SeqCst);
                 }
                 Some(listener) => {
                     if Pin::new(listener).poll(cx).is_pending() {
                         return Poll::Pending;
                     }
+                    // Notified: the room may be taken by now, so try again, and listen again
+                    // if it is.
                     this.listener = None;
-                    this.notified = true;
+                    #[cfg(reactor_loom)]
+                    {
+                        this.notified = true;
+                    }
                 }
             }
         }

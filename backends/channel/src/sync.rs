@@ -72,6 +72,10 @@ pub mod seeded_bug {
     pub enum Bug {
         /// `WakerSlot::register` drops a wake that raced with it instead of waking the new waker.
         WakerSlotLostWake,
+        /// `WakerSlot::register` takes the slot even while another registration holds it (the
+        /// single-registrar assumption this crate once relied on): two registrations at once
+        /// write the stored waker together.
+        RegisterIgnoresRegistration,
         /// `WakerSlot::wake` reads the state without its `SeqCst` fence, so it can miss a
         /// waker registered just before, while the receiver misses the message just pushed.
         WakeSkipsFence,
@@ -82,12 +86,16 @@ pub mod seeded_bug {
         OneshotSendSkipsWake,
         /// `ChannelSource` never calls its notifier: a send into an idle loop does not wake it.
         SourceSkipsNotify,
-        /// A sender woken for room pushes but does not hand the room left on to the next waiting
-        /// sender.
-        SendKeepsRoom,
-        /// `Chan::hand_room_on` reads the listeners' notified count without its `SeqCst` fence,
-        /// so it can miss a sender that listened just before, while that sender misses the room.
-        HandOnSkipsFence,
+        /// The single-token design of waiting senders this crate had before: a take notifies
+        /// one waiting sender unless one is notified already, and a notified sender that pushes
+        /// hands the room left on. A notified send that is never polled again keeps the token.
+        SingleRoomToken,
+        /// `Chan::room_made` notifies one waiting sender instead of every one, so a sender is
+        /// left waiting beside room that another, notified one does not use.
+        RoomMadeNotifiesOne,
+        /// `Chan::room_made` reads `room_wanted` without its `SeqCst` fence, so it can miss a
+        /// sender that listened just before, while that sender misses the room.
+        RoomMadeSkipsFence,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see

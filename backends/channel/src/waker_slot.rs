@@ -1,11 +1,16 @@
 //! A slot for the waker of the one task that consumes a channel.
 //!
-//! This is the `AtomicWaker` algorithm of `futures-util`, cut down to a single registering
-//! thread (a channel has exactly one receiver, and registering needs `&mut Receiver` or the
-//! [`ChannelSource`](crate::ChannelSource) dispatch, which owns the receiver) and extended with a
-//! `REGISTERED` bit so that a sender finding no waker to wake only reads the state. Under load,
-//! when the receiver is busy and has no waker registered, many senders then share the state's
-//! cache line instead of fighting over it with read-modify-writes.
+//! This is the `AtomicWaker` algorithm of `futures-util`, extended with a `REGISTERED` bit so that
+//! a sender finding no waker to wake only reads the state. Under load, when the receiver is busy
+//! and has no waker registered, many senders then share the state's cache line instead of
+//! fighting over it with read-modify-writes.
+//!
+//! One thread registers at a time in this crate (a channel has exactly one receiver, and
+//! registering needs `&mut Receiver`, the oneshot receiver pinned mutably, or the
+//! [`ChannelSource`](crate::ChannelSource) dispatch, which owns the receiver). Nothing in the
+//! types proves that to the slot, so [`WakerSlot::register`] does not rely on it: a registration
+//! that finds another in progress leaves the slot to it and wakes its own waker instead, which is
+//! memory-safe whoever calls it and still loses no wake.
 //!
 //! # Why no wake is lost
 //!
@@ -33,8 +38,9 @@ const REGISTERED: usize = 0b100;
 
 /// The receiver's waker, registered by the receiver and woken by any sender.
 ///
-/// Invariant: `waker` is accessed only by the thread that set `REGISTERING` (the receiver) or
-/// that set `WAKING` on a state without it (one sender), until that thread clears its bit.
+/// Invariant: `waker` is accessed only by the thread that set `REGISTERING` on a state without
+/// `REGISTERING` or `WAKING` (one registration), or that set `WAKING` on a state without either
+/// (one sender), until that thread clears its bit.
 #[derive(Debug)]
 pub(crate) struct WakerSlot {
     state: AtomicUsize,
@@ -55,14 +61,28 @@ impl WakerSlot {
     /// Stores `waker` to be woken by the next [`wake`](Self::wake).
     ///
     /// A wake that races with this call is not lost: it wakes `waker`. The caller must check its
-    /// condition (the queue) again after registering, and must be the only thread that registers.
+    /// condition (the queue) again after registering.
+    ///
+    /// Registrations from two threads at once are safe: the one that finds the other in progress
+    /// does not store its waker but wakes it at once, so that its caller polls again (and, polled
+    /// again, registers again). The crate never registers from two threads at once; this only
+    /// keeps a misuse from being undefined behaviour.
     pub(crate) fn register(&self, waker: &Waker) {
+        #[cfg(reactor_loom)]
+        let ignore_registering =
+            crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::RegisterIgnoresRegistration);
+        #[cfg(not(reactor_loom))]
+        let ignore_registering = false;
         // Relaxed: only a first guess for the exchange below, which acquires.
         let mut current = self.state.load(Ordering::Relaxed);
         loop {
-            if current & WAKING != 0 {
+            // `REGISTERING` (without `WAKING`): another thread is storing its waker right now and
+            // owns the slot until it clears the bit. Exchanging `REGISTERING` for itself would
+            // "succeed" and hand the slot to both of us.
+            if current & WAKING != 0 || (current & REGISTERING != 0 && !ignore_registering) {
                 // A sender is taking the previous waker out right now: it wakes that waker, not
                 // ours, so wake ours here; the caller's re-check may already find the message.
+                // (Or another registration holds the slot: ours is not stored, so wake it.)
                 // Being woken at once makes the caller poll again, a spin on that sender: hint
                 // so (under loom it lets the sender run). The hint comes first because loom's
                 // yield forgets an unpark the thread gave itself just before.
@@ -70,15 +90,18 @@ impl WakerSlot {
                 waker.wake_by_ref();
                 return;
             }
-            // Acquire: a sender that took the previous waker released the emptied slot.
+            // From `IDLE` or `REGISTERED` only (checked just above), so a success makes the slot
+            // ours alone. Acquire: a sender that took the previous waker, or a registration that
+            // stored one, released the slot.
             match self.state.compare_exchange(current, REGISTERING, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(actual) => current = actual,
             }
         }
         let abort = AbortOnPanic;
-        // SAFETY: we hold `REGISTERING`, so no sender touches `waker` (a sender that arrives now
-        // only sets `WAKING` and leaves the slot to us).
+        // SAFETY: we set `REGISTERING` on a state without it or `WAKING`, so no sender touches
+        // `waker` (a sender that arrives now only sets `WAKING` and leaves the slot to us) and no
+        // other registration does (it finds `REGISTERING` and backs off).
         let replaced = self.waker.with_mut(|slot| unsafe {
             match &*slot {
                 Some(stored) if stored.will_wake(waker) => None,
@@ -179,5 +202,54 @@ struct AbortOnPanic;
 impl Drop for AbortOnPanic {
     fn drop(&mut self) {
         std::process::abort();
+    }
+}
+
+#[cfg(all(test, not(reactor_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::*;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, StdOrdering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    /// A registration that finds another one in progress (another thread between its two state
+    /// changes, as if two threads registered at once) leaves the slot to it: it does not touch the
+    /// stored waker, and wakes its own waker so that its caller polls again.
+    #[test]
+    fn a_registration_during_another_leaves_the_slot_alone_and_wakes_its_caller() {
+        let slot = WakerSlot::new();
+        // The state another thread holds from its first exchange until it stored its waker.
+        slot.state.store(REGISTERING, Ordering::SeqCst);
+        let (woken, waker) = counting_waker();
+        slot.register(&waker);
+        assert_eq!(woken.0.load(StdOrdering::SeqCst), 1, "the caller is told to poll again");
+        assert_eq!(slot.state.load(Ordering::SeqCst), REGISTERING, "the other registration keeps the slot");
+        // SAFETY: single-threaded test; nobody else touches the slot.
+        let stored = slot.waker.with_mut(|waker| unsafe { (*waker).is_some() });
+        assert!(!stored, "the slot the other registration is writing was not written");
+    }
+
+    #[test]
+    fn a_wake_reaches_the_registered_waker_once() {
+        let slot = WakerSlot::new();
+        let (woken, waker) = counting_waker();
+        slot.register(&waker);
+        slot.wake();
+        slot.wake();
+        assert_eq!(woken.0.load(StdOrdering::SeqCst), 1);
     }
 }

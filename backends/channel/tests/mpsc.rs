@@ -3,6 +3,7 @@
 mod support;
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -124,11 +125,12 @@ fn wakes(count: &WakeCount) -> usize {
     count.0.load(Ordering::SeqCst)
 }
 
+/// Room made wakes every send waiting for it, so that none waits behind another that may never
+/// be polled again; but each waiting send once, not once per message taken.
 #[test]
-fn taking_from_a_full_channel_wakes_one_waiting_send_which_hands_the_room_left_on() {
-    let (tx, mut rx) = bounded(2);
-    tx.try_send(0).unwrap();
-    tx.try_send(0).unwrap();
+fn taking_from_a_full_channel_wakes_every_waiting_send_once() {
+    let (tx, mut rx) = bounded(4);
+    (0..4).for_each(|_| tx.try_send(0).unwrap());
     let (first_woken, first_waker) = counting_waker();
     let (second_woken, second_waker) = counting_waker();
     let mut first = pin!(tx.send(1));
@@ -136,11 +138,10 @@ fn taking_from_a_full_channel_wakes_one_waiting_send_which_hands_the_room_left_o
     assert!(first.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
     assert!(second.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
     assert_eq!(rx.try_recv(), Ok(0));
-    assert_eq!(rx.try_recv(), Ok(0));
-    assert_eq!(wakes(&first_woken), 1);
-    assert_eq!(wakes(&second_woken), 0, "one send is notified at a time");
+    assert_eq!((wakes(&first_woken), wakes(&second_woken)), (1, 1), "both sends are woken");
+    (0..3).for_each(|_| assert_eq!(rx.try_recv(), Ok(0)));
+    assert_eq!((wakes(&first_woken), wakes(&second_woken)), (1, 1), "once, not per message taken");
     assert_eq!(first.as_mut().poll(&mut Context::from_waker(&first_waker)), Poll::Ready(Ok(())));
-    assert_eq!(wakes(&second_woken), 1, "the first send handed the room it left on");
     assert_eq!(second.as_mut().poll(&mut Context::from_waker(&second_waker)), Poll::Ready(Ok(())));
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(rx.try_recv(), Ok(2));
@@ -156,11 +157,16 @@ fn a_notified_send_that_is_dropped_passes_the_notification_on() {
     {
         let mut first = pin!(tx.send(1));
         assert!(first.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
-        assert!(second.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
         assert_eq!(rx.try_recv(), Ok(0));
-        assert_eq!((wakes(&first_woken), wakes(&second_woken)), (1, 0));
+        assert_eq!(wakes(&first_woken), 1);
+        tx.try_send(9).unwrap(); // the room goes to another send meanwhile
+        assert!(second.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
+        assert_eq!(wakes(&second_woken), 0);
     }
     assert_eq!(wakes(&second_woken), 1, "the dropped send's notification went to the other");
+    assert!(second.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending(), "still full");
+    assert_eq!(rx.try_recv(), Ok(9));
+    assert_eq!(wakes(&second_woken), 2);
     assert_eq!(second.as_mut().poll(&mut Context::from_waker(&second_waker)), Poll::Ready(Ok(())));
     assert_eq!(rx.try_recv(), Ok(2));
 }
@@ -285,4 +291,92 @@ fn senders_and_receivers_are_send_and_sync_where_expected() {
     assert_send::<reactor_channel::Receiver<Vec<u8>>>();
     assert_send::<reactor_channel::SendFuture<'static, Vec<u8>>>();
     assert_send::<reactor_channel::RecvFuture<'static, Vec<u8>>>();
+}
+
+/// async-channel's `forget_blocked_sender`: a send polled once on a full channel and then kept
+/// without being polled again (the losing arm of a `select!`) must not keep the room the
+/// receiver makes from the other senders.
+#[test]
+fn a_send_polled_once_and_forgotten_does_not_keep_room_from_other_senders() {
+    let (s1, mut rx) = bounded(2);
+    let s2 = s1.clone();
+    block_on(async {
+        s1.send(3).await.unwrap();
+        s1.send(7).await.unwrap();
+    });
+    let (_forgotten_woken, forgotten_waker) = counting_waker();
+    let (other_woken, other_waker) = counting_waker();
+    let mut forgotten = pin!(s1.send(13));
+    let mut other = pin!(s2.send(42));
+    assert!(forgotten.as_mut().poll(&mut Context::from_waker(&forgotten_waker)).is_pending());
+    assert!(other.as_mut().poll(&mut Context::from_waker(&other_waker)).is_pending());
+    assert_eq!(block_on(rx.recv()), Ok(3));
+    assert_eq!(block_on(rx.recv()), Ok(7));
+    // The forgotten send is never polled again from here on.
+    assert!(wakes(&other_woken) >= 1, "the other waiting send was never woken");
+    assert_eq!(other.as_mut().poll(&mut Context::from_waker(&other_waker)), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(42));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "the forgotten send sent nothing");
+}
+
+/// A message whose drop panics, counting every drop in a shared counter.
+struct PanicOnDrop {
+    panics: bool,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.panics {
+            panic!("message {} panicked in drop", self.drops.load(Ordering::SeqCst));
+        }
+    }
+}
+
+/// tokio's `drop_all_elements_during_panic`: dropping the receiver drops every queued message at
+/// once even when some of them panic in their drop, then re-raises the first panic.
+fn dropping_the_receiver_drops_every_message_although_one_panics(capacity: Option<usize>) {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = capacity.map_or_else(unbounded, bounded);
+    for panics in [false, true, false, true, false] {
+        tx.try_send(PanicOnDrop { panics, drops: drops.clone() }).unwrap();
+    }
+    let panicked = catch_unwind(AssertUnwindSafe(move || drop(rx)));
+    let dropped_with_the_receiver = drops.load(Ordering::SeqCst);
+    assert!(tx.is_closed());
+    // Whatever was left is dropped with the last sender; caught so that a failure below is
+    // reported rather than turned into a panic during unwinding (an abort).
+    let sender_drop = catch_unwind(AssertUnwindSafe(move || drop(tx)));
+    assert_eq!(dropped_with_the_receiver, 5, "every message is dropped with the receiver");
+    assert!(sender_drop.is_ok(), "nothing was left for the last sender to drop");
+    assert_eq!(drops.load(Ordering::SeqCst), 5, "and none is dropped twice");
+    let payload = panicked.expect_err("the panic of a message's drop is raised again");
+    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("message 2 panicked in drop"));
+}
+
+#[test]
+fn dropping_a_bounded_receiver_drops_every_message_although_one_panics() {
+    dropping_the_receiver_drops_every_message_although_one_panics(Some(8));
+}
+
+#[test]
+fn dropping_an_unbounded_receiver_drops_every_message_although_one_panics() {
+    dropping_the_receiver_drops_every_message_although_one_panics(None);
+}
+
+#[test]
+fn a_receiver_dropped_while_unwinding_drops_every_message_and_keeps_the_original_panic() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = bounded(4);
+    for panics in [true, false, true] {
+        tx.try_send(PanicOnDrop { panics, drops: drops.clone() }).unwrap();
+    }
+    let panicked = catch_unwind(AssertUnwindSafe(move || {
+        let _rx = rx;
+        panic!("the original panic");
+    }));
+    assert_eq!(drops.load(Ordering::SeqCst), 3, "every message is dropped with the receiver");
+    let payload = panicked.expect_err("the scope panicked");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"the original panic"));
 }
