@@ -289,7 +289,8 @@ impl<S: EventSource + 'static> Executor<S> {
         let local_tasks = &entered.local_tasks;
         let pending = || signal.is_woken() || !local_tasks.is_empty();
         loop {
-            if signal.take_woken() {
+            let polled_main = signal.take_woken();
+            if polled_main {
                 if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx)) {
                     return Ok(Some(output));
                 }
@@ -307,7 +308,9 @@ impl<S: EventSource + 'static> Executor<S> {
             if let Some(runnable) = pooled {
                 run_task(runnable);
             }
-            if ran_local || ran_pooled {
+            // A main future that keeps waking itself counts as work too, so that the source is
+            // still polled while it spins (with no workers nobody else would).
+            if ran_local || ran_pooled || polled_main {
                 if ticks.advance() % EVENT_INTERVAL == 0 {
                     self.shared.report(self.shared.poll_events());
                 }

@@ -276,11 +276,12 @@ impl Shared {
         self.source.notify();
     }
 
-    /// Calls the source's wait; a panic in it (a callback's) becomes an error.
+    /// Calls the source's wait; a panic in it (a callback's) becomes an error. A failure starts
+    /// or extends the back-off, a success ends it.
     fn wait_source(&self, timeout: Option<Duration>) -> io::Result<()> {
         #[cfg(reactor_loom)]
         let _dispatching = dispatching::Dispatching::enter();
-        match panic::catch_unwind(AssertUnwindSafe(|| self.source.wait(timeout))) {
+        let result = match panic::catch_unwind(AssertUnwindSafe(|| self.source.wait(timeout))) {
             Ok(result) => result.map(drop),
             Err(payload) => {
                 let message = payload
@@ -293,27 +294,29 @@ impl Shared {
                 let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
                 Err(error)
             }
-        }
-    }
-
-    /// Records the outcome of a wait: a failure starts or extends the back-off and goes to the
-    /// error hook, which may shut the executor down; a success ends the back-off.
-    pub(crate) fn report(&self, result: io::Result<()>) {
-        let error = match result {
+        };
+        match &result {
             // Relaxed: the count only paces retries; no data is published through it.
-            Ok(()) if self.sleepers.failures.load(Ordering::Relaxed) == 0 => return,
+            Ok(()) if self.sleepers.failures.load(Ordering::Relaxed) == 0 => {}
             Ok(()) => {
                 self.sleepers.failures.store(0, Ordering::Relaxed);
                 *self.sleepers.retry_at.lock() = None;
-                return;
             }
-            Err(error) => error,
-        };
-        // Relaxed: as above.
-        let failures = self.sleepers.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
-        let retry_after = backoff(failures);
-        *self.sleepers.retry_at.lock() = Instant::now().checked_add(retry_after);
-        let report = SourceError::new(&error, failures, retry_after);
+            Err(_) => {
+                // Relaxed: as above.
+                let failures = self.sleepers.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+                *self.sleepers.retry_at.lock() = Instant::now().checked_add(backoff(failures));
+            }
+        }
+        result
+    }
+
+    /// Hands a failed wait to the error hook, which may shut the executor down.
+    pub(crate) fn report(&self, result: io::Result<()>) {
+        let Err(error) = result else { return };
+        // Relaxed: as in `wait_source`, which counted this failure on this thread.
+        let failures = self.sleepers.failures.load(Ordering::Relaxed).max(1);
+        let report = SourceError::new(&error, failures, backoff(failures));
         let action = panic::catch_unwind(AssertUnwindSafe(|| (self.on_source_error)(&report)))
             .unwrap_or(OnSourceError::Continue);
         if action == OnSourceError::Shutdown {
