@@ -303,6 +303,9 @@ pub mod seeded_bug {
         /// A returning `block_on` cancels its `!Send` tasks without waiting for the wake-ups that
         /// other threads have in flight, leaving those tasks' futures undropped.
         LocalExitSkipsInFlightWakes,
+        /// Shutdown cancels queued tasks but does not wake the idle ones, whose futures then live
+        /// on in the wakers that sources hold.
+        ShutdownSkipsIdleTasks,
         /// `CallbackSlot::remove` recognises only the innermost slot running on its thread, so a
         /// nested callback removing an outer slot waits for the call up its own stack.
         CallbackRemoveSeesOnlyInnermost,

@@ -263,3 +263,29 @@ fn dropping_a_local_task_panicking_in_drop_still_drops_the_others() {
     assert!(result.is_ok() && exited.load(Ordering::SeqCst), "block_on returned normally");
     assert_eq!(drops.load(Ordering::SeqCst), 4, "every local future was dropped");
 }
+
+#[test]
+fn dropping_an_executor_drops_a_task_that_another_thread_is_waking_before_it_returns() {
+    within_watchdog("executor drop against a foreign wake", || {
+        for _ in 0..500 {
+            let executor = executor(1);
+            let drops = Arc::new(AtomicUsize::new(0));
+            let gate = Gate::default();
+            let (parked_tx, parked) = mpsc::channel();
+            let counter = DropCounter(drops.clone());
+            let waited = gate.wait();
+            executor
+                .spawn(async move {
+                    let _counter = counter;
+                    parked_tx.send(()).unwrap();
+                    waited.await;
+                })
+                .detach();
+            parked.recv().unwrap();
+            let opener = thread::spawn(move || gate.open());
+            drop(executor);
+            assert_eq!(drops.load(Ordering::SeqCst), 1, "the task's future outlived its executor");
+            opener.join().unwrap();
+        }
+    });
+}

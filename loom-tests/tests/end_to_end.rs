@@ -60,6 +60,25 @@ fn spawn_sleep_send_and_receive_on_two_workers() {
     spawn_sleep_send_receive();
 }
 
+/// The timer forgetting to notify the blocked waiter of an earlier deadline: the sleeping task
+/// is registered on one worker and handed, through the timer's waker, to whichever thread runs
+/// it next. Before pool polls held a loom-visible lock (see `Tracked` in the executor), loom saw
+/// that hand-off as unsynchronised and reported a false causality violation instead of this
+/// deadlock.
+#[test]
+fn negative_control_a_timer_that_skips_the_earliest_deadline_notify_is_caught() {
+    assert_loom_catches("seeded_timer_skips_earliest_notify", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_timer_skips_earliest_notify() {
+    reactor_timer::loom_internals::seeded_bug::with(
+        reactor_timer::loom_internals::seeded_bug::Bug::SkipEarliestNotify,
+        spawn_sleep_send_receive,
+    );
+}
+
 #[test]
 fn negative_control_a_lost_wake_up_of_the_poller_is_caught() {
     assert_loom_catches("seeded_poller_wake_up_lost", "deadlock");

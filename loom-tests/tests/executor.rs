@@ -207,3 +207,61 @@ fn negative_control_keeping_the_wake_flag_is_caught() {
 fn seeded_keeping_the_wake_flag() {
     seeded_bug::with(Bug::WokenThreadKeepsWakeFlag, spawns_one_after_the_other);
 }
+
+/// Counts the drops of the future that owns it.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// One worker runs two tasks until each waits on a gate. One gate is opened by another thread
+/// while the executor is dropped, the other never. Whatever the order, both futures are dropped
+/// exactly once by the time the drop returns: run to completion, or cancelled (idle, or woken
+/// too late to run, the drop waiting for that wake to hand the task over).
+fn shutdown_with_idle_tasks() {
+    model(|| {
+        let executor = executor(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let parked = Arc::new(Notify::new());
+        let (opened, never) = (Gate::default(), Gate::default());
+        for gate in [opened.clone(), never] {
+            let (counter, waiting, parked) = (DropCount(drops.clone()), waiting.clone(), parked.clone());
+            executor
+                .spawn(async move {
+                    let _counter = counter;
+                    waiting.fetch_add(1, Ordering::Release);
+                    parked.notify();
+                    gate.await;
+                })
+                .detach();
+        }
+        while waiting.load(Ordering::Acquire) < 2 {
+            parked.wait();
+        }
+        let opener = thread::spawn(move || opened.open());
+        drop(executor);
+        assert_eq!(drops.load(Ordering::Acquire), 2, "a task's future outlived its executor");
+        opener.join().unwrap();
+        assert_eq!(drops.load(Ordering::Acquire), 2, "a task's future was dropped twice");
+    });
+}
+
+#[test]
+fn shutdown_drops_every_idle_task_even_one_woken_meanwhile() {
+    shutdown_with_idle_tasks();
+}
+
+#[test]
+fn negative_control_shutdown_forgetting_idle_tasks_is_caught() {
+    assert_loom_catches("seeded_shutdown_forgetting_idle_tasks", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_shutdown_forgetting_idle_tasks() {
+    seeded_bug::with(Bug::ShutdownSkipsIdleTasks, shutdown_with_idle_tasks);
+}

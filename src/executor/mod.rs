@@ -69,7 +69,8 @@ use crate::task::Task;
 ///
 /// Dropping the executor stops and joins its threads, then cancels every unfinished task: queued
 /// ones are dropped, idle ones are woken and dropped instead of run, so their futures and
-/// everything they own are released. [`Executor::shutdown_timeout`] first waits for the tasks to
+/// everything they own are released before the drop returns (also a task that another thread
+/// is waking at that moment: the drop waits for that wake to hand the task over). [`Executor::shutdown_timeout`] first waits for the tasks to
 /// finish, up to a deadline.
 ///
 /// # Examples
@@ -335,6 +336,16 @@ impl<S> Drop for Executor<S> {
             }
         }
         self.shared.cancel_all();
+        // A task that another thread is waking at this moment is already marked scheduled, so
+        // the wake of `cancel_all` did nothing, and its runnable reaches the (shut down)
+        // scheduler, which drops it, only when that thread's wake returns. Wait for it: when the
+        // drop returns, every task's future has been dropped. Not from inside one of this
+        // executor's own tasks, which is itself still live.
+        let inside_own_task =
+            context::current_shared().is_some_and(|current| Arc::ptr_eq(&current, &self.shared));
+        if !inside_own_task {
+            self.shared.wait_until_idle();
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_task::ScheduleInfo;
-use event_listener::Event;
+use event_listener::{Event, Listener};
 
 use crate::executor::active::{ActiveEntry, ActiveShards};
 use crate::executor::context;
@@ -17,7 +17,7 @@ use crate::executor::local_queue::{LocalQueue, Stealer};
 use crate::executor::sleep::Sleepers;
 use crate::source::EventSource;
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::{Arc, Mutex};
+use crate::sync::{seeded, Arc, Mutex};
 use crate::task::{CatchUnwind, Task, TaskOutput};
 
 /// What every task of an executor carries: the executor. Its schedule function reads it from
@@ -153,10 +153,24 @@ impl Shared {
         self.injector.close_and_drain();
         let wakers = self.active.take_all();
         for waker in wakers {
-            waker.wake();
+            if !seeded!(ShutdownSkipsIdleTasks) {
+                waker.wake();
+            }
         }
         self.injector.close_and_drain();
         self.all_done.notify(usize::MAX);
+    }
+
+    /// Waits until no task is live (after shutdown: until every cancelled task's future has been
+    /// dropped).
+    pub(crate) fn wait_until_idle(&self) {
+        while !self.is_idle() {
+            let listener = self.all_done.listen();
+            if self.is_idle() {
+                return;
+            }
+            listener.wait();
+        }
     }
 }
 
