@@ -26,7 +26,7 @@ const fn ms(millis: u64) -> Duration {
 /// `block_on` has returned.
 pub(crate) fn concurrent_block_on(env: &mut Env) {
     const LATE_TIMERS: u64 = 6;
-    let calls = env.scaled(25u64);
+    let calls = env.scaled(40u64);
     let executor = env.executor();
     let (late_tx, late_rx) = unbounded::<u64>();
     for id in 0..LATE_TIMERS {
@@ -122,7 +122,7 @@ enum Wait {
 /// blocking on a channel or a oneshot, or runs the round trip in `block_on`.
 pub(crate) fn ping_pong(env: &mut Env) {
     const PINGERS: usize = 2;
-    let rounds = env.scaled(300u32);
+    let rounds = env.scaled(600u32);
     let executor = env.executor();
     let mut servers = Vec::new();
     let mut pingers = Vec::new();
