@@ -38,7 +38,7 @@ use source::{Chaos, Rates, Rng, Stats};
 fn the_chaos_wrapper_forwards_everything_but_wait() {
     let (chaos, stats) = Chaos::new(Epoll::new().unwrap(), Rates::default(), 1);
     assert!(chaos.can_block());
-    let composite = Composite::new(chaos).with(Timer::new()).unwrap();
+    let composite = Composite::new(chaos).unwrap().with(Timer::new()).unwrap();
     let found = composite.component(TypeId::of::<Epoll>()).and_then(|found| found.downcast_ref::<Epoll>());
     assert!(found.is_some(), "the epoll inside the wrapper is found through the composite");
     assert!(composite.component(TypeId::of::<Timer>()).is_some());

@@ -22,7 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use reactor::source::{Composite, Parking};
-use reactor::{Builder, EventSource, Executor};
+use reactor::{Builder, EventSource, Executor, OnSourceError};
 use reactor_channel::{oneshot, ChannelSource, Receiver};
 use reactor_epoll::Epoll;
 use reactor_timer::Timer;
@@ -292,22 +292,23 @@ fn build(scenario: &Scenario, seed: u64, log: Arc<ErrorLog>) -> (Executor<Compos
         }
     };
     let source = Composite::new(blocking)
-        .with(Timer::new())
         .ok()
+        .and_then(|source| source.with(Timer::new()).ok())
         .and_then(|source| source.with(ChannelSource::new()).ok())
-        .expect("the timer and the channel source are passive");
+        .expect("a fresh blocking source, and the timer and the channel source are passive");
     let executor = Builder::new()
         .worker_threads(scenario.workers)
         .thread_name(|index| format!("chaos-worker-{index}"))
-        .on_source_error(move |error| {
+        .on_source_error(move |failure| {
             log.count.fetch_add(1, Ordering::SeqCst);
-            let message = error.to_string();
+            let message = failure.error().to_string();
             if !message.starts_with(INJECTED) {
                 let mut unexpected = log.unexpected.lock().unwrap();
                 if unexpected.len() < 8 {
                     unexpected.push(message);
                 }
             }
+            OnSourceError::Continue
         })
         .build(source)
         .expect("start the executor");

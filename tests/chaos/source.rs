@@ -310,10 +310,9 @@ impl<S: EventSource + 'static> EventSource for Chaos<S> {
         self.shared.inner.can_block()
     }
 
-    // The one place `attach` is forwarded: if it comes to return `io::Result<()>`, return the
-    // inner source's result here.
-    fn attach(&self, notifier: Notifier) {
-        self.shared.inner.attach(notifier);
+    // The one place `attach` is forwarded: the inner source decides whether it accepts a driver.
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.shared.inner.attach(notifier)
     }
 
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
