@@ -9,6 +9,7 @@ mod injector;
 pub(crate) mod local_queue;
 mod local_tasks;
 mod parker;
+mod paused_time;
 mod shared;
 mod signal;
 mod sleep;
@@ -36,7 +37,7 @@ use crate::executor::parker::Parker;
 use crate::executor::shared::Shared;
 use crate::executor::signal::Signal;
 use crate::executor::sleep::OwnWork;
-use crate::executor::worker::{next_task, run_task, run_worker, Ticks, EVENT_INTERVAL};
+use crate::executor::worker::{next_task, run_task, run_worker, CountedThread, Ticks, EVENT_INTERVAL};
 use crate::source::EventSource;
 use crate::sync::{self, thread, Arc};
 use crate::task::Task;
@@ -283,6 +284,7 @@ impl<S: EventSource + 'static> Executor<S> {
                 return Err(BlockOnError::new(future));
             }
         };
+        let _counted = CountedThread::join(&self.shared);
         let waker = sync::waker(signal.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);

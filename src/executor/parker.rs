@@ -140,7 +140,15 @@ impl Parker {
     /// Whether the owner is asleep without driving the source (a candidate to take the poll
     /// role, or the cheapest thread to wake for work).
     pub(crate) fn is_parked(&self) -> bool {
+        // Relaxed: read under the idle list's lock, after the owner's `prepare` that the lock
+        // orders before it; a parker changing state meanwhile is woken either way.
         self.state.load(Ordering::Relaxed) == PARKED
+    }
+
+    /// Whether the owner is blocked (or about to be) in the source as the poller.
+    pub(crate) fn is_driving(&self) -> bool {
+        // Relaxed: as in `is_parked`.
+        self.state.load(Ordering::Relaxed) == DRIVING
     }
 }
 

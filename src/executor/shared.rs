@@ -51,6 +51,9 @@ pub(crate) struct Shared {
     pub(crate) spare_queue: Mutex<Option<LocalQueue<Runnable>>>,
     /// Told about every failed wait of the source; decides whether to go on.
     pub(crate) on_source_error: ErrorHook,
+    /// Whether the source runs on paused time, which moves when every thread is idle (see
+    /// `paused_time.rs`).
+    pub(crate) pauses_time: bool,
 }
 
 /// What the executor does with an error from its source's wait.
@@ -76,6 +79,7 @@ impl Shared {
         Self {
             spare_queue: Mutex::new(Some(spare_queue)),
             on_source_error,
+            pauses_time: source.pauses_time(),
             source,
             injector: Injector::new(),
             active: ActiveShards::new(stealers.len()),

@@ -68,8 +68,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// The sleeping half of an executor's shared state.
 pub(crate) struct Sleepers {
-    /// The parkers of the threads asleep (or about to be), oldest first.
-    idle: Mutex<Vec<Arc<Parker>>>,
+    /// The parkers of the threads asleep (or about to be), oldest first, and how many threads
+    /// the executor has.
+    pub(super) idle: Mutex<IdleList>,
     /// `idle.len()`, written under its lock, read without it by producers.
     num_idle: AtomicUsize,
     /// Whether a picked thread is on its way up (module docs).
@@ -85,7 +86,7 @@ pub(crate) struct Sleepers {
 impl Sleepers {
     pub(crate) fn new() -> Self {
         Self {
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(IdleList { parkers: Vec::new(), threads: 0 }),
             num_idle: AtomicUsize::new(0),
             wake_pending: AtomicBool::new(false),
             poller: AtomicBool::new(false),
@@ -93,6 +94,15 @@ impl Sleepers {
             retry_at: Mutex::new(None),
         }
     }
+}
+
+/// The idle list proper.
+pub(super) struct IdleList {
+    /// The parkers of the threads asleep (or about to be), oldest first.
+    pub(super) parkers: Vec<Arc<Parker>>,
+    /// The executor's threads: its workers and the threads inside its `block_on`. All of them
+    /// are idle when all are listed (see `paused_time.rs`).
+    pub(super) threads: usize,
 }
 
 /// What a `block_on` thread adds to a worker's reasons not to sleep.
@@ -121,7 +131,7 @@ impl Shared {
         }
         let listed = !(own.is_some() && !driving && seeded!(BlockOnSleepsUnlisted));
         if listed {
-            self.enter_idle(parker);
+            self.enter_idle(parker, driving);
         }
         fence(Ordering::SeqCst);
         // Relaxed on `poller`: ordered by the fences of the hand-off (module docs).
@@ -131,8 +141,10 @@ impl Shared {
             || (!driving && retry_in.is_none() && !self.sleepers.poller.load(Ordering::Relaxed));
         let mut result = Ok(());
         if !stay_awake {
-            if driving {
-                result = self.wait_source(timeout);
+            if driving && self.pauses_time && self.all_idle() {
+                result = self.wait_idle(timeout);
+            } else if driving {
+                result = self.wait_source(timeout).map(drop);
             } else {
                 parker.park(min_timeout(timeout, retry_in));
             }
@@ -155,7 +167,7 @@ impl Shared {
             return Ok(());
         }
         match self.try_poll_token() {
-            Some(_token) => self.wait_source(Some(Duration::ZERO)),
+            Some(_token) => self.wait_source(Some(Duration::ZERO)).map(drop),
             None => Ok(()),
         }
     }
@@ -193,10 +205,12 @@ impl Shared {
     fn wake_one(&self) -> bool {
         let picked = {
             let mut idle = self.sleepers.idle.lock();
-            let index = idle.iter().rposition(|parker| parker.is_parked()).or(idle.len().checked_sub(1));
-            let picked = index.map(|index| idle.remove(index));
+            let parkers = &mut idle.parkers;
+            let index =
+                parkers.iter().rposition(|parker| parker.is_parked()).or(parkers.len().checked_sub(1));
+            let picked = index.map(|index| parkers.remove(index));
             // Relaxed: read by producers only after their SeqCst fence; see `notify_idle`.
-            self.sleepers.num_idle.store(idle.len(), Ordering::Relaxed);
+            self.sleepers.num_idle.store(parkers.len(), Ordering::Relaxed);
             picked
         };
         let Some(parker) = picked else { return false };
@@ -219,21 +233,30 @@ impl Shared {
         fence(Ordering::SeqCst);
     }
 
-    fn enter_idle(&self, parker: &Arc<Parker>) {
+    /// Lists `parker` (the poller's if `driving`) as asleep.
+    fn enter_idle(&self, parker: &Arc<Parker>, driving: bool) {
         let mut idle = self.sleepers.idle.lock();
-        idle.push(parker.clone());
+        idle.parkers.push(parker.clone());
         // Relaxed: published by the sleeper's SeqCst fence that follows (module docs).
-        self.sleepers.num_idle.store(idle.len(), Ordering::Relaxed);
+        self.sleepers.num_idle.store(idle.parkers.len(), Ordering::Relaxed);
+        // The last thread to fall asleep beside a blocked poller wakes it to move paused time.
+        let poller = (self.pauses_time && !driving && idle.parkers.len() == idle.threads)
+            .then(|| idle.parkers.iter().find(|listed| listed.is_driving()).cloned())
+            .flatten();
+        drop(idle);
+        if let Some(poller) = poller {
+            poller.unpark(&*self.source);
+        }
     }
 
     /// Takes `parker` off the idle list; returns whether a producer had picked it already.
     fn leave_idle(&self, parker: &Arc<Parker>) -> bool {
         let mut idle = self.sleepers.idle.lock();
-        match idle.iter().rposition(|listed| Arc::ptr_eq(listed, parker)) {
+        match idle.parkers.iter().rposition(|listed| Arc::ptr_eq(listed, parker)) {
             Some(index) => {
-                idle.remove(index);
+                idle.parkers.remove(index);
                 // Relaxed: see `enter_idle`.
-                self.sleepers.num_idle.store(idle.len(), Ordering::Relaxed);
+                self.sleepers.num_idle.store(idle.parkers.len(), Ordering::Relaxed);
                 false
             }
             None => true,
@@ -260,7 +283,8 @@ impl Shared {
         if self.sleepers.poller.load(Ordering::Relaxed) {
             return; // Held: its holder waits in the source, or comes back to it.
         }
-        let parked = self.sleepers.idle.lock().iter().rev().find(|parker| parker.is_parked()).cloned();
+        let parked =
+            self.sleepers.idle.lock().parkers.iter().rev().find(|parker| parker.is_parked()).cloned();
         if let Some(parker) = parked {
             // Not picked (it stays listed): it wakes, finds the token free and takes it.
             parker.unpark(&*self.source);
@@ -269,7 +293,7 @@ impl Shared {
 
     /// Wakes every sleeper, for shutdown.
     pub(crate) fn wake_all(&self) {
-        let idle: Vec<Arc<Parker>> = self.sleepers.idle.lock().clone();
+        let idle: Vec<Arc<Parker>> = self.sleepers.idle.lock().parkers.clone();
         for parker in idle {
             parker.unpark(&*self.source);
         }
@@ -277,12 +301,12 @@ impl Shared {
     }
 
     /// Calls the source's wait; a panic in it (a callback's) becomes an error. A failure starts
-    /// or extends the back-off, a success ends it.
-    fn wait_source(&self, timeout: Option<Duration>) -> io::Result<()> {
+    /// or extends the back-off, a success ends it. Returns how many callbacks ran.
+    pub(super) fn wait_source(&self, timeout: Option<Duration>) -> io::Result<usize> {
         #[cfg(reactor_loom)]
         let _dispatching = dispatching::Dispatching::enter();
         let result = match panic::catch_unwind(AssertUnwindSafe(|| self.source.wait(timeout))) {
-            Ok(result) => result.map(drop),
+            Ok(result) => result,
             Err(payload) => {
                 let message = payload
                     .downcast_ref::<&str>()
@@ -297,8 +321,8 @@ impl Shared {
         };
         match &result {
             // Relaxed: the count only paces retries; no data is published through it.
-            Ok(()) if self.sleepers.failures.load(Ordering::Relaxed) == 0 => {}
-            Ok(()) => {
+            Ok(_) if self.sleepers.failures.load(Ordering::Relaxed) == 0 => {}
+            Ok(_) => {
                 self.sleepers.failures.store(0, Ordering::Relaxed);
                 *self.sleepers.retry_at.lock() = None;
             }

@@ -28,6 +28,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Ru
         return;
     };
     let (parker, _in_use) = Parker::enter();
+    let _counted = CountedThread::join(&shared);
     let mut ticks = Ticks::new(index);
     while !shared.is_shut_down() {
         match next_task(&shared, &mut ticks) {
@@ -112,4 +113,23 @@ fn steal(shared: &Shared, owned: &mut OwnedQueue, ticks: &Ticks) -> Option<Runna
 /// drop of its future) is contained so the thread survives.
 pub(crate) fn run_task(runnable: Runnable) {
     let _ = panic::catch_unwind(AssertUnwindSafe(|| coop::with_budget(|| runnable.run())));
+}
+
+/// Counts the current thread among the executor's threads while it lives (see
+/// `paused_time.rs`), also when it unwinds.
+pub(crate) struct CountedThread<'a> {
+    shared: &'a Shared,
+}
+
+impl<'a> CountedThread<'a> {
+    pub(crate) fn join(shared: &'a Shared) -> Self {
+        shared.thread_joins();
+        Self { shared }
+    }
+}
+
+impl Drop for CountedThread<'_> {
+    fn drop(&mut self) {
+        self.shared.thread_leaves();
+    }
 }

@@ -158,6 +158,23 @@ impl EventSource for Composite {
             .component(type_id)
             .or_else(|| self.passive.iter().find_map(|source| source.component(type_id)))
     }
+
+    /// Whether any part runs on paused time.
+    fn pauses_time(&self) -> bool {
+        self.parts().any(|part| part.pauses_time())
+    }
+
+    /// Advances every part that runs on paused time; `true` if any made something due.
+    fn advance_idle_time(&self) -> bool {
+        self.parts().fold(false, |advanced, part| part.advance_idle_time() | advanced)
+    }
+}
+
+impl Composite {
+    /// The blocking part, then the passive ones.
+    fn parts(&self) -> impl Iterator<Item = &dyn EventSource> {
+        std::iter::once(&*self.blocking).chain(self.passive.iter().map(|part| &**part))
+    }
 }
 
 /// What went wrong in the parts of one [`Composite::wait`], kept until every part has run.

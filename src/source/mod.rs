@@ -155,6 +155,26 @@ pub trait EventSource: Send + Sync {
         let _ = type_id;
         None
     }
+
+    /// Whether this source runs on paused time: a virtual clock that stands still until the
+    /// executor is idle, and then jumps to the next deadline (see
+    /// [`advance_idle_time`](Self::advance_idle_time)). The default is `false`.
+    ///
+    /// Asked once, when an executor starts over the source. Only then does the executor track
+    /// when all its threads are idle, so real-time sources pay nothing for the feature.
+    fn pauses_time(&self) -> bool {
+        false
+    }
+
+    /// Called by the executor when every one of its threads is idle, no task is queued, and a
+    /// zero-timeout [`wait`](Self::wait) found nothing: nothing can happen any more except
+    /// through time. A source with paused time moves its clock to its earliest pending deadline
+    /// and returns `true` if that made something due (the executor's next `wait` dispatches
+    /// it); `false` if it has nothing pending. Never called unless
+    /// [`pauses_time`](Self::pauses_time) is `true`. The default does nothing.
+    fn advance_idle_time(&self) -> bool {
+        false
+    }
 }
 
 macro_rules! forward_event_source {
@@ -182,6 +202,14 @@ macro_rules! forward_event_source {
 
             fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
                 (**self).component(type_id)
+            }
+
+            fn pauses_time(&self) -> bool {
+                (**self).pauses_time()
+            }
+
+            fn advance_idle_time(&self) -> bool {
+                (**self).advance_idle_time()
             }
         }
     )*};

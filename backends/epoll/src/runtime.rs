@@ -231,6 +231,35 @@ impl RuntimeBuilder {
         Ok((self.build_with(timer)?, clock))
     }
 
+    /// Starts the runtime on a paused clock: time stands still while anything can happen, and
+    /// whenever every thread of the runtime is idle and epoll has nothing ready, it jumps to the
+    /// next timer's deadline. Tests of timeout logic then need no advances: they await, and get
+    /// the same result on any number of worker threads, in no real time. The returned
+    /// [`ManualClock`](reactor_timer::ManualClock) still advances it by hand. See
+    /// [`Timer::with_paused_clock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use std::time::Duration;
+    /// use reactor_epoll::{time, Runtime};
+    ///
+    /// let (runtime, clock) = Runtime::builder().worker_threads(4).build_with_paused_clock()?;
+    /// let task = runtime.spawn(async { time::timeout(Duration::from_secs(30), pending::<()>()).await });
+    /// clock.advance(Duration::from_secs(1)); // manual advances still work
+    /// assert!(runtime.block_on(task)?.is_err()); // timed out, instantly
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    pub fn build_with_paused_clock(self) -> io::Result<(Runtime, reactor_timer::ManualClock)> {
+        let (timer, clock) = Timer::with_paused_clock();
+        Ok((self.build_with(timer)?, clock))
+    }
+
     fn build_with(self, timer: Timer) -> io::Result<Runtime> {
         let epoll = Epoll::new()?;
         let channels = ChannelSource::new();

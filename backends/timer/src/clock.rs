@@ -28,27 +28,40 @@ pub(crate) struct Clock {
     reached: AtomicU64,
     /// The largest tick that is not [`NEVER`] and converts to an `Instant`.
     last: Tick,
+    /// Whether a manual clock also moves by itself, to the next deadline, whenever the executor
+    /// driving its timer is idle (paused time).
+    paused: bool,
 }
 
 impl Clock {
     /// The real monotonic clock.
     #[cfg(not(reactor_loom))]
     pub(crate) fn real() -> Self {
-        Self::with(None)
+        Self::with(None, false)
     }
 
     /// A manual clock standing at its origin.
     pub(crate) fn manual() -> Self {
-        Self::with(Some(AtomicU64::new(0)))
+        Self::with(Some(AtomicU64::new(0)), false)
     }
 
-    fn with(manual: Option<AtomicU64>) -> Self {
+    /// A manual clock standing at its origin that also jumps to the next deadline whenever the
+    /// executor is idle.
+    pub(crate) fn paused() -> Self {
+        Self::with(Some(AtomicU64::new(0)), true)
+    }
+
+    fn with(manual: Option<AtomicU64>, paused: bool) -> Self {
         let origin = Instant::now();
-        Self { origin, manual, reached: AtomicU64::new(0), last: last_tick(origin) }
+        Self { origin, manual, reached: AtomicU64::new(0), last: last_tick(origin), paused }
     }
 
     pub(crate) fn is_manual(&self) -> bool {
         self.manual.is_some()
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused
     }
 
     /// The current tick. Never [`NEVER`].
@@ -100,6 +113,15 @@ impl Clock {
                 Ok(_) => return next,
                 Err(actual) => current = actual,
             }
+        }
+    }
+
+    /// Moves a manual clock forward to `tick` if it is behind (never back). Does nothing to a
+    /// real clock.
+    pub(crate) fn advance_to(&self, tick: Tick) {
+        if let Some(elapsed) = &self.manual {
+            // AcqRel, as in `advance`: Release pairs with the Acquire of `now`.
+            elapsed.fetch_max(tick.min(self.last), Ordering::AcqRel);
         }
     }
 

@@ -1,4 +1,4 @@
-//! [`ManualClock`]: paused time for deterministic, instant tests of timing logic.
+//! [`ManualClock`]: manual and paused time for deterministic, instant tests of timing logic.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -48,6 +48,43 @@ impl Timer {
     /// [`Timer::now`] or [`ManualClock::now`], and compute deadlines from that.
     pub fn with_manual_clock() -> (Timer, ManualClock) {
         let timer = Timer::with_clock(Clock::manual());
+        (timer.clone(), ManualClock { timer })
+    }
+}
+
+impl Timer {
+    /// A timer on a paused clock, and the clock: like [`with_manual_clock`](Self::with_manual_clock),
+    /// and moreover, whenever every thread of the executor driving the timer is idle (no task
+    /// runs or is queued, and its other sources have nothing ready), the clock jumps to the
+    /// earliest pending deadline, which then fires.
+    ///
+    /// So a test of timeout logic needs no advances at all: it awaits, and time passes exactly
+    /// when nothing else can happen, in no real time, with the same result on any number of
+    /// worker threads. [`ManualClock::advance`] still moves the clock by hand. Only a thread
+    /// outside the executor is invisible to it: time may jump while such a thread is about to
+    /// wake a task, as with tokio's paused clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use std::time::Duration;
+    /// use reactor::Builder;
+    /// use reactor_timer::Timer;
+    ///
+    /// let (timer, clock) = Timer::with_paused_clock();
+    /// let start = clock.now();
+    /// let executor = Builder::new().worker_threads(4).build(timer.clone())?;
+    /// let task = executor.spawn({
+    ///     let timer = timer.clone();
+    ///     async move { timer.timeout(Duration::from_secs(30), pending::<()>()).await }
+    /// });
+    /// assert!(executor.block_on(task)?.is_err()); // timed out, in no real time
+    /// assert_eq!(clock.now() - start, Duration::from_secs(30));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_paused_clock() -> (Timer, ManualClock) {
+        let timer = Timer::with_clock(Clock::paused());
         (timer.clone(), ManualClock { timer })
     }
 }

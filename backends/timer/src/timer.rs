@@ -304,12 +304,33 @@ impl EventSource for Timer {
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
         (type_id == TypeId::of::<Self>()).then_some(self as &dyn Any)
     }
+
+    /// Whether this timer is on a [paused clock](Timer::with_paused_clock).
+    fn pauses_time(&self) -> bool {
+        self.shared.clock.is_paused()
+    }
+
+    /// On a paused clock, moves the clock to the earliest pending deadline if it is in the
+    /// future; returns whether it moved (the next wait fires that timer).
+    fn advance_idle_time(&self) -> bool {
+        if !self.shared.clock.is_paused() {
+            return false;
+        }
+        let shared = &self.shared;
+        let earliest = shared.earliest_locked();
+        if earliest == NEVER || earliest <= shared.clock.now() {
+            return false;
+        }
+        shared.clock.advance_to(earliest);
+        true
+    }
 }
 
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer")
             .field("manual_clock", &self.shared.clock.is_manual())
+            .field("paused_clock", &self.shared.clock.is_paused())
             .field("shards", &self.shared.shards.len())
             .field("pending", &self.pending())
             .finish_non_exhaustive()

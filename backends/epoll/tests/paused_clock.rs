@@ -1,0 +1,78 @@
+//! The paused clock as users meet it: timeouts in tasks on several workers, with no advance or
+//! a manual one racing with the tasks' first polls, always give the same result, instantly.
+
+use std::future::pending;
+use std::time::Duration;
+
+use reactor_epoll::{time, Runtime};
+
+/// A request that never gets an answer.
+async fn request() -> u32 {
+    pending().await
+}
+
+#[test]
+fn a_timeout_in_a_task_fires_on_four_workers_every_time() {
+    for run in 0..1_000 {
+        let (runtime, clock) = Runtime::builder().worker_threads(4).build_with_paused_clock().unwrap();
+        let start = clock.now();
+        let task = runtime.spawn(async { time::timeout(Duration::from_secs(30), request()).await });
+        // Races with the task's first poll, which computes the deadline: 30 s from whichever time
+        // it reads, so the task ends 30 s or 30 s + 5 ms of paused time after `start`.
+        clock.advance(Duration::from_millis(5));
+        assert!(runtime.block_on(task).unwrap().is_err(), "run {run}: the timeout fired");
+        let elapsed = clock.now() - start;
+        assert!(
+            elapsed == Duration::from_secs(30) || elapsed == Duration::from_millis(30_005),
+            "run {run}: {elapsed:?} of paused time passed"
+        );
+    }
+}
+
+#[test]
+fn timers_fire_in_deadline_order_and_exactly_on_time() {
+    let (runtime, clock) = Runtime::builder().worker_threads(4).build_with_paused_clock().unwrap();
+    let start = clock.now();
+    let order = runtime.block_on(async move {
+        let (tx, mut rx) = reactor_epoll::channel::unbounded();
+        for seconds in [50u64, 10, 40, 20, 30] {
+            let tx = tx.clone();
+            reactor_epoll::spawn(async move {
+                time::sleep(Duration::from_secs(seconds)).await;
+                tx.try_send((seconds, time::Timer::current().now())).unwrap();
+            })
+            .detach();
+        }
+        drop(tx);
+        let mut order = Vec::new();
+        while let Ok(fired) = rx.recv().await {
+            order.push(fired);
+        }
+        order
+    });
+    let seconds: Vec<u64> = order.iter().map(|(seconds, _)| *seconds).collect();
+    assert_eq!(seconds, [10, 20, 30, 40, 50]);
+    for (seconds, at) in order {
+        assert_eq!(at - start, Duration::from_secs(seconds), "fired exactly at its deadline");
+    }
+}
+
+#[test]
+fn paused_time_waits_for_a_task_that_is_still_working() {
+    let (runtime, clock) = Runtime::builder().worker_threads(2).build_with_paused_clock().unwrap();
+    let start = clock.now();
+    let slept = runtime.block_on(async {
+        let busy = reactor_epoll::spawn(async {
+            // Real work: no time passes on the paused clock meanwhile, though a timer is due
+            // at 1 s and the other worker is idle.
+            std::thread::sleep(Duration::from_millis(50));
+            time::Timer::current().now()
+        });
+        let sleeper = reactor_epoll::spawn(time::sleep(Duration::from_secs(1)));
+        let finished_working = busy.await.unwrap();
+        sleeper.await.unwrap();
+        finished_working
+    });
+    assert_eq!(slept, start, "the clock stood still while a task ran");
+    assert_eq!(clock.now() - start, Duration::from_secs(1));
+}

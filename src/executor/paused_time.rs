@@ -1,0 +1,61 @@
+//! Paused time: when a source's clock stands still until the executor is idle (see
+//! [`EventSource::pauses_time`](crate::EventSource::pauses_time)), the executor tells it when
+//! every one of its threads is idle, and the source jumps to its next deadline.
+//!
+//! "Every thread idle" means every thread of the executor (workers, and threads inside its
+//! `block_on`) is on the idle list, so no task runs and no picked thread is on its way up; the
+//! poller has just dispatched whatever the source had ready without blocking and found nothing,
+//! and no task is queued. Then nothing can happen any more but through time (or through a
+//! thread outside the executor, which paused time cannot know about), so moving the clock does
+//! not change what a test observes: results are the same on any number of workers.
+//!
+//! Who notices: the poller checks before it blocks; a thread that falls asleep last, beside a
+//! poller already blocked, wakes the poller (`enter_idle`), and so does a thread leaving the
+//! executor (`leave`). Both read the list and the thread count under the list's lock, so the
+//! last of them to change either sees everybody asleep or is seen by the next to check.
+
+use std::io;
+use std::time::Duration;
+
+use crate::executor::shared::Shared;
+
+impl Shared {
+    /// Whether every thread of the executor is on the idle list.
+    pub(super) fn all_idle(&self) -> bool {
+        let idle = self.sleepers.idle.lock();
+        idle.parkers.len() == idle.threads
+    }
+
+    /// The poller's wait while every thread is idle: dispatch what is ready without blocking;
+    /// if that was nothing, move paused time to the next deadline (the caller's next wait fires
+    /// it), or, with no deadline pending, block as usual for `timeout`.
+    pub(super) fn wait_idle(&self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.wait_source(Some(Duration::ZERO))? > 0 || self.has_work() || !self.all_idle() {
+            return Ok(());
+        }
+        if self.source.advance_idle_time() {
+            return Ok(());
+        }
+        self.wait_source(timeout).map(drop)
+    }
+
+    /// Counts a thread that starts running tasks for the executor (a worker, or a `block_on`).
+    pub(crate) fn thread_joins(&self) {
+        self.sleepers.idle.lock().threads += 1;
+    }
+
+    /// Counts a thread that stops running tasks for the executor; if all that are left are
+    /// idle beside a blocked poller, wakes the poller to move paused time.
+    pub(crate) fn thread_leaves(&self) {
+        let poller = {
+            let mut idle = self.sleepers.idle.lock();
+            idle.threads -= 1;
+            (self.pauses_time && !idle.parkers.is_empty() && idle.parkers.len() == idle.threads)
+                .then(|| idle.parkers.iter().find(|listed| listed.is_driving()).cloned())
+                .flatten()
+        };
+        if let Some(poller) = poller {
+            poller.unpark(&*self.source);
+        }
+    }
+}
