@@ -4,7 +4,10 @@
 //! without disturbing the others.
 //!
 //! Each waiter runs on its own loom thread and polls once: it either finds the fd ready or parks.
-//! An edge fires from a third thread, so loom interleaves the registrations with the edge.
+//! An edge fires from another thread, so loom interleaves the registrations with the edge. The
+//! first waiter of a direction is held inline and the others spill into boxed sets, so the models
+//! with two or three waiters also cover every order of filling, leaving and re-taking the inline
+//! slot beside spilled waiters.
 #![cfg(reactor_loom)]
 
 use std::task::{Context, Wake, Waker};
@@ -148,6 +151,48 @@ fn a_dropped_waiter_withdraws_itself_and_the_others_are_still_woken() {
         assert!(!stays.left_asleep(), "a waiter was left asleep with the fd ready");
         assert_eq!(std::sync::Arc::strong_count(&dropped_target), 1, "the withdrawn waker is still stored");
     });
+}
+
+/// Three tasks wait readable while an edge fires from another thread: a future dropped (withdrawn)
+/// right after its poll, a future that stays and an anonymous reader. Whichever waits first takes
+/// the direction's inline slot and the next ones spill into the boxed sets; the dropped one may
+/// leave the inline slot before, between or after the others arrive, a newcomer then taking it
+/// while spilled waiters remain, or leave spilled waiters behind a free inline slot. Every waiter
+/// that stays is still woken, and no waker is left stored once the edge has fired.
+fn waiters_spilled_beside_an_inline_one_that_leaves() {
+    model(|| {
+        let state = Arc::new(IoState::default());
+        let (_dropped, join_dropped) = Task::spawn(&state, Kind::Future, true);
+        let (future, join_future) = Task::spawn(&state, Kind::Future, false);
+        let (reader, join_reader) = Task::spawn(&state, Kind::Anonymous, false);
+        let kernel = {
+            let state = state.clone();
+            thread::spawn(move || state.on_event(Readiness::READABLE))
+        };
+        kernel.join().unwrap();
+        let targets = [join_dropped(), join_future(), join_reader()];
+        assert!(!future.left_asleep() && !reader.left_asleep(), "a waiter was left asleep with the fd ready");
+        assert!(
+            targets.iter().all(|target| std::sync::Arc::strong_count(target) == 1),
+            "a waker stayed stored after the edge"
+        );
+    });
+}
+
+#[test]
+fn waiters_spilled_beside_an_inline_one_that_leaves_are_still_woken_by_an_edge() {
+    waiters_spilled_beside_an_inline_one_that_leaves();
+}
+
+#[test]
+fn negative_control_an_edge_that_skips_the_spilled_waiters_leaves_one_asleep() {
+    assert_loom_catches("seeded_event_skips_spilled_waiters", "a waiter was left asleep with the fd ready");
+}
+
+#[test]
+#[ignore = "a seeded bug: run only by its negative control"]
+fn seeded_event_skips_spilled_waiters() {
+    seeded_bug::with(Bug::EventSkipsSpilledWaiters, waiters_spilled_beside_an_inline_one_that_leaves);
 }
 
 /// Two futures wait readable on an idle fd, from two threads, each polling twice (as a task woken

@@ -50,6 +50,10 @@ pub mod seeded_bug {
         /// `Waiters::register` keeps one waiter per direction: a new one displaces the others
         /// without waking them (the defect of issue 11).
         OneWaiterPerDirection,
+        /// `Waiters::take_all` looks at the spilled waiters only when the inline slot held a
+        /// waker, as if a second waiter could only wait beside a first: once the inline future
+        /// is withdrawn, the spilled waiters are left asleep by the next event.
+        EventSkipsSpilledWaiters,
         /// `EdgeNotifier::on_edge` clears `pending` with a store (as `Epoll` did before the
         /// handshake was modelled), which acquires nothing: a notify coalesced into the edge
         /// being answered can go unseen by the waiter's re-check, with no edge left to wake it.
