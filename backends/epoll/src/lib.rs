@@ -25,8 +25,8 @@
 //! A blocking source of your own cannot join the default runtime's composite (it already blocks
 //! in epoll), but its fd can: register it with [`Epoll::watch`] on
 //! [`Runtime::epoll`] and dispatch the source's events from the callback, on the runtime's
-//! loop, beside its TCP. `reactor`'s guide (`reactor::guide`, "Composing with the default
-//! runtime") walks through it.
+//! loop, beside its TCP. `reactor`'s
+//! [guide](reactor::guide#composing-with-the-default-runtime) walks through it.
 //!
 //! An echo round trip on an executor over epoll:
 //!

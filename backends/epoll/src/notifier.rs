@@ -234,7 +234,9 @@ impl fmt::Debug for Eventfd {
 /// miss the coalesced notifier's work and the waiter block with no write left to wake it.
 ///
 /// The protocol is model-checked with loom, each failure mode above with a seeded bug that the
-/// models must catch (the workspace's `loom-tests`, `epoll_notify` models).
+/// models must catch (the workspace's `epoll_notify` models). `reactor`'s
+/// [guide](reactor::guide#a-blocking-source-over-file-descriptors) has a complete blocking source
+/// built on it.
 pub struct FdNotifier {
     handshake: Handshake<Eventfd>,
 }
