@@ -69,9 +69,10 @@ impl Inotify {
 /// Keeps an [`Inotify`] source registered with an epoll source
 /// ([`Inotify::register_with`]); dropping it deregisters.
 ///
-/// The drop waits for a dispatch of this source that is running on another thread (from inside
-/// a callback of the source it returns at once), so never drop it while holding a lock that a
-/// watch callback takes.
+/// The drop waits for a dispatch of this source that is running on another thread, so never
+/// drop it while holding a lock that a watch callback takes. From inside a watch callback it
+/// returns at once, and the dispatch that called the callback reads on to the end of the
+/// records already queued.
 pub(crate) struct EpollRegistration {
     /// `None` only during the drop.
     watch: Option<Watch<InotifyFd>>,
