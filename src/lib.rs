@@ -26,64 +26,112 @@
 //!
 //! # Writing an event source
 //!
-//! A complete custom source: a set of flags that any thread raises, each running a callback on
-//! the loop. It is passive (it never blocks itself), so it is composed with a blocking source and
-//! wakes that source's waiter through the [`Notifier`](source::Notifier) it is attached to,
-//! which a [`NotifierSlot`](source::NotifierSlot) keeps (refusing a second driver, whose
-//! wake-ups would otherwise be taken from the first). The built-in
-//! [`PingSource`](source::PingSource) is the production version of the same idea.
+//! A complete custom source: a mailbox that any thread posts messages to, with a callback that
+//! runs for each message on the loop. It is passive (it never blocks itself), so it is composed
+//! with a blocking source and wakes that source's waiter through the
+//! [`Notifier`](source::Notifier) it is attached to, which a
+//! [`NotifierSlot`](source::NotifierSlot) keeps (refusing a second driver, whose wake-ups would
+//! otherwise be taken from the first). Three things in it are easy to get wrong:
+//!
+//! - **Deregistration.** The callback lives in a [`CallbackSlot`](source::CallbackSlot), and
+//!   the registration handle's `Drop` removes it: once the drop returns, the callback never runs
+//!   again, even if a wait on another thread was about to run it (the drop waits for a call in
+//!   progress; from inside the callback itself it returns at once).
+//! - **Events before [`attach`](EventSource::attach).** A post before any driver exists
+//!   notifies nobody ([`NotifierSlot::notify`](source::NotifierSlot::notify) does nothing yet).
+//!   The message is kept, not lost: it stays queued with the `pending` flag up, and
+//!   [`deadline`](EventSource::deadline) answers "now" while the flag is up, so the driver's
+//!   first wait does not block and dispatches it.
+//! - **Lower the flag, then drain the queue.** `pending` coalesces notifies: only the post that
+//!   raises it notifies, the others count on the wait that will answer it. So the wait lowers
+//!   the flag *first* and drains the queue *second*: a post landing after the swap raises the
+//!   flag again and notifies, so whatever the drain misses gets a wait of its own. In the other
+//!   order, with two publishers: the wait drains publisher A's message; publisher B pushes its
+//!   message, finds the flag still up (A raised it) and skips its notify; the wait then lowers
+//!   the flag. B's message sits in the queue with the flag down and nobody told, until some
+//!   later post. Tests with one publisher rarely see it; a loom model with two does.
 //!
 //! ```
+//! use std::collections::VecDeque;
 //! use std::io;
-//! use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-//! use std::sync::{Arc, Mutex};
-//! use std::time::Duration;
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use std::sync::{mpsc, Arc, Mutex};
+//! use std::time::{Duration, Instant};
 //!
-//! use reactor::source::{CallbackSlot, Notifier, NotifierSlot};
-//! use reactor::{Builder, EventSource};
+//! use reactor::source::{CallbackSlot, Composite, Notifier, NotifierSlot, Parking};
+//! use reactor::EventSource;
 //!
-//! struct Flag {
-//!     raised: AtomicBool,
-//!     callback: CallbackSlot<dyn FnMut() + Send>,
+//! /// A passive source: any thread posts a message; a callback runs for each, on the loop.
+//! #[derive(Clone)]
+//! struct Mailbox {
+//!     shared: Arc<Shared>,
 //! }
 //!
-//! #[derive(Clone, Default)]
-//! struct Flags {
-//!     flags: Arc<Mutex<Vec<Arc<Flag>>>>,
-//!     notifier: Arc<NotifierSlot>,
+//! struct Shared {
+//!     /// Posted messages that no wait has taken yet.
+//!     queue: Mutex<VecDeque<String>>,
+//!     /// Raised by the post that notifies, lowered by the wait that answers it; while it is
+//!     /// up, further posts skip the notify.
+//!     pending: AtomicBool,
+//!     callback: CallbackSlot<dyn FnMut(String) + Send>,
+//!     notifier: NotifierSlot,
 //! }
 //!
-//! impl Flags {
-//!     /// Registers `callback`; the returned closure raises the flag from any thread.
-//!     fn register(&self, callback: impl FnMut() + Send + 'static) -> impl Fn() + Send + Sync {
-//!         let flag = Arc::new(Flag {
-//!             raised: AtomicBool::new(false),
+//! /// Keeps the callback registered; dropping it deregisters.
+//! struct Registration(Arc<Shared>);
+//!
+//! impl Drop for Registration {
+//!     fn drop(&mut self) {
+//!         self.0.callback.remove(); // no call after this returns
+//!     }
+//! }
+//!
+//! impl Mailbox {
+//!     fn new(callback: impl FnMut(String) + Send + 'static) -> (Self, Registration) {
+//!         let shared = Arc::new(Shared {
+//!             queue: Mutex::default(),
+//!             pending: AtomicBool::new(false),
 //!             callback: CallbackSlot::new(Box::new(callback)),
+//!             notifier: NotifierSlot::new(),
 //!         });
-//!         self.flags.lock().unwrap().push(flag.clone());
-//!         let notifier = self.notifier.clone();
-//!         move || {
-//!             flag.raised.store(true, Ordering::Release);
-//!             notifier.notify(); // wake the blocked waiter: it must dispatch us
+//!         (Self { shared: shared.clone() }, Registration(shared))
+//!     }
+//!
+//!     /// Posts `message`, from any thread.
+//!     fn post(&self, message: &str) {
+//!         self.shared.queue.lock().unwrap().push_back(message.to_owned());
+//!         // Release: the wait whose swap reads this flag sees the push. Only the post that
+//!         // raises the flag notifies (before `attach`, nobody: see `deadline`).
+//!         if !self.shared.pending.swap(true, Ordering::Release) {
+//!             self.shared.notifier.notify();
 //!         }
 //!     }
 //! }
 //!
-//! impl EventSource for Flags {
+//! impl EventSource for Mailbox {
 //!     fn wait(&self, _timeout: Option<Duration>) -> io::Result<usize> {
-//!         // Passive: dispatch what is ready, never block.
-//!         let flags = self.flags.lock().unwrap().clone();
+//!         // Passive: dispatch what is there, never block. The flag first, then the queue.
+//!         // Acquire: every post whose swap came before this one has its message visible.
+//!         if !self.shared.pending.swap(false, Ordering::Acquire) {
+//!             return Ok(0);
+//!         }
+//!         let messages = std::mem::take(&mut *self.shared.queue.lock().unwrap());
+//!         // Callbacks run outside the queue's lock, so a callback may post.
 //!         let mut ran = 0;
-//!         for flag in flags {
-//!             if flag.raised.swap(false, Ordering::Acquire) {
-//!                 ran += flag.callback.call(|callback| callback()).map_or(0, |()| 1);
-//!             }
+//!         for message in messages {
+//!             ran += self.shared.callback.call(|callback| callback(message)).map_or(0, |()| 1);
 //!         }
 //!         Ok(ran)
 //!     }
 //!
 //!     fn notify(&self) {
-//!         self.notifier.notify();
+//!         self.shared.notifier.notify();
+//!     }
+//!
+//!     fn deadline(&self) -> Option<Instant> {
+//!         // "Now" while a post is pending, even one that notified nobody. Relaxed: a post that
+//!         // raises the flag after this load notifies the attached driver.
+//!         self.shared.pending.load(Ordering::Relaxed).then(Instant::now)
 //!     }
 //!
 //!     fn can_block(&self) -> bool {
@@ -91,38 +139,51 @@
 //!     }
 //!
 //!     fn attach(&self, notifier: Notifier) -> io::Result<()> {
-//!         self.notifier.attach(notifier) // refuses a second driver with AlreadyExists
+//!         self.shared.notifier.attach(notifier) // refuses a second driver with AlreadyExists
 //!     }
 //! }
 //!
-//! let flags = Flags::default();
-//! let seen = Arc::new(AtomicUsize::new(0));
-//! let counter = seen.clone();
-//! let raise = flags.register(move || {
-//!     counter.fetch_add(1, Ordering::Relaxed);
-//! });
-//! // The executor composes a passive source with a parking thread to block in.
-//! let executor = Builder::new().worker_threads(1).build(flags.clone())?;
-//! // One driver at a time: a second executor over the same flags is refused.
-//! let second = Builder::new().worker_threads(1).build(flags);
+//! let (sender, received) = mpsc::channel();
+//! let (mailbox, registration) = Mailbox::new(move |message| sender.send(message).unwrap());
+//!
+//! // Before any driver: kept, and dispatched by the first wait, which does not block.
+//! mailbox.post("early");
+//! let source = Composite::new(Parking::new())?.with(mailbox.clone())?;
+//! assert_eq!(source.wait(None)?, 1);
+//!
+//! // One driver at a time: a second composite (or executor) over the mailbox is refused.
+//! let second = Composite::new(Parking::new())?.with(mailbox.clone());
 //! assert_eq!(second.err().map(|error| error.kind()), Some(io::ErrorKind::AlreadyExists));
-//! std::thread::spawn(raise).join().unwrap();
-//! executor.block_on(async {
-//!     while seen.load(Ordering::Relaxed) == 0 {
-//!         reactor::yield_now().await;
-//!     }
-//! });
+//!
+//! // From another thread: the post notifies the driver, and the wait returns.
+//! let poster = mailbox.clone();
+//! std::thread::spawn(move || poster.post("from a thread")).join().unwrap();
+//! assert_eq!(source.wait(None)?, 1);
+//!
+//! // Deregistered: the message is taken, the callback does not run.
+//! drop(registration);
+//! mailbox.post("late");
+//! assert_eq!(source.wait(None)?, 0);
+//! assert_eq!(received.try_iter().collect::<Vec<_>>(), ["early", "from a thread"]);
 //! # Ok::<(), io::Error>(())
 //! ```
+//!
+//! An [`Executor`] runs tasks over such a source directly (`Executor::new(mailbox)` composes it
+//! with a [`Parking`](source::Parking) source to block in), and the default runtime of
+//! `reactor-epoll` takes it beside its own sources (`RuntimeBuilder::source`). The built-in
+//! [`PingSource`](source::PingSource) is the production version of the same idea.
 //!
 //! A blocking source (one that owns an OS wait, like epoll) instead returns `true` from
 //! [`can_block`](EventSource::can_block), blocks in [`wait`](EventSource::wait) for at most the
 //! timeout, and makes [`notify`](EventSource::notify) interrupt that wait. The
-//! [`source`] module documents the five obligations in full.
+//! [`source`] module documents the five obligations in full, and the [`guide`] goes through
+//! writing both kinds: a blocking fd source, running it beside the default runtime's TCP,
+//! testing with a manual clock, the conformance suite and model-checking with loom.
 #![doc(test(attr(deny(warnings))))]
 
 pub mod coop;
 mod executor;
+pub mod guide;
 pub mod source;
 mod sync;
 mod task;

@@ -6,6 +6,10 @@
 //! The example watches a temporary directory, creates, modifies and deletes a file in it from a
 //! plain thread, and awaits the events in a task under a timeout. It fails unless it saw them.
 //!
+//! Then it runs the same source on the default runtime (`reactor_epoll::Runtime`), beside a TCP
+//! echo: a blocking source cannot join that runtime, which blocks in epoll already, so the
+//! source's fd is registered with the runtime's epoll instead ([`Inotify::register_with`]).
+//!
 //! Run with `cargo run --release --example custom_source`, and its tests with
 //! `cargo test --example custom_source`.
 
@@ -21,11 +25,14 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use reactor::source::Composite;
 use reactor::Builder;
+use reactor_epoll::net::{TcpListener, TcpStream};
+use reactor_epoll::Runtime;
 use reactor_timer::{timeout, Timer};
 
-use crate::inotify::{Event, EventStream, Inotify, Mask};
+use crate::inotify::{EpollRegistration, Event, EventStream, Inotify, Mask};
 use crate::temp_dir::TempDir;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -49,7 +56,7 @@ fn main() -> Result<(), BoxError> {
     let callbacks = Arc::new(AtomicUsize::new(0));
     let counter = callbacks.clone();
     let mask = Mask::CREATE | Mask::MODIFY | Mask::DELETE;
-    let _log = inotify.watch(dir.path(), mask, move |event| {
+    let log = inotify.watch(dir.path(), mask, move |event| {
         counter.fetch_add(1, Ordering::Relaxed);
         println!("  callback on {}: {event:?}", thread::current().name().unwrap_or("an unnamed thread"));
     })?;
@@ -73,6 +80,44 @@ fn main() -> Result<(), BoxError> {
     }
     // Relaxed: the count is only reported.
     println!("the logging callback ran {} times", callbacks.load(Ordering::Relaxed));
+    drop(log);
+    drop(executor);
+
+    on_the_default_runtime(dir.path())
+}
+
+/// The same kind of source on the default runtime, beside a TCP echo: its fd is registered with
+/// the runtime's epoll, whose wait dispatches the inotify events on the runtime's loop.
+fn on_the_default_runtime(dir: &Path) -> Result<(), BoxError> {
+    let runtime = Runtime::builder().worker_threads(2).build()?;
+    let inotify = Inotify::new()?;
+    // Dropping the registration deregisters; the source could then be driven another way.
+    let _registration: EpollRegistration = inotify.register_with(runtime.epoll())?;
+    let mut events = inotify.watch_stream(dir, Mask::CREATE)?;
+
+    let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0")?, runtime.epoll())?;
+    let addr = listener.local_addr()?;
+    let server = runtime.spawn(async move {
+        let (stream, _) = listener.accept().await?;
+        let (mut reader, mut writer) = stream.into_split();
+        futures_lite::io::copy(&mut reader, &mut writer).await
+    });
+
+    let path = dir.join("from-the-runtime.txt");
+    let session = async move {
+        let mut client = TcpStream::connect(addr).await?;
+        fs::write(&path, "")?;
+        let event = events.next_event().await.ok_or("the watch ended")?;
+        client.write_all(b"echo").await?;
+        let mut echo = [0; 4];
+        client.read_exact(&mut echo).await?;
+        Ok::<_, BoxError>((event, echo))
+    };
+    let (event, echo) = runtime
+        .block_on(async { timeout(Duration::from_secs(5), session).await })
+        .map_err(|_| "timed out waiting for the event and the echo")??;
+    println!("on the default runtime: {event:?}, and the echo {:?}", String::from_utf8_lossy(&echo));
+    drop(server); // cancels the echo server
     Ok(())
 }
 

@@ -49,7 +49,8 @@ use crate::task::Task;
 ///
 /// # Scheduling
 ///
-/// Each worker owns a bounded local queue (see `local_queue.rs`) and a LIFO slot for the task it
+/// Each worker owns a bounded local queue of 256 tasks (a ring that idle workers steal half of,
+/// after tokio's multi-thread scheduler and Go's `runqsteal`) and a LIFO slot for the task it
 /// woke last; tasks woken from outside a worker go to a global injector. A worker takes, in
 /// order: the injector every 61st task (fairness), its LIFO slot (at most 3 times in a row, so two
 /// tasks waking each other cannot starve the rest), its queue, a fair share of the injector, and

@@ -10,7 +10,7 @@ use polling::{Event, PollMode, Poller};
 use reactor::source::{Notifier, NotifierSlot};
 use reactor::EventSource;
 
-use crate::notifier::{EdgeNotifier, Eventfd};
+use crate::notifier::FdNotifier;
 use crate::readiness::Readiness;
 use crate::registration::{Callback, DispatchBuffer, Registry, NOTIFY_KEY};
 use crate::sync::atomic::AtomicBool;
@@ -54,10 +54,10 @@ struct Inner {
     poller: Poller,
     /// Registered callbacks by key.
     registry: Registry,
-    /// The notification handshake, over an eventfd registered edge-triggered under
-    /// [`NOTIFY_KEY`]: a notification needs one `write` (none while one is pending) and the
-    /// wait that sees it no syscall at all.
-    notifier: EdgeNotifier<Eventfd>,
+    /// The notification handshake, its eventfd registered edge-triggered under [`NOTIFY_KEY`]
+    /// and never read: a notification needs one `write` (none while one is pending) and the
+    /// wait that sees it no syscall at all (`FdNotifier::on_edge`).
+    notifier: FdNotifier,
     /// Reused by every wait; held for the whole wait, so a second concurrent wait can tell.
     buffers: Mutex<Buffers>,
     /// Whether `epoll_pwait2` is missing on this kernel.
@@ -81,8 +81,8 @@ impl Epoll {
     /// The error of creating the epoll instance or its eventfd (typically `EMFILE`).
     pub fn new() -> io::Result<Self> {
         let poller = Poller::new()?;
-        let notifier = EdgeNotifier::new(Eventfd::new()?);
-        let notify_fd = notifier.edge().as_fd().as_raw_fd();
+        let notifier = FdNotifier::new()?;
+        let notify_fd = notifier.as_fd().as_raw_fd();
         // SAFETY: the eventfd is open, and lives in the same `Inner` as the poller, whose epoll
         // instance closes (with `Inner`) before or with it, so it is never closed while still
         // registered in a live epoll instance that could report it.

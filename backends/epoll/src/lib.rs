@@ -19,6 +19,14 @@
 //!   I/O object and deregisters before the fd can close. [`Epoll::watch`] does the same for a
 //!   callback run on the loop instead of a task.
 //! - [`net`] has TCP, UDP and Unix sockets implementing `futures-io`'s `AsyncRead`/`AsyncWrite`.
+//! - [`FdNotifier`] is the notify half of a blocking source of your own that waits with `poll`,
+//!   `ppoll` or `epoll_wait` on fds of its own: an eventfd plus a flag, never losing a wake-up.
+//!
+//! A blocking source of your own cannot join the default runtime's composite (it already blocks
+//! in epoll), but its fd can: register it with [`Epoll::watch`] on
+//! [`Runtime::epoll`] and dispatch the source's events from the callback, on the runtime's
+//! loop, beside its TCP. `reactor`'s
+//! [guide](reactor::guide#composing-with-the-default-runtime) walks through it.
 //!
 //! An echo round trip on an executor over epoll:
 //!
@@ -73,24 +81,25 @@
 //!
 //! `polling` owns the epoll instance. Adding an fd is our own `epoll_ctl`, because `polling`
 //! cannot ask for `EPOLLRDHUP`, which a stream read needs to skip the read that would only say
-//! `WouldBlock` (see `sys::epoll_add`); so is deleting one, by the number recorded when it was
-//! added. The wait goes straight to
-//! the kernel too, because `polling::Poller::wait` re-arms a timerfd and a one-shot notifier on
+//! `WouldBlock`; so is deleting one, by the number recorded when it was added. The wait goes
+//! straight to the kernel too, because `polling::Poller::wait` re-arms a timerfd and a one-shot notifier on
 //! every call. For the same reason `notify` is not `Poller::notify` (whose notification only
 //! `Poller::wait` can consume): it writes to an eventfd of our own, registered edge-triggered
 //! like everything else, so each write is a new edge and the notification never needs to be read
 //! back or re-armed. A `pending` flag makes repeated notifies before the wait cost one atomic
 //! swap each; the wait that reports the edge clears it with an acquiring swap before the executor
-//! re-checks its queues, so a notify coalesced into that edge is seen by the re-check.
+//! re-checks its queues, so a notify coalesced into that edge is seen by the re-check. This is
+//! [`FdNotifier`]'s handshake, answered without reading the eventfd since nothing polls it
+//! level-triggered.
 //!
 //! Any number of tasks may wait on one registration in each direction; an event wakes all of
 //! those waiting in the directions it made ready (see [`Async`]).
 //!
-//! The protocols are checked with loom, each with a seeded-bug negative control, in
-//! `loom-tests/tests/`: the readiness cache against a new edge and deregistration against
-//! dispatch (`epoll_readiness.rs`), several waiters against an edge and a withdrawal
-//! (`epoll_waiters.rs`), and the notify handshake against the wait, with the eventfd replaced by
-//! a loom-visible edge (`epoll_notify.rs`).
+//! The protocols are checked with loom, each with a seeded-bug negative control, in the
+//! workspace's loom models: the readiness cache against a new edge and deregistration against
+//! dispatch (`epoll_readiness`), several waiters against an edge and a withdrawal
+//! (`epoll_waiters`), and the notify handshake against the wait, for both kinds of waiter, with
+//! the eventfd replaced by a loom-visible one (`epoll_notify`).
 //!
 //! # Cost in system calls
 //!
@@ -129,6 +138,7 @@ mod waiters;
 
 pub use async_io::{Async, Ready, WithReadiness};
 pub use epoll::Epoll;
+pub use notifier::FdNotifier;
 pub use readiness::Readiness;
 pub use registered::Watch;
 
@@ -154,7 +164,7 @@ pub mod channel {
 #[doc(hidden)]
 pub mod loom_internals {
     pub use crate::io_state::IoState;
-    pub use crate::notifier::{Edge, EdgeNotifier};
+    pub use crate::notifier::{Edge, Handshake};
     pub use crate::readiness::Readiness;
     pub use crate::registration::{DispatchBuffer, Registry};
     pub use crate::sync::seeded_bug;

@@ -54,10 +54,18 @@ pub mod seeded_bug {
         /// waker, as if a second waiter could only wait beside a first: once the inline future
         /// is withdrawn, the spilled waiters are left asleep by the next event.
         EventSkipsSpilledWaiters,
-        /// `EdgeNotifier::on_edge` clears `pending` with a store (as `Epoll` did before the
+        /// `Handshake::on_edge` clears `pending` with a store (as `Epoll` did before the
         /// handshake was modelled), which acquires nothing: a notify coalesced into the edge
         /// being answered can go unseen by the waiter's re-check, with no edge left to wake it.
         NotifyClearIsAStore,
+        /// `Handshake::after_wait` (the `FdNotifier` protocol) clears `pending` before it reads
+        /// the eventfd: a notify between the two writes, the read consumes its write, and the
+        /// flag stays up with an empty eventfd, so no later notify writes again.
+        NotifierClearsBeforeTaking,
+        /// `Handshake::after_wait` clears `pending` even when the read found nothing (the notify
+        /// that raised it has not written yet): its write lands with the flag down, and the
+        /// eventfd stays readable with nothing pending, so every poll returns at once.
+        NotifierClearsWithNothingTaken,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see

@@ -162,6 +162,25 @@ pub(crate) fn eventfd_increment(fd: BorrowedFd<'_>) {
     }
 }
 
+/// Reads an eventfd's counter back to zero; returns whether it was non-zero (`false` when the
+/// read would block). Retries a read interrupted by a signal.
+pub(crate) fn eventfd_read(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut counter = [0u8; 8];
+    loop {
+        // SAFETY: reads at most 8 bytes into a live local buffer from an open fd.
+        let read = unsafe { libc::read(fd.as_raw_fd(), counter.as_mut_ptr().cast(), counter.len()) };
+        if read >= 0 {
+            return Ok(true); // an eventfd read only succeeds on a non-zero counter
+        }
+        let error = io::Error::last_os_error();
+        match error.kind() {
+            io::ErrorKind::WouldBlock => return Ok(false),
+            io::ErrorKind::Interrupted => continue,
+            _ => return Err(error),
+        }
+    }
+}
+
 /// Puts `fd` in non-blocking mode: one `ioctl(FIONBIO)`, which the kernel handles for every
 /// kind of file (`fcntl` would need a read and a write of the flags).
 pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {

@@ -64,9 +64,9 @@
 //! # Data structure and costs
 //!
 //! Timers live in one shard per core; a thread registers in its own shard. Each shard is a slab
-//! of timer slots ordered by a 4-ary min-heap with back-indices, behind its own mutex (see
-//! `queue.rs` and `shard.rs`). Insert, cancel, reset and firing one timer each cost O(log₄ n):
-//! 10 levels for a million pending timers. Cancel removes the timer from the middle of the heap
+//! of timer slots ordered by a 4-ary min-heap with back-indices, behind its own mutex. Insert,
+//! cancel, reset and firing one timer each cost O(log₄ n): 10 levels for a million pending
+//! timers. Cancel removes the timer from the middle of the heap
 //! at once (no tombstones, no O(n) search), drops its waker or callback at once, and returns its
 //! slot to a free list that the next registration reuses. A fired [`Sleep`] frees its slot when
 //! it completes, and the heap gives memory back when it falls under a quarter full.

@@ -7,35 +7,47 @@
 //! its `wait` blocks it is the blocking part of a [`Composite`](reactor::source::Composite), next
 //! to passive sources such as a timer.
 //!
-//! It owns two descriptors: the inotify instance and an eventfd. `wait` blocks in `ppoll(2)` on
-//! both, reads and dispatches the pending inotify events, and `notify` writes the eventfd.
+//! It owns two descriptors: the inotify instance and the eventfd of a
+//! [`FdNotifier`](reactor_epoll::FdNotifier). `wait` blocks in `ppoll(2)` on both, answers the
+//! notifier, then reads and dispatches the pending inotify events; `notify` is the notifier's.
+//!
+//! A blocking source cannot join the default runtime (`reactor_epoll::Runtime`), which already
+//! blocks in epoll. So the source offers a second way to be driven: [`Inotify::register_with`]
+//! registers the inotify fd with the runtime's [`Epoll`](reactor_epoll::Epoll), whose wait then
+//! dispatches the inotify events on the runtime's loop, beside its TCP.
 
+mod epoll;
 mod event;
 mod stream;
 mod sys;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_runtime;
 mod watch;
 
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use reactor::source::{Notifier, NotifierSlot};
 use reactor::EventSource;
+use reactor_epoll::FdNotifier;
 
+pub(crate) use epoll::EpollRegistration;
 pub(crate) use event::{Event, Mask};
 pub(crate) use stream::EventStream;
 pub(crate) use watch::Watch;
 use watch::WatchTable;
 
 /// The most bytes of inotify records one `wait` reads: a writer that never stops cannot keep a
-/// wait dispatching forever. What is left makes the next `ppoll` return at once.
+/// wait dispatching forever. What is left makes the next `ppoll` return at once. (Driven by
+/// epoll, which reports the fd edge-triggered, the source reads until the fd is empty instead.)
 const MAX_READ_PER_WAIT: usize = 64 * 1024;
 
 /// Large enough for any record (a 16-byte header and a name of at most `NAME_MAX` bytes plus
@@ -54,14 +66,15 @@ pub(crate) struct Inotify {
 
 struct Shared {
     inotify: File,
-    /// The eventfd that `notify` writes and `wait` polls next to `inotify`.
-    wake: File,
-    /// Set by the `notify` that writes `wake`, cleared by the wait that reads it back: while it
-    /// is set, `notify` costs one atomic swap and no system call.
-    notified: AtomicBool,
+    /// Ends a blocked `wait` from any thread: its eventfd is polled next to `inotify`.
+    notifier: FdNotifier,
     watches: WatchTable,
-    /// Its driver: one thread at a time blocks in `wait`, so a second driver is refused.
+    /// Its driver, when a composite or an executor calls `wait`: one thread at a time blocks in
+    /// `wait`, so a second driver is refused.
     driver: NotifierSlot,
+    /// Whether an epoll registration dispatches the events instead ([`Inotify::register_with`]).
+    /// Locked while either kind of driver is attached, so that the two exclude each other.
+    epoll_driven: Mutex<bool>,
 }
 
 impl Inotify {
@@ -74,10 +87,10 @@ impl Inotify {
     pub(crate) fn new() -> io::Result<Self> {
         let shared = Shared {
             inotify: sys::inotify_init()?,
-            wake: sys::eventfd()?,
-            notified: AtomicBool::new(false),
+            notifier: FdNotifier::new()?,
             watches: WatchTable::default(),
             driver: NotifierSlot::new(),
+            epoll_driven: Mutex::new(false),
         };
         Ok(Self { shared: Arc::new(shared) })
     }
@@ -114,13 +127,13 @@ impl Inotify {
         EventStream::new(|callback| self.watch(path, mask, callback))
     }
 
-    /// Reads the pending inotify records and runs the callbacks they are for; returns how many
-    /// callbacks ran.
-    fn dispatch(&self) -> io::Result<usize> {
+    /// Reads the pending inotify records, up to about `max_bytes` of them or until none is
+    /// left, and runs the callbacks they are for; returns how many callbacks ran.
+    fn dispatch(&self, max_bytes: usize) -> io::Result<usize> {
         let mut buffer = [0u8; READ_BUFFER];
         let mut ran = 0;
         let mut read = 0;
-        while read < MAX_READ_PER_WAIT {
+        while read < max_bytes {
             let len = match (&self.shared.inotify).read(&mut buffer) {
                 Ok(len) => len,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
@@ -140,51 +153,25 @@ impl Inotify {
         }
         Ok(ran)
     }
-
-    /// Consumes the pending notification.
-    fn take_notification(&self) -> io::Result<()> {
-        match (&self.shared.wake).read(&mut [0; 8]) {
-            Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(error) => return Err(error),
-        }
-        // After the read, never before: a `notify` between the two finds the flag still set and
-        // skips its write, and this wait, which is returning, stands for it. Cleared first, that
-        // notify's write would be consumed by the read and leave the flag set with an empty
-        // eventfd, so every later notify would be lost.
-        // Acquire pairs with the Release of every notify that found the flag set and skipped its
-        // write: what those callers did before notifying is visible once this wait returns. (A
-        // notify that wrote is ordered by the eventfd itself.)
-        self.shared.notified.swap(false, Ordering::Acquire);
-        Ok(())
-    }
 }
 
 impl EventSource for Inotify {
     fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let [events, notified] = match sys::poll_readable([&self.shared.inotify, &self.shared.wake], timeout)
-        {
-            Ok(ready) => ready,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(0),
-            Err(error) => return Err(error),
-        };
-        if notified {
-            self.take_notification()?;
+        let shared = &self.shared;
+        let polled = sys::poll_readable([shared.inotify.as_fd(), shared.notifier.as_fd()], timeout);
+        // After every wait, whatever ended it (the notifier, an event, the timeout, a signal),
+        // and before the caller re-checks its queues: answers a pending notification.
+        shared.notifier.after_wait()?;
+        match polled {
+            Ok([true, _]) => self.dispatch(MAX_READ_PER_WAIT),
+            Ok(_) => Ok(0),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(0),
+            Err(error) => Err(error),
         }
-        if events {
-            return self.dispatch();
-        }
-        Ok(0)
     }
 
     fn notify(&self) {
-        // Release: when this notify skips its write, the flag is all that carries what the
-        // caller did before notifying to the wait that clears it (with Acquire).
-        if self.shared.notified.swap(true, Ordering::Release) {
-            return;
-        }
-        // Cannot fail: the flag keeps the counter at 1 at most, far below the overflow (EAGAIN).
-        let _ = (&self.shared.wake).write(&1u64.to_ne_bytes());
+        self.shared.notifier.notify();
     }
 
     fn can_block(&self) -> bool {
@@ -194,7 +181,20 @@ impl EventSource for Inotify {
     /// Records the one composite or executor that drives this source. A blocking source is its
     /// own waiter and never calls the notifier; the slot is there to refuse a second driver,
     /// whose thread would block in `ppoll` beside the first and steal its events.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadyExists` while another composite or executor drives the source, or an epoll
+    /// registration ([`register_with`](Inotify::register_with)) dispatches its events.
     fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        let epoll_driven = lock(&self.shared.epoll_driven);
+        if *epoll_driven {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "this inotify source is registered with an epoll source (Inotify::register_with), \
+                 which dispatches its events; drop that registration first",
+            ));
+        }
         self.shared.driver.attach(notifier)
     }
 

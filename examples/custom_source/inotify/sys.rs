@@ -1,10 +1,11 @@
-//! The libc calls std has no wrapper for: creating the inotify and eventfd descriptors, adding
-//! and removing watches, and `ppoll`. Reads and writes go through `std::fs::File`.
+//! The libc calls std has no wrapper for: creating the inotify descriptor, adding and removing
+//! watches, and `ppoll`. Reads go through `std::fs::File`; the eventfd that ends a wait is
+//! `reactor_epoll::FdNotifier`'s.
 
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd};
 use std::ptr;
 use std::time::Duration;
 
@@ -12,13 +13,6 @@ use std::time::Duration;
 pub(super) fn inotify_init() -> io::Result<File> {
     // SAFETY: no pointer arguments; the flags are valid for inotify_init1(2).
     let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-    owned(fd)
-}
-
-/// A new eventfd with a zero counter, non-blocking and close-on-exec.
-pub(super) fn eventfd() -> io::Result<File> {
-    // SAFETY: no pointer arguments; the flags are valid for eventfd(2).
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
     owned(fd)
 }
 
@@ -43,7 +37,7 @@ pub(super) fn rm_watch(inotify: &File, wd: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// Blocks until one of `files` is readable or `timeout` passed (`None`: no limit), and returns
+/// Blocks until one of `fds` is readable or `timeout` passed (`None`: no limit), and returns
 /// which are readable. An error or hang-up counts as readable: the read reports it.
 ///
 /// `ppoll` takes the timeout as a `timespec`, so it is exact: it never rounds a sub-millisecond
@@ -53,10 +47,10 @@ pub(super) fn rm_watch(inotify: &File, wd: i32) -> io::Result<()> {
 ///
 /// `ErrorKind::Interrupted` when a signal arrived first.
 pub(super) fn poll_readable<const N: usize>(
-    files: [&File; N],
+    fds: [BorrowedFd<'_>; N],
     timeout: Option<Duration>,
 ) -> io::Result<[bool; N]> {
-    let mut fds = files.map(|file| libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+    let mut fds = fds.map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
     // A timeout beyond `time_t` (billions of years) is no limit.
     let timespec = timeout.and_then(|timeout| {
         Some(libc::timespec {
