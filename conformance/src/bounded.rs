@@ -3,9 +3,11 @@
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often a rescue nudges a stuck thread.
 const NUDGE_EVERY: Duration = Duration::from_millis(10);
@@ -27,22 +29,41 @@ pub(crate) struct Running<T> {
 }
 
 impl<T> Running<T> {
-    /// Calls `nudge` (a notify, typically) every few milliseconds until the thread ends or
-    /// `patience` passes; returns whether it ended. A thread that does not end is left behind:
-    /// the suite never hangs on a broken source.
-    pub(crate) fn rescue(self, patience: Duration, nudge: impl Fn()) -> bool {
-        let give_up = Instant::now() + patience;
-        loop {
-            nudge();
-            match self.result.recv_timeout(NUDGE_EVERY) {
-                Ok(_) | Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.handle.join();
-                    return true;
-                }
-                Err(RecvTimeoutError::Timeout) if Instant::now() >= give_up => return false,
-                Err(RecvTimeoutError::Timeout) => {}
+    /// Calls `nudge` (a notify, typically) every few milliseconds, on a thread of its own, until
+    /// the thread ends or `patience` passes; returns whether it ended. A thread that does not end
+    /// is left behind, and so is a nudge that blocks: the suite never hangs on a broken source.
+    pub(crate) fn rescue(self, patience: Duration, nudge: impl Fn() + Send + 'static) -> bool {
+        let _nudging = nudging(nudge);
+        match self.result.recv_timeout(patience) {
+            Ok(_) | Err(RecvTimeoutError::Disconnected) => {
+                let _ = self.handle.join();
+                true
             }
+            Err(RecvTimeoutError::Timeout) => false,
         }
+    }
+}
+
+/// Calls `nudge` every few milliseconds on a thread of its own until the returned guard is
+/// dropped (the thread is not waited for: a nudge that blocks for ever is left behind).
+pub(crate) fn nudging(nudge: impl Fn() + Send + 'static) -> Nudging {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let _ = thread::Builder::new().name("conformance: nudge".into()).spawn(move || {
+        while !stopped.load(Ordering::SeqCst) {
+            nudge();
+            thread::sleep(NUDGE_EVERY);
+        }
+    });
+    Nudging(stop)
+}
+
+/// Stops the nudges of [`nudging`] when dropped.
+pub(crate) struct Nudging(Arc<AtomicBool>);
+
+impl Drop for Nudging {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 

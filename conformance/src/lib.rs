@@ -9,10 +9,10 @@
 //!
 //! | obligation | what the suite checks |
 //! |---|---|
-//! | 1. bulk wait | a zero-timeout wait with nothing ready returns (within 1 s); a timed wait returns by its timeout; several fired events are all dispatched by one wait, which returns at least the number of callbacks it ran; an event fired from another thread ends a blocked wait (hundreds of races) |
-//! | 2. notify is never lost | a notify before a wait ends it; thousands of rounds of a notify from another thread racing with the start of `wait(None)`; several threads notifying at once |
+//! | 1. bulk wait | a zero-timeout wait with nothing ready returns (within 1 s); a timed wait returns by its timeout; several fired events are all dispatched by one wait, which returns at least the number of callbacks it ran; an event fired from another thread ends a blocked wait (thousands of races) |
+//! | 2. notify is never lost | a notify before a wait ends it; ten thousand rounds of a notify from another thread racing with the start of `wait(None)`; several threads notifying at once; a notify reaching a blocking source through a composite |
 //! | 3. deadlines | an event fired before the source was attached is dispatched by the driver's first wait (a passive source says "now" through its deadline); no deadline in the past once everything is dispatched; an event scheduled ahead (a timer) is dispatched by its deadline, also when scheduled from another thread while the driver blocks |
-//! | 4. composition | one attach accepted, a second refused with `AlreadyExists`; a composite refuses a second driver, and a blocking source as a passive part; a passive source calls its attached notifier on notify and on an event from another thread, which wakes a composite blocked beside it (hundreds of races); a blocking source is woken through a composite's notifier |
+//! | 4. composition | one attach accepted, a second refused with `AlreadyExists`; a composite refuses a second driver, and a blocking source as a passive part; a passive source calls its attached notifier on notify and on an event from another thread, which wakes a composite blocked beside it (thousands of races) |
 //! | 5. deregistration | a pending event never runs after its registration's drop returned; hundreds of drops racing with a dispatch on another thread and fires from a third, with no callback after any drop returned |
 //!
 //! A blocking source is driven as an executor drives it (attached to a notifier of itself); a
@@ -20,7 +20,15 @@
 //! [`Composite`](reactor::source::Composite). Every wait that must end runs under a watchdog: a
 //! lost wake-up is reported after the [patience](Suite::patience) (2 s by default), the stuck
 //! thread is freed with a notify if it can be (or left behind if not), and the suite goes on.
-//! At the default sizes a correct source passes in a few seconds in a debug build.
+//! At the default sizes a correct source passes in one to three seconds in a debug build on two
+//! busy cores.
+//!
+//! The races of real threads rendezvous on spinning barriers, and each racer acts only once the
+//! waiter has announced its wait, a random moment of up to a few microseconds later: that is
+//! where a lost wake-up hides. A window of a microsecond or so (a system call between a check
+//! and a sleep) is found within a few rounds; one of a few dozen nanoseconds only by luck, and
+//! less so on a loaded machine, where the threads of a race share one core. Those are what loom
+//! is for (below).
 //!
 //! # Examples
 //!
@@ -122,7 +130,7 @@
 //!
 //! A source that breaks an obligation fails with a message naming it, for instance
 //! `obligation 2 (notify is never lost): a notify racing with the start of a wait ends it: round
-//! 17 of 2000: a notify from another thread, racing with the start of wait(None), was lost: the
+//! 17 of 10000: a notify from another thread, racing with the start of wait(None), was lost: the
 //! wait was still blocked 2s later (a notify from the suite then ended it)`.
 //!
 //! # Under loom

@@ -6,9 +6,10 @@
 //! deadlock report. The source must take every atomic, lock and thread park it uses from the
 //! shim (or from loom), so that loom sees them; the built-in sources do.
 //!
-//! ```ignore
-//! // tests/loom.rs of a source crate, run with
-//! // RUSTFLAGS="--cfg reactor_loom --cfg loom" cargo test --release --test loom
+//! A source crate's `tests/loom.rs`, run with
+//! `RUSTFLAGS="--cfg reactor_loom --cfg loom" cargo test --release --test loom`:
+//!
+//! ```text
 //! #![cfg(reactor_loom)]
 //!
 //! #[test]
@@ -21,6 +22,7 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::Arc;
 
 use loom::sync::atomic::{AtomicBool, Ordering};
+use reactor::EventSource;
 
 use crate::rig::Rig;
 use crate::Harness;

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::bounded::panic_message;
+use crate::bounded::{self, panic_message};
 
 /// The most spin-loop iterations a racer waits, once the waiter announced its wait, before its
 /// part of a round (about a microsecond), in three rounds of four; in the fourth, up to
@@ -159,7 +159,7 @@ pub(crate) fn run(rounds: usize, racers: usize, patience: Duration, roles: Roles
             Ok(handle) => threads.push(handle),
             Err(error) => {
                 let detail = format!("could not spawn: {error}");
-                leave(threads, &abort, patience, &*rescue);
+                leave(threads, &abort, patience, &rescue);
                 return Err(RaceError::Failed { round: 0, detail });
             }
         }
@@ -171,15 +171,15 @@ pub(crate) fn run(rounds: usize, racers: usize, patience: Duration, roles: Roles
         let ended = !matches!(finish.recv_timeout(WATCH_EVERY), Err(RecvTimeoutError::Timeout));
         let done = completed.load(Ordering::SeqCst);
         if let Some(detail) = failure.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            leave(threads, &abort, patience, &*rescue);
+            leave(threads, &abort, patience, &rescue);
             return Err(RaceError::Failed { round: done, detail });
         }
         if done == rounds {
-            leave(threads, &abort, patience, &*rescue);
+            leave(threads, &abort, patience, &rescue);
             return Ok(());
         }
         if ended {
-            leave(threads, &abort, patience, &*rescue);
+            leave(threads, &abort, patience, &rescue);
             return Err(RaceError::Failed { round: done, detail: "the waiter thread died".into() });
         }
         if done != seen {
@@ -189,23 +189,36 @@ pub(crate) fn run(rounds: usize, racers: usize, patience: Duration, roles: Roles
                 SETTLING => Phase::Settling,
                 _ => Phase::Waiting,
             };
-            let rescued = leave(threads, &abort, patience, &*rescue);
+            let rescued = leave(threads, &abort, patience, &rescue);
             return Err(RaceError::Stuck { round: done, phase, rescued });
         }
     }
 }
 
+/// How long the threads of a race get to return by themselves before they are nudged.
+const GRACE: Duration = Duration::from_millis(10);
+
 /// Makes every thread of the race return, calling `rescue` while some are still running (a
 /// waiter stuck in a wait), for at most `patience`; returns whether they all ended. Threads that
 /// do not end are left behind.
-fn leave(threads: Vec<JoinHandle<()>>, abort: &AtomicBool, patience: Duration, rescue: &dyn Fn()) -> bool {
+fn leave(
+    threads: Vec<JoinHandle<()>>,
+    abort: &AtomicBool,
+    patience: Duration,
+    rescue: &Arc<dyn Fn() + Send + Sync>,
+) -> bool {
     abort.store(true, Ordering::SeqCst);
-    let give_up = Instant::now() + patience;
+    let started = Instant::now();
+    let mut nudging = None;
     while threads.iter().any(|thread| !thread.is_finished()) {
-        if Instant::now() >= give_up {
+        if started.elapsed() >= patience {
             return false;
         }
-        rescue();
+        // Threads that are only finishing their last round need no nudge.
+        if nudging.is_none() && started.elapsed() >= GRACE {
+            let rescue = rescue.clone();
+            nudging = Some(bounded::nudging(move || rescue()));
+        }
         thread::sleep(Duration::from_millis(1));
     }
     for thread in threads {

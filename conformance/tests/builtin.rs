@@ -10,9 +10,12 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use reactor::source::{Composite, Parking, Ping, PingRegistration, PingSource};
+mod common;
+
+use common::{Channels, Pings};
+use reactor::source::{Composite, Parking, Ping, PingSource};
 use reactor::EventSource;
-use reactor_channel::{ChannelRegistration, ChannelSource, Sender};
+use reactor_channel::{ChannelSource, Sender};
 use reactor_conformance::{Callback, Harness, NoEvents, Suite};
 use reactor_epoll::{Epoll, Watch};
 use reactor_timer::{Timer, TimerAction, TimerRegistration};
@@ -30,57 +33,9 @@ fn parking_conforms() {
     conforms(NoEvents(|| Ok(Parking::new())));
 }
 
-/// An event is a ping registration; firing it pings.
-struct Pings;
-
-impl Harness for Pings {
-    type Source = PingSource;
-    type Trigger = Ping;
-    type Registration = PingRegistration;
-
-    fn source(&self) -> io::Result<PingSource> {
-        Ok(PingSource::new())
-    }
-
-    fn register(&self, source: &PingSource, callback: Callback) -> io::Result<(Ping, PingRegistration)> {
-        Ok(source.register(callback))
-    }
-
-    fn fire(&self, ping: &Ping) {
-        ping.ping();
-    }
-}
-
 #[test]
 fn ping_source_conforms() {
     conforms(Pings);
-}
-
-/// An event is an unbounded channel registered with the source; firing it sends a message.
-struct Channels;
-
-impl Harness for Channels {
-    type Source = ChannelSource;
-    type Trigger = Sender<()>;
-    type Registration = ChannelRegistration;
-
-    fn source(&self) -> io::Result<ChannelSource> {
-        Ok(ChannelSource::new())
-    }
-
-    fn register(
-        &self,
-        source: &ChannelSource,
-        mut callback: Callback,
-    ) -> io::Result<(Sender<()>, ChannelRegistration)> {
-        let (sender, receiver) = reactor_channel::unbounded();
-        Ok((sender, source.register(receiver, move |()| callback())))
-    }
-
-    fn fire(&self, sender: &Sender<()>) {
-        // Fails once the registration (and with it the receiver) is gone: nothing to fire.
-        let _ = sender.try_send(());
-    }
 }
 
 #[test]

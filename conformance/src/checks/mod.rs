@@ -145,7 +145,7 @@ impl<H: Harness> Ctx<H> {
             Ended::Returned(Err(error)) => format!("wait(Some(Duration::ZERO)) on {what} failed: {error}"),
             Ended::Panicked(message) => format!("wait(Some(Duration::ZERO)) on {what} {message}"),
             Ended::TimedOut(running) => {
-                let rescued = running.rescue(self.config.patience, || source.notify());
+                let rescued = running.rescue(self.config.patience, move || source.notify());
                 format!(
                     "wait(Some(Duration::ZERO)) on {what} had not returned after {bound:?}: a zero timeout \
                      must never block ({})",
@@ -265,7 +265,7 @@ impl Waiting {
             Ended::TimedOut(running) => {
                 self.abort.store(true, Ordering::SeqCst);
                 let rescue = rig.rescuer();
-                Waited::Stuck { rescued: running.rescue(ctx.config.patience, || rescue()) }
+                Waited::Stuck { rescued: running.rescue(ctx.config.patience, move || rescue()) }
             }
         }
     }

@@ -37,7 +37,7 @@ pub(crate) fn timed_wait<H: Harness>(ctx: &Ctx<H>) -> Checked {
         Ended::Panicked(message) => format!("wait(Some({timeout:?})) with nothing ready {message}"),
         Ended::TimedOut(running) => {
             let rescue = rig.rescuer();
-            let rescued = running.rescue(ctx.config.patience, || rescue());
+            let rescued = running.rescue(ctx.config.patience, move || rescue());
             format!(
                 "wait(Some({timeout:?})) with nothing ready had not returned after {bound:?}: a wait \
                  blocks at most its timeout ({})",
@@ -78,7 +78,7 @@ pub(crate) fn bulk<H: Harness>(ctx: &Ctx<H>) -> Checked {
         Ended::Panicked(message) => return Err(ctx.setup(format!("the wait {message}"))),
         Ended::TimedOut(running) => {
             let rescue = rig.rescuer();
-            let rescued = running.rescue(patience, || rescue());
+            let rescued = running.rescue(patience, move || rescue());
             return Err(Verdict::Violated(
                 Obligation::BulkWait,
                 format!(
