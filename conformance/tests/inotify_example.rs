@@ -5,7 +5,7 @@
 //!
 //! An event is a file in a temporary directory, watched for `MODIFY`; firing it appends a byte.
 
-#[allow(dead_code, unreachable_pub)] // the example's stream API, unused by the suite
+#[allow(dead_code, unreachable_pub, unused_imports)] // the example's stream and epoll APIs, unused by the suite
 #[path = "../../examples/custom_source/inotify/mod.rs"]
 mod inotify;
 #[allow(dead_code, unreachable_pub)]
