@@ -306,6 +306,12 @@ pub mod seeded_bug {
         /// Shutdown cancels queued tasks but does not wake the idle ones, whose futures then live
         /// on in the wakers that sources hold.
         ShutdownSkipsIdleTasks,
+        /// With paused time, the last thread to fall asleep beside a blocked poller does not wake
+        /// it, so the clock never moves.
+        LastSleeperLeavesPollerBlocked,
+        /// With paused time, the poller blocks after its zero-timeout wait although that wait
+        /// consumed the notify meant to end its sleep.
+        IdleWaitIgnoresItsWakeUp,
         /// `CallbackSlot::remove` recognises only the innermost slot running on its thread, so a
         /// nested callback removing an outer slot waits for the call up its own stack.
         CallbackRemoveSeesOnlyInnermost,

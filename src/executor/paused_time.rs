@@ -17,7 +17,9 @@
 use std::io;
 use std::time::Duration;
 
+use crate::executor::parker::Parker;
 use crate::executor::shared::Shared;
+use crate::sync::seeded;
 
 impl Shared {
     /// Whether every thread of the executor is on the idle list.
@@ -29,28 +31,38 @@ impl Shared {
     /// The poller's wait while every thread is idle: dispatch what is ready without blocking;
     /// if that was nothing, move paused time to the next deadline (the caller's next wait fires
     /// it), or, with no deadline pending, block as usual for `timeout`.
-    pub(super) fn wait_idle(&self, timeout: Option<Duration>) -> io::Result<()> {
+    ///
+    /// The zero-timeout wait may consume a notify meant to end this very sleep (a thread that
+    /// fell asleep last, or a producer that picked the poller): the poller's state then says
+    /// so, and it must not block after all.
+    pub(super) fn wait_idle(&self, parker: &Parker, timeout: Option<Duration>) -> io::Result<()> {
         if self.wait_source(Some(Duration::ZERO))? > 0 || self.has_work() || !self.all_idle() {
             return Ok(());
         }
-        if self.source.advance_idle_time() {
+        if self.source.advance_idle_time() || (!parker.is_driving() && !seeded!(IdleWaitIgnoresItsWakeUp)) {
             return Ok(());
         }
         self.wait_source(timeout).map(drop)
     }
 
     /// Counts a thread that starts running tasks for the executor (a worker, or a `block_on`).
+    /// Only with paused time: nothing else needs the count.
     pub(crate) fn thread_joins(&self) {
-        self.sleepers.idle.lock().threads += 1;
+        if self.pauses_time {
+            self.sleepers.idle.lock().threads += 1;
+        }
     }
 
     /// Counts a thread that stops running tasks for the executor; if all that are left are
     /// idle beside a blocked poller, wakes the poller to move paused time.
     pub(crate) fn thread_leaves(&self) {
+        if !self.pauses_time {
+            return;
+        }
         let poller = {
             let mut idle = self.sleepers.idle.lock();
             idle.threads -= 1;
-            (self.pauses_time && !idle.parkers.is_empty() && idle.parkers.len() == idle.threads)
+            (!idle.parkers.is_empty() && idle.parkers.len() == idle.threads)
                 .then(|| idle.parkers.iter().find(|listed| listed.is_driving()).cloned())
                 .flatten()
         };

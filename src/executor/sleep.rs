@@ -142,7 +142,7 @@ impl Shared {
         let mut result = Ok(());
         if !stay_awake {
             if driving && self.pauses_time && self.all_idle() {
-                result = self.wait_idle(timeout);
+                result = self.wait_idle(parker, timeout);
             } else if driving {
                 result = self.wait_source(timeout).map(drop);
             } else {
@@ -240,7 +240,8 @@ impl Shared {
         // Relaxed: published by the sleeper's SeqCst fence that follows (module docs).
         self.sleepers.num_idle.store(idle.parkers.len(), Ordering::Relaxed);
         // The last thread to fall asleep beside a blocked poller wakes it to move paused time.
-        let poller = (self.pauses_time && !driving && idle.parkers.len() == idle.threads)
+        let last = self.pauses_time && !driving && idle.parkers.len() == idle.threads;
+        let poller = (last && !seeded!(LastSleeperLeavesPollerBlocked))
             .then(|| idle.parkers.iter().find(|listed| listed.is_driving()).cloned())
             .flatten();
         drop(idle);
