@@ -72,17 +72,29 @@
 //!
 //! fn two_publishers() {
 //!     model(|| {
-//!         let (bus, publisher) = my_crate::bus();          // your passive source
-//!         let gate = Gate::default();                      // opened by the second event
+//!         // Your passive source, built on `reactor::sync`; its handler opens the gate once it
+//!         // has run for both events.
+//!         let gate = Gate::default();
+//!         let opener = gate.clone();
+//!         let mut seen = 0;
+//!         let (bus, publisher) = my_crate::bus(move |_event: usize| {
+//!             seen += 1;
+//!             if seen == 2 {
+//!                 opener.open();
+//!             }
+//!         });
 //!         let executor = reactor::Builder::new().worker_threads(0).build(bus).unwrap();
 //!         let publishers: Vec<_> = (0..2)
 //!             .map(|event| {
 //!                 let publisher = publisher.clone();
-//!                 thread::spawn(move || publisher.publish(event))
+//!                 thread::spawn(move || publisher.publish(event).unwrap())
 //!             })
 //!             .collect();
-//!         executor.block_on(gate);                        // a lost event: deadlock
-//!         publishers.into_iter().for_each(|publisher| publisher.join().unwrap());
+//!         // A lost event leaves every thread blocked: loom reports a deadlock.
+//!         executor.block_on(gate);
+//!         for publisher in publishers {
+//!             publisher.join().unwrap();
+//!         }
 //!     });
 //! }
 //!
