@@ -14,6 +14,10 @@
 //!   [`Composite`](source::Composite) (many sources, one of which blocks), and the two building
 //!   blocks every source needs: [`CallbackSlot`](source::CallbackSlot) (the deregistration
 //!   guarantee) and [`NotifierSlot`](source::NotifierSlot) (one driver, woken on demand).
+//! - [`sync`] holds the locks, atomics, cells and threads `reactor` is built on, which become
+//!   [loom](https://docs.rs/loom)'s under `--cfg reactor_loom --cfg loom`: write a source on
+//!   them and loom checks it together with the real executor (the `reactor-loom` crate has the
+//!   rest of the kit).
 //!
 //! ```
 //! use reactor::{source::Parking, Executor};
@@ -185,7 +189,7 @@ pub mod coop;
 mod executor;
 pub mod guide;
 pub mod source;
-mod sync;
+pub mod sync;
 mod task;
 
 pub use coop::yield_now;
@@ -196,14 +200,23 @@ pub use executor::{
 pub use source::EventSource;
 pub use task::{JoinError, Task};
 
-/// The loom shim's wrapper types, shared with the workspace's backends so that one module decides
-/// between std and loom for them too. Not a public API.
+// The model build needs both cfgs: `reactor_loom` switches this workspace to loom, `loom` switches
+// concurrent-queue and event-listener, without which the executor would block real threads
+// inside a model (see the `sync` module docs).
+#[cfg(all(reactor_loom, not(loom)))]
+compile_error!(
+    "reactor: `--cfg reactor_loom` needs `--cfg loom` too; build models with \
+     RUSTFLAGS=\"--cfg reactor_loom --cfg loom\" (see the docs of `reactor::sync`)"
+);
+
+/// The old path of [`sync`]'s wrapper types, kept for the workspace's backends.
 #[doc(hidden)]
 pub mod shim {
-    pub use crate::sync::imp::{Mutex, UnsafeCell};
+    pub use crate::sync::{Mutex, UnsafeCell};
 }
 
-/// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
+/// Internals that the workspace's own loom models drive directly; only in `reactor_loom` builds.
+/// Not a public API: a source of your own uses [`sync`] and [`sync::seeded_bug`].
 #[cfg(reactor_loom)]
 #[doc(hidden)]
 pub mod loom_internals {

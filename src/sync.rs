@@ -1,37 +1,90 @@
-//! The loom shim: the only place in the crate that names std's sync types.
+//! Synchronization primitives that [loom](https://docs.rs/loom) can model-check: the ones
+//! `reactor` itself is built on, public so that an event source written on them is checked
+//! together with the real [`Executor`](crate::Executor).
 //!
-//! Everything concurrent in `reactor` imports `Arc`, `Mutex`, atomics, `UnsafeCell`, thread
-//! parking and thread-locals from here. Built with `--cfg reactor_loom`, the same paths resolve to
-//! [loom](https://docs.rs/loom)'s models, so `loom-tests/` checks the real code, not a copy.
+//! In an ordinary build every item here is std's, or a thin wrapper over std's. Built with
+//! **`--cfg reactor_loom --cfg loom`** (the *model build*), the same paths resolve to loom's
+//! models, and so does everything concurrent inside `reactor` and its backends: executor, sleep
+//! and wake-up protocol, [`Parking`](crate::source::Parking),
+//! [`NotifierSlot`](crate::source::NotifierSlot), [`CallbackSlot`](crate::source::CallbackSlot).
+//! A source that takes its `Arc`, locks, atomics, cells and threads from here can then be run by
+//! a real `Executor` inside `loom::model`, and loom explores every interleaving of the source,
+//! its publishers and the executor's threads, reporting a lost wake-up as a deadlock.
 //!
-//! Both halves expose one API. Where std and loom differ, the std half takes loom's shape:
-//! `UnsafeCell` has `with`/`with_mut`, and `Mutex::lock` returns the guard directly (a poisoned
-//! lock only means a callback panicked; the data it guards stays consistent in this crate, so
-//! poisoning is cleared rather than propagated).
+//! ```
+//! use reactor::sync::atomic::{AtomicBool, Ordering};
+//! use reactor::sync::{Arc, Mutex};
 //!
-//! The `Mutex` and `UnsafeCell` wrappers are re-exported as `reactor::shim` (hidden from the docs)
-//! for the workspace's backends, whose own shims take them from there.
+//! // The same code runs on std here and on loom in the model build.
+//! let pending = Arc::new(AtomicBool::new(false));
+//! let queue = Arc::new(Mutex::new(Vec::new()));
+//! queue.lock().push(1); // no poisoning: `lock` returns the guard
+//! pending.store(true, Ordering::Release);
+//! assert!(pending.swap(false, Ordering::Acquire));
+//! assert_eq!(queue.lock().len(), 1);
+//! ```
 //!
-//! Loom cannot park with a timeout, so under loom [`thread::park_timeout`] returns at once after a
-//! yield. Callers already treat a timed park as one that may return early.
+//! # The model build
+//!
+//! - **Both cfgs, always together.** `reactor_loom` switches this module (and every crate of the
+//!   reactor workspace); `loom` switches `concurrent-queue` and `event-listener`, which the
+//!   executor uses and which must not block a real thread inside a model. `reactor` refuses to
+//!   build with `reactor_loom` alone, saying so.
+//! - **`concurrent-queue` and `event-listener` need their `loom` features** under `--cfg loom`.
+//!   `reactor` turns them on itself in the model build, and so does the `reactor-loom` kit crate
+//!   (the helpers a model needs: `model`, a negative-control runner, a scripted mock source).
+//! - Set the cfgs for the whole build (`build.rustflags`), not per crate, in a target directory
+//!   of its own so the ordinary build is not invalidated; `--release`, as loom is slow in debug.
+//!   The `reactor-loom` crate's documentation gives a `cargo` alias that does all of this.
+//! - Everything here must then be created and used inside a loom model (loom panics otherwise),
+//!   so ordinary tests stay out of the model build: keep the models in a test file of their own
+//!   marked `#![cfg(reactor_loom)]`, and run only that file.
+//! - The model build shrinks the executor for the models (local queues of 4 tasks, fewer
+//!   shards), and a timed park returns at once (loom has no time): a timed wait that returns
+//!   early is allowed by [`EventSource::wait`](crate::EventSource::wait) anyway.
+//!
+//! # Where the two builds differ
+//!
+//! The std half takes loom's shape wherever they differ, so code written for one compiles for
+//! both:
+//!
+//! - [`Mutex::lock`] returns the guard itself. A poisoned lock only means a callback panicked,
+//!   and the data stays consistent, so poisoning is cleared rather than reported.
+//! - [`UnsafeCell`] is reached through [`with`](UnsafeCell::with) and
+//!   [`with_mut`](UnsafeCell::with_mut) closures (loom checks every access), not `get`.
+//! - Atomics have no `const fn new` under loom: no atomics in `static`s.
+//! - loom's [`Arc`] has no `Weak` and no unsized coercion (`Arc<dyn Trait>`); use std's `Arc`
+//!   where a value must be shared as a trait object and loom need not see its count.
+//! - [`thread::park_timeout`] returns at once under loom, after a yield.
+//! - `thread_local!` and `Condvar` are not provided; a blocking source blocks in a
+//!   [`Parking`](crate::source::Parking), which is loom-aware.
+//!
+//! # Seeded bugs
+//!
+//! [`seeded_bug`] lets your own source contain a bug on demand in the model build, so that a
+//! negative control proves your model can fail, and fails for the reason you state.
 
 #[cfg(not(reactor_loom))]
-pub(crate) mod imp {
-    pub(crate) use std::sync::Arc;
+mod imp {
+    pub use std::sync::{Arc, MutexGuard};
 
-    pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{
-            fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    /// Atomic types and fences: std's, or loom's in the model build.
+    pub mod atomic {
+        pub use std::sync::atomic::{
+            fence, AtomicBool, AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicPtr, AtomicU16,
+            AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 
-    pub(crate) mod thread {
-        pub(crate) use std::thread::{current, park, park_timeout, Builder, JoinHandle, Thread};
+    /// Threads: std's, or loom's in the model build (where `park_timeout` returns at once).
+    pub mod thread {
+        pub use std::thread::{current, park, park_timeout, spawn, yield_now, Builder, JoinHandle, Thread};
     }
 
     pub(crate) use std::thread_local;
 
-    /// A mutex whose `lock` ignores poisoning (see the module docs).
+    /// A mutex whose [`lock`](Self::lock) returns the guard itself, ignoring poisoning: std's
+    /// `Mutex`, or loom's in the model build (see the [module docs](crate::sync)).
     #[derive(Debug, Default)]
     pub struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
 
@@ -39,6 +92,11 @@ pub(crate) mod imp {
         /// A mutex holding `value`.
         pub fn new(value: T) -> Self {
             Self(std::sync::Mutex::new(value))
+        }
+
+        /// The value, ignoring poisoning.
+        pub fn into_inner(self) -> T {
+            self.0.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
         }
     }
 
@@ -84,7 +142,8 @@ pub(crate) mod imp {
         }
     }
 
-    /// `std::cell::UnsafeCell` with loom's closure-based access API.
+    /// `std::cell::UnsafeCell` with loom's closure-based access API (loom's `UnsafeCell` in the
+    /// model build, which checks that no access overlaps a conflicting one).
     #[derive(Debug)]
     pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
@@ -94,17 +153,27 @@ pub(crate) mod imp {
             Self(std::cell::UnsafeCell::new(value))
         }
 
-        /// Runs `f` with a raw pointer to the value.
+        /// Runs `f` with a raw pointer through which it may read the value.
+        pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with a raw pointer through which it may read or write the value.
         pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
             f(self.0.get())
+        }
+
+        /// The value.
+        pub fn into_inner(self) -> T {
+            self.0.into_inner()
         }
     }
 }
 
 #[cfg(reactor_loom)]
-pub(crate) mod imp {
+mod imp {
     pub use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::Arc;
+    pub use loom::sync::{Arc, MutexGuard};
 
     /// loom's `thread_local!` taking std's `const { .. }` initialiser form, which its
     /// `$init:expr` fragment does not match under edition 2021.
@@ -115,17 +184,20 @@ pub(crate) mod imp {
     }
     pub(crate) use loom_thread_local as thread_local;
 
-    pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{
-            fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    /// Atomic types and fences: loom's (std's outside the model build).
+    pub mod atomic {
+        pub use loom::sync::atomic::{
+            fence, AtomicBool, AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicPtr, AtomicU16,
+            AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 
-    pub(crate) mod thread {
-        pub(crate) use loom::thread::{current, park, Builder, JoinHandle, Thread};
+    /// Threads: loom's (std's outside the model build).
+    pub mod thread {
+        pub use loom::thread::{current, park, spawn, yield_now, Builder, JoinHandle, Thread};
 
         /// Loom has no timed park: yield, then report an early return (which callers allow).
-        pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+        pub fn park_timeout(_timeout: std::time::Duration) {
             loom::thread::yield_now();
         }
     }
@@ -155,7 +227,7 @@ pub(crate) mod imp {
         }
     }
 
-    /// loom's mutex with the poison-free `lock` of the std half.
+    /// loom's mutex with the poison-free `lock` of the std half (see the module docs).
     #[derive(Debug)]
     pub struct Mutex<T>(loom::sync::Mutex<T>);
 
@@ -163,6 +235,11 @@ pub(crate) mod imp {
         /// A mutex holding `value`.
         pub fn new(value: T) -> Self {
             Self(loom::sync::Mutex::new(value))
+        }
+
+        /// The value, ignoring poisoning.
+        pub fn into_inner(self) -> T {
+            self.0.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
         }
 
         /// Locks the mutex, ignoring poisoning.
@@ -187,7 +264,10 @@ pub(crate) mod imp {
     }
 }
 
-pub(crate) use imp::*;
+pub use imp::{atomic, thread, Arc, Mutex, MutexGuard, UnsafeCell};
+pub(crate) use imp::{thread_local, ThreadPark};
+
+pub mod seeded_bug;
 
 /// A wake-up target shared through the shim's [`Arc`]; [`waker`] turns one into a [`Waker`].
 ///
@@ -240,8 +320,8 @@ impl<W: Wake> WakerVtable<W> {
     }
 }
 
-/// `seeded!(Name)`: whether the seeded bug [`seeded_bug::Bug`]`::Name` is switched on for this
-/// thread; always `false` outside `reactor_loom` builds, so call sites need no `cfg`.
+/// `seeded!(Name)`: whether the core's seeded bug `seeded_bug::Bug::Name` is switched on for
+/// this thread; always `false` outside `reactor_loom` builds, so call sites need no `cfg`.
 macro_rules! seeded {
     ($bug:ident) => {{
         #[cfg(reactor_loom)]
@@ -252,105 +332,3 @@ macro_rules! seeded {
     }};
 }
 pub(crate) use seeded;
-
-/// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
-/// switches a bug on and asserts that loom catches it.
-///
-/// The switch exists only in `reactor_loom` builds and is a std thread-local of the test's own OS
-/// thread (loom runs a whole model on the thread that calls `loom::model`), so a negative control
-/// never affects the models running beside it.
-#[cfg(reactor_loom)]
-pub mod seeded_bug {
-    use std::any::Any;
-    use std::cell::RefCell;
-
-    /// A bug that the code under test can be told to contain.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    #[non_exhaustive]
-    pub enum Bug {
-        /// `Parking::notify` skips the unpark: a notify racing with a wait is lost.
-        ParkingLostUnpark,
-        /// Work arriving for an idle pool wakes a listener if there is one, but forgets to notify
-        /// the source when the only sleeper is the poller blocked in it.
-        NotifyIdleForgetsPoller,
-        /// A thread woken for new work does not clear the executor's wake-in-flight flag, so the
-        /// next task pushed for a sleeping pool wakes nobody.
-        WokenThreadKeepsWakeFlag,
-        /// Unparking a thread blocked in the source as the poller skips the source's notify.
-        UnparkSkipsSourceNotify,
-        /// Unparking a thread parked without the poll token skips its thread unpark.
-        UnparkSkipsThreadUnpark,
-        /// `CallbackSlot::remove` marks the slot removed without waiting for a call in progress.
-        CallbackRemoveSkipsLock,
-        /// `Ping::ping` queues its entry but does not notify the blocking source.
-        PingSkipsNotify,
-        /// A stealer loads a local queue's `tail` with `Relaxed` instead of `Acquire`: it may read
-        /// a task before the owner's write of it is visible.
-        LocalQueueRelaxedTail,
-        /// A stealer claims its batch with a plain store instead of a compare-and-swap: a
-        /// concurrent pop (or steal) takes the same task too.
-        LocalQueueUnreservedSteal,
-        /// Unparking a thread blocked in the source skips the source's notify whenever the waking
-        /// thread is dispatching some source, not checking that it is the sleeper itself.
-        UnparkTrustsAnyDispatcher,
-        /// A `block_on` thread sleeps without entering the idle list, so pool work never wakes it.
-        BlockOnSleepsUnlisted,
-        /// A `block_on` that returns does not hand the poll role to a thread sleeping without it.
-        BlockOnExitSkipsHandOff,
-        /// A thread that was picked for new work while it cancelled its own sleep (it had found
-        /// work) does not release the wake-in-flight flag.
-        CancelledParkKeepsWakeFlag,
-        /// A returning `block_on` cancels its `!Send` tasks without waiting for the wake-ups that
-        /// other threads have in flight, leaving those tasks' futures undropped.
-        LocalExitSkipsInFlightWakes,
-        /// Shutdown cancels queued tasks but does not wake the idle ones, whose futures then live
-        /// on in the wakers that sources hold.
-        ShutdownSkipsIdleTasks,
-        /// With paused time, the last thread to fall asleep beside a blocked poller does not wake
-        /// it, so the clock never moves.
-        LastSleeperLeavesPollerBlocked,
-        /// With paused time, the poller blocks after its zero-timeout wait although that wait
-        /// consumed the notify meant to end its sleep.
-        IdleWaitIgnoresItsWakeUp,
-        /// `CallbackSlot::remove` recognises only the innermost slot running on its thread, so a
-        /// nested callback removing an outer slot waits for the call up its own stack.
-        CallbackRemoveSeesOnlyInnermost,
-        /// `NotifierSlot::attach` stores a second notifier over the first instead of refusing it.
-        NotifierSlotOverwrites,
-    }
-
-    std::thread_local! {
-        /// The bug switched on for this OS thread, of whichever crate's `Bug` type.
-        static ACTIVE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
-    }
-
-    /// Runs `f` with `bug` switched on for this OS thread.
-    pub fn with<R>(bug: Bug, f: impl FnOnce() -> R) -> R {
-        with_any(bug, f)
-    }
-
-    /// Whether `bug` is switched on for this OS thread.
-    pub(crate) fn is_active(bug: Bug) -> bool {
-        is_active_any(&bug)
-    }
-
-    /// Runs `f` with `bug`, a seeded bug of any crate's own type, switched on for this OS thread.
-    /// The backends' seeded-bug switches are thin wrappers over this one.
-    pub fn with_any<B: Any, R>(bug: B, f: impl FnOnce() -> R) -> R {
-        struct Reset(Option<Box<dyn Any>>);
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                ACTIVE.with(|active| *active.borrow_mut() = self.0.take());
-            }
-        }
-        let _reset = Reset(ACTIVE.with(|active| active.borrow_mut().replace(Box::new(bug))));
-        f()
-    }
-
-    /// Whether `bug` (of any crate's own type) is switched on for this OS thread.
-    pub fn is_active_any<B: Any + PartialEq>(bug: &B) -> bool {
-        ACTIVE.with(|active| {
-            active.borrow().as_ref().and_then(|active| active.downcast_ref::<B>()) == Some(bug)
-        })
-    }
-}

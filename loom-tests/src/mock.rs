@@ -1,19 +1,43 @@
-//! A deterministic mock backend: a blocking [`EventSource`] with scripted readiness, built from
-//! the epoll backend's own registration and dispatch code plus the core's [`Parking`].
+//! A blocking [`EventSource`] with scripted readiness, for models that need one without an OS
+//! poller: the blocking part of a composite with your passive source, or the source under code
+//! that waits for I/O readiness.
 //!
-//! What it shares with [`reactor_epoll::Epoll`]:
+//! A model registers callbacks ([`MockSource::register`]) or I/O objects whose readiness wakes
+//! tasks ([`MockSource::register_io`], as an `Async<T>` over epoll does), and any model thread
+//! *fires* a registration ([`MockRegistration::fire`]): the event is queued, the waiter is
+//! woken, and the next [`wait`](EventSource::wait) runs the callback. Dropping a registration
+//! deregisters it, with `reactor-epoll`'s guarantee that no callback runs after the drop
+//! returns.
 //!
-//! - the [`Registry`] (generation-checked keys, lookup under the table lock, callbacks run
-//!   outside it, removal through the core's `CallbackSlot`), which `Epoll` uses unchanged;
-//! - the [`Readiness`] delivered to callbacks, and the [`IoState`] readiness cache that wakes the
-//!   tasks of an `Async<T>`: a [`MockIo`] is an `Async<T>` without the fd;
-//! - the executor, `Composite`, `Notifier` and every passive source it is composed with.
+//! Its registration table, dispatch and readiness cache are `reactor-epoll`'s own code, unchanged,
+//! so the mock behaves as [`Epoll`](reactor_epoll::Epoll) does; only the kernel is replaced.
+//! `epoll_ctl` becomes nothing (a key is live once registered), `epoll_wait` becomes a
+//! [`Parking`] wait followed by draining the fired events, and the eventfd notification becomes
+//! [`Parking::notify`]. Under loom a timed wait returns at once, so time is virtual: drive
+//! deadlines through a manual clock (`reactor_timer`'s).
 //!
-//! What it replaces: the kernel. `epoll_ctl` becomes nothing (a key is live once the registry
-//! holds it), `epoll_wait` becomes [`Parking::wait`] followed by draining the events that
-//! [`MockSource::fire`] queued, and the eventfd notification with its `notified` flag becomes
-//! [`Parking::notify`]. Under loom a timed wait returns at once, so time is virtual: the models
-//! drive deadlines through the timer's manual clock.
+//! ```ignore
+//! use reactor::source::EventSource;
+//! use reactor::sync::atomic::{AtomicBool, Ordering};
+//! use reactor::sync::{thread, Arc};
+//! use reactor_loom::mock::{MockSource, Readiness};
+//!
+//! reactor_loom::model(|| {
+//!     let source = MockSource::new();
+//!     let ran = Arc::new(AtomicBool::new(false));
+//!     let flag = ran.clone();
+//!     let registration = source.register(move |_| flag.store(true, Ordering::Release));
+//!     let key = registration.key();
+//!     let firing = {
+//!         let source = source.clone();
+//!         thread::spawn(move || source.fire(key, Readiness::READABLE))
+//!     };
+//!     while !ran.load(Ordering::Acquire) {
+//!         source.wait(None).unwrap(); // blocks until the fire wakes it
+//!     }
+//!     firing.join().unwrap();
+//! });
+//! ```
 
 use std::fmt;
 use std::io;
@@ -22,7 +46,8 @@ use std::time::Duration;
 
 use loom::sync::{Arc, Mutex};
 use reactor::source::{EventSource, Parking};
-use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Readiness, Registry, WaiterKey};
+use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Registry, WaiterKey};
+pub use reactor_epoll::Readiness;
 
 /// The mock source; clones share it (an `Arc` inside), as `Epoll` clones do.
 #[derive(Clone)]

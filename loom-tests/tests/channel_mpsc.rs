@@ -18,7 +18,7 @@ use loom::thread;
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::loom_internals::{DropCounter, WakeCounter};
 use reactor_channel::{bounded, unbounded, RecvError, SendFuture, TrySendError};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 #[test]
 fn send_on_a_full_bounded_channel_waits_for_the_receiver() {

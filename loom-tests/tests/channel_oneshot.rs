@@ -16,7 +16,7 @@ use loom::thread;
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::loom_internals::{DropCounter, WakeCounter};
 use reactor_channel::{oneshot, RecvError};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 #[test]
 fn a_blocked_receiver_gets_the_value() {

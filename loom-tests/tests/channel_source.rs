@@ -15,7 +15,7 @@ use loom::thread;
 use reactor::source::{Composite, EventSource, Parking};
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::{unbounded, ChannelSource};
-use reactor_loom_tests::{assert_loom_catches, model, spawn_unjoined};
+use reactor_loom::{assert_loom_catches, model, spawn_unjoined};
 
 /// The loop registers a channel, goes idle and blocks; a send from another thread must end the
 /// wait and have the callback run.

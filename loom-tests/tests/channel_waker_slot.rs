@@ -4,7 +4,7 @@
 use loom::thread;
 use reactor_channel::loom_internals::seeded_bug::{self, Bug};
 use reactor_channel::loom_internals::{WakeCounter, WakerSlot};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 /// A registered waker is never silently dropped: whatever the interleaving with a sender's wake,
 /// it is woken then, or it is still in the slot for the next wake.

@@ -18,8 +18,8 @@ use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor::source::Composite;
 use reactor::{Builder, Executor};
 use reactor_channel::unbounded;
-use reactor_loom_tests::mock::MockSource;
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::mock::MockSource;
+use reactor_loom::{assert_loom_catches, model};
 use reactor_timer::Timer;
 
 fn spawn_sleep_send_receive() {

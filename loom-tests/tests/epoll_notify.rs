@@ -23,7 +23,7 @@ use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use reactor_epoll::loom_internals::seeded_bug::{self, Bug};
 use reactor_epoll::loom_internals::{Edge, Handshake};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 /// An eventfd registered edge-triggered, as the epoll wait sees it.
 #[derive(Default)]

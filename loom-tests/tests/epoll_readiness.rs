@@ -14,7 +14,7 @@ use loom::sync::Arc;
 use loom::thread;
 use reactor_epoll::loom_internals::seeded_bug::{self, Bug};
 use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Readiness, Registry, WaiterKey};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 /// A waker that raises a loom flag, so loom sees the wake's ordering.
 struct Flag(Arc<AtomicBool>);

@@ -17,7 +17,7 @@ use loom::sync::Arc;
 use loom::thread;
 use reactor_epoll::loom_internals::seeded_bug::{self, Bug};
 use reactor_epoll::loom_internals::{IoState, Readiness, WaiterKey};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 /// A task's waker: raises a loom flag, so loom sees the wake's ordering.
 struct Flag(Arc<AtomicBool>);

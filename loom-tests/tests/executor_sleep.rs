@@ -25,7 +25,7 @@ use loom::thread;
 use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor::source::{Parking, PingSource};
 use reactor::{Builder, Executor};
-use reactor_loom_tests::{assert_loom_catches, model, spawn_unjoined, Gate};
+use reactor_loom::{assert_loom_catches, model, spawn_unjoined, Gate};
 
 fn executor(workers: usize) -> Executor<Parking> {
     Builder::new().worker_threads(workers).build(Parking::new()).unwrap()

@@ -13,7 +13,7 @@ use std::ops::Range;
 use loom::thread;
 use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor::loom_internals::{local_queue, LocalQueue, Overflow, Stealer, CAPACITY};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 std::thread_local! {
     /// Tasks dropped in the current execution. Loom runs every thread of a model on the OS thread

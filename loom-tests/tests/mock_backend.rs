@@ -1,5 +1,5 @@
 //! Loom models of registration, dispatch, deregistration, notification and composition, run
-//! through the mock backend (`reactor_loom_tests::mock`), whose registry and dispatch are the
+//! through the mock backend (`reactor_loom::mock`), whose registry and dispatch are the
 //! epoll backend's own:
 //!
 //! - register vs dispatch: a registration made and fired on another thread while the loop waits
@@ -26,8 +26,8 @@ use reactor_channel::loom_internals::seeded_bug as channel_bug;
 use reactor_channel::{unbounded, ChannelSource};
 use reactor_epoll::loom_internals::seeded_bug as epoll_bug;
 use reactor_epoll::loom_internals::Readiness;
-use reactor_loom_tests::mock::{MockRegistration, MockSource};
-use reactor_loom_tests::{assert_loom_catches, model, spawn_unjoined};
+use reactor_loom::mock::{MockRegistration, MockSource};
+use reactor_loom::{assert_loom_catches, model, spawn_unjoined};
 
 /// A callback that counts its runs.
 fn counting(runs: &Arc<AtomicUsize>) -> impl FnMut(Readiness) + Send + 'static {

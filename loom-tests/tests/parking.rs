@@ -7,7 +7,7 @@ use loom::sync::Arc;
 use loom::thread;
 use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor::source::{EventSource, Parking};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 /// A waiter blocks with no timeout while another thread publishes a value and notifies: the
 /// wait returns (loom reports a deadlock otherwise) and the value is visible after it.

@@ -11,7 +11,7 @@ use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::{Arc, Notify};
 use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor::Builder;
-use reactor_loom_tests::{assert_loom_catches, model, Gate};
+use reactor_loom::{assert_loom_catches, model, Gate};
 use reactor_timer::Timer;
 
 /// One worker and the main thread's `block_on`: a task sleeps 10 ms of paused time while the

@@ -18,7 +18,7 @@ use loom::sync::{Arc, Mutex};
 use loom::thread;
 use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor::source::{CallbackSlot, Composite, EventSource, Parking, PingSource};
-use reactor_loom_tests::{assert_loom_catches, model};
+use reactor_loom::{assert_loom_catches, model};
 
 type Slot = CallbackSlot<dyn FnMut() + Send>;
 

@@ -12,7 +12,7 @@ use loom::sync::atomic::AtomicBool;
 use loom::sync::Arc as LoomArc;
 use loom::thread;
 use reactor::EventSource;
-use reactor_loom_tests::assert_loom_catches;
+use reactor_loom::assert_loom_catches;
 use reactor_timer::loom_internals::seeded_bug::{self, Bug};
 use reactor_timer::{Timer, TimerAction};
 use timer_common::{poll, Counter};
@@ -20,7 +20,7 @@ use timer_common::{poll, Counter};
 /// A sleep is registered, becomes due and is dropped on one thread while another fires the timer;
 /// two sleeps not yet due must survive both and fire once their time comes.
 fn insert_fire_cancel() {
-    reactor_loom_tests::model(|| {
+    reactor_loom::model(|| {
         let (timer, clock) = Timer::with_manual_clock();
         let (due, later) = (Arc::new(Counter::default()), Arc::new(Counter::default()));
         let mut survivors = [timer.sleep(Duration::from_secs(1)), timer.sleep(Duration::from_secs(2))];
@@ -74,7 +74,7 @@ fn seeded_deregister_skips_elapsed() {
 
 #[test]
 fn a_dropped_callback_registration_never_runs_after_the_drop_returns() {
-    reactor_loom_tests::model(|| {
+    reactor_loom::model(|| {
         let (timer, _clock) = Timer::with_manual_clock();
         let dropped = LoomArc::new(AtomicBool::new(false));
         let registration = {

@@ -10,7 +10,7 @@ use loom::sync::Arc;
 use loom::thread;
 use reactor::source::Composite;
 use reactor::EventSource;
-use reactor_loom_tests::assert_loom_catches;
+use reactor_loom::assert_loom_catches;
 use reactor_timer::loom_internals::seeded_bug::{self, Bug};
 use reactor_timer::{Timer, TimerAction, TimerRegistration};
 
@@ -37,7 +37,7 @@ fn register_due_on_another_thread(
 }
 
 fn registration_wakes_the_waiter() {
-    reactor_loom_tests::model(|| {
+    reactor_loom::model(|| {
         let (timer, _clock) = Timer::with_manual_clock();
         let source = Arc::new(Composite::new(timer.clone()).unwrap());
         let fired = Arc::new(AtomicBool::new(false));
@@ -65,7 +65,7 @@ fn seeded_skip_earliest_notify() {
 
 #[test]
 fn an_advance_racing_with_a_registration_still_wakes_the_waiter() {
-    reactor_loom_tests::model(|| {
+    reactor_loom::model(|| {
         let (timer, clock) = Timer::with_manual_clock();
         let source = Arc::new(Composite::new(timer.clone()).unwrap());
         let fired = Arc::new(AtomicBool::new(false));
@@ -88,7 +88,7 @@ fn an_advance_racing_with_a_registration_still_wakes_the_waiter() {
 
 #[test]
 fn a_due_registration_in_one_shard_wakes_the_waiter_while_another_shard_cancels() {
-    reactor_loom_tests::model(|| {
+    reactor_loom::model(|| {
         let (timer, _clock) = Timer::with_manual_clock();
         let source = Arc::new(Composite::new(timer.clone()).unwrap());
         // Registered by this thread, in its shard; not yet due.

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use loom::thread;
 use reactor::EventSource;
-use reactor_loom_tests::assert_loom_catches;
+use reactor_loom::assert_loom_catches;
 use reactor_timer::loom_internals::seeded_bug::{self, Bug};
 use reactor_timer::Timer;
 use timer_common::{poll, Counter};
 
 fn reset_vs_fire() {
-    reactor_loom_tests::model(|| {
+    reactor_loom::model(|| {
         let (timer, clock) = Timer::with_manual_clock();
         let start = timer.now();
         let counter = Arc::new(Counter::default());
