@@ -121,7 +121,10 @@ impl ManualClock {
 
     /// Moves the clock forward to the earliest pending deadline, if any, and returns it.
     ///
-    /// Handy to run a test "until the next timer": `while clock.advance_to_next().is_some() {..}`.
+    /// Only what is registered at this moment counts: while an executor runs, a task that has not
+    /// been polled yet has not registered its deadline, so a loop of `advance_to_next` calls
+    /// races with the tasks. To let time pass whenever nothing else can happen, use a
+    /// [paused clock](Timer::with_paused_clock) instead, which the executor advances itself.
     pub fn advance_to_next(&self) -> Option<Instant> {
         let shared = &self.timer.shared;
         let next = shared.clock.instant_of(shared.earliest())?;
