@@ -187,7 +187,8 @@ pub use runtime::{Runtime, RuntimeBuilder, RuntimeSource};
 ///                     break;
 ///                 }
 ///             }
-///         });
+///         })
+///         .detach();
 ///     }
 /// }
 /// ```
@@ -206,16 +207,16 @@ pub use reactor_macros::main;
 ///
 /// # Examples
 ///
-/// In a test file (doctests are not built as tests, so this one only checks that it expands;
-/// the crate's `tests/macros.rs` runs the same kind of test):
+/// In a test file; the test runs instantly although it waits 30 seconds (doctests are not
+/// built as tests, so here it is only expanded and checked, but the crate's own tests run it):
 ///
 /// ```
-/// use std::future::pending;
-/// use std::time::Duration;
-/// use reactor_epoll::time::{self, Timer};
-///
 /// #[reactor_epoll::test(worker_threads = 4, paused_clock)]
 /// async fn a_request_without_answer_times_out_after_30_seconds() {
+///     use std::future::pending;
+///     use std::time::Duration;
+///     use reactor_epoll::time::{self, Timer};
+///
 ///     let start = Timer::current().now();
 ///     let result = time::timeout(Duration::from_secs(30), pending::<()>()).await;
 ///     assert!(result.is_err());

@@ -106,14 +106,22 @@ impl Token for TokenTree {
 
 fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let tokens: Vec<TokenTree> = item.clone().into_iter().collect();
-    let parsed = parse::parse_options(&flatten(args))
-        .and_then(|options| Ok((options, parse::parse_fn(&tokens, which, Span::call_site())?)));
-    match parsed {
-        Ok((options, shape)) => generate(which, options, &tokens, &shape),
+    let shape = match parse::parse_fn(&tokens, which, Span::call_site()) {
+        Ok(shape) => shape,
         Err(error) => {
             // The item follows unchanged, so that its own errors (and IDE support) survive.
             let mut output = compile_error(&error);
             output.extend(item);
+            return output;
+        }
+    };
+    match parse::parse_options(&flatten(args)) {
+        Ok(options) => generate(which, options, &tokens, &shape),
+        Err(error) => {
+            // Expanded with the default options, so that the bad option is the only error (an
+            // `async fn main` left as it is would add "`main` is not allowed to be `async`").
+            let mut output = compile_error(&error);
+            output.extend(generate(which, Options::default(), &tokens, &shape));
             output
         }
     }
