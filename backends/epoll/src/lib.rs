@@ -146,6 +146,87 @@ pub use global::{block_on, default_runtime, spawn};
 pub use reactor::{yield_now, Handle, JoinError, Task};
 pub use runtime::{Runtime, RuntimeBuilder, RuntimeSource};
 
+/// Runs `async fn main()` on a new [`Runtime`], built with [`Runtime::builder`].
+///
+/// The function becomes a plain `fn main()` with the same return type (a `Result` works, with
+/// `?` inside), and its body is [`Runtime::block_on`]'s future. Options, comma-separated:
+/// `worker_threads = N` (default: the builder's, one per available core) and `paused_clock`
+/// ([`RuntimeBuilder::build_with_paused_clock`]). Misuse (a missing `async`, arguments,
+/// generics, an unknown option or a bad value) is a compile error at the offending token; the
+/// list of messages follows.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[reactor_epoll::main(worker_threads = 2)]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     reactor_epoll::time::sleep(Duration::from_millis(1)).await;
+///     let answer = reactor_epoll::spawn(async { 6 * 7 }).await?;
+///     assert_eq!(answer, 42);
+///     Ok(())
+/// }
+/// ```
+///
+/// A server's `main`, as it would usually look:
+///
+/// ```no_run
+/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use reactor_epoll::net::TcpListener;
+///
+/// #[reactor_epoll::main]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = TcpListener::bind(([127, 0, 0, 1], 7000))?;
+///     loop {
+///         let (mut stream, _) = listener.accept().await?;
+///         reactor_epoll::spawn(async move {
+///             let mut buffer = [0; 1024];
+///             while let Ok(read @ 1..) = stream.read(&mut buffer).await {
+///                 if stream.write_all(&buffer[..read]).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         })
+///         .detach();
+///     }
+/// }
+/// ```
+#[doc(inline)]
+pub use reactor_macros::main;
+
+/// Runs an `async fn` test on a fresh [`Runtime`] of its own.
+///
+/// The function becomes a `#[test] fn` with the same return type and attributes
+/// (`#[should_panic]`, `#[ignore]`, doc comments), whose body is [`Runtime::block_on`]'s future.
+/// Options, comma-separated: `worker_threads = N` (default for tests: **1** worker, beside the
+/// test's thread) and `paused_clock` ([`RuntimeBuilder::build_with_paused_clock`]: sleeps and
+/// timeouts complete instantly and deterministically; the clock is
+/// [`Timer::current`](time::Timer::current) inside). Misuse is a compile error, as for
+/// [`main`](macro@main), and so is a second `#[test]`.
+///
+/// # Examples
+///
+/// In a test file; the test runs instantly although it waits 30 seconds (doctests are not
+/// built as tests, so here it is only expanded and checked, but the crate's own tests run it):
+///
+/// ```
+/// #[reactor_epoll::test(worker_threads = 4, paused_clock)]
+/// async fn a_request_without_answer_times_out_after_30_seconds() {
+///     use std::future::pending;
+///     use std::time::Duration;
+///     use reactor_epoll::time::{self, Timer};
+///
+///     let start = Timer::current().now();
+///     let result = time::timeout(Duration::from_secs(30), pending::<()>()).await;
+///     assert!(result.is_err());
+///     assert_eq!(Timer::current().now() - start, Duration::from_secs(30));
+/// }
+/// # fn main() {}
+/// ```
+#[doc(inline)]
+pub use reactor_macros::test;
+
 /// Timers: [`sleep`](time::sleep), [`timeout`](time::timeout), [`Interval`](time::Interval) and
 /// timer callbacks, from the `reactor-timer` crate. Inside a [`Runtime`] the ambient functions find
 /// its timer.
