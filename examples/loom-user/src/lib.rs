@@ -16,6 +16,10 @@
 //!   notify, and the flag then goes down with its event still queued. One publisher never shows
 //!   it; two publishers under loom do (the seeded bug [`Bug::ClearAfterDrain`]).
 //!
+//! The crate's second source, [`pipe_source::PipeSource`], is a blocking one: it waits in
+//! `poll(2)` on a pipe and a `reactor_epoll::FdNotifier`. Both are checked against the
+//! `EventSource` contract by `reactor-conformance` (`tests/conformance.rs`).
+//!
 //! Events published before the bus is attached to a driver raise the flag while there is nobody
 //! to notify; [`deadline`](EventSource::deadline) reports the raised flag, so the driver's first
 //! wait does not block (the seeded bug [`Bug::NoDeadlineWhilePending`]).
@@ -38,6 +42,8 @@
 //! assert_eq!(seen, [1, 2]);
 //! # Ok::<(), std::io::Error>(())
 //! ```
+
+pub mod pipe_source;
 
 use std::collections::VecDeque;
 use std::error::Error;
@@ -113,6 +119,14 @@ struct Queue<E> {
 impl<E> Shared<E> {
     fn take(&self) -> VecDeque<E> {
         std::mem::take(&mut self.queue.lock().events)
+    }
+}
+
+impl<E> EventBus<E> {
+    /// Another publisher to this bus (for code that holds the bus but not a publisher, such as
+    /// a conformance harness).
+    pub fn publisher(&self) -> Publisher<E> {
+        Publisher { shared: self.shared.clone() }
     }
 }
 
