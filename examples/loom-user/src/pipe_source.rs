@@ -1,7 +1,7 @@
 //! A blocking event source over a pipe, written only against the public API of `reactor` and
 //! `reactor_epoll`: [`PipeSource`] runs a callback on the loop for each [`Doorbell`] rung, from
 //! any thread, and blocks in `poll(2)` on the read end of its pipe and on an
-//! [`FdNotifier`](reactor_epoll::FdNotifier).
+//! [`FdNotifier`].
 //!
 //! Each registration has an id. Ringing its doorbell writes the id (8 bytes, so one atomic
 //! pipe write) into the pipe; the driver's `wait` wakes on the readable pipe, reads the ids
