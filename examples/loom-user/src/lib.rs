@@ -16,13 +16,13 @@
 //!   notify, and the flag then goes down with its event still queued. One publisher never shows
 //!   it; two publishers under loom do (the seeded bug [`Bug::ClearAfterDrain`]).
 //!
-//! The crate's second source, [`pipe_source::PipeSource`], is a blocking one: it waits in
-//! `poll(2)` on a pipe and a `reactor_epoll::FdNotifier`. Both are checked against the
-//! `EventSource` contract by `reactor-conformance` (`tests/conformance.rs`).
-//!
 //! Events published before the bus is attached to a driver raise the flag while there is nobody
 //! to notify; [`deadline`](EventSource::deadline) reports the raised flag, so the driver's first
 //! wait does not block (the seeded bug [`Bug::NoDeadlineWhilePending`]).
+//!
+//! The crate's second source, [`pipe_source::PipeSource`], is a blocking one: it waits in
+//! `poll(2)` on a pipe and a `reactor_epoll::FdNotifier`. Both are checked against the
+//! `EventSource` contract by `reactor-conformance` (`tests/conformance.rs`).
 //!
 //! ```
 //! use std::sync::mpsc;

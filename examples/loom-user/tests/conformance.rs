@@ -1,79 +1,12 @@
 //! The conformance suite of `reactor-conformance` on both sources of the crate, as README.md
-//! ("Checking a source against the contract") says: a `Harness` for each (make a source,
-//! register an event with a callback, fire it from any thread), then `Suite::new(h).run()`.
+//! ("Checking a source against the contract") says: a `Harness` for each (in `common/mod.rs`:
+//! make a source, register an event with a callback, fire it from any thread), then
+//! `Suite::new(h).run()`.
 
-use std::io;
-use std::sync::Arc;
+mod common;
 
-use loom_user::pipe_source::{Doorbell, PipeSource, Registration};
-use loom_user::{bus, EventBus, Publisher};
-use reactor::source::CallbackSlot;
-use reactor_conformance::{Callback, Harness, Suite};
-
-/// An event of the bus under test: the callback the suite registered, run by the bus's handler
-/// unless its registration was dropped.
-type Event = Arc<CallbackSlot<dyn FnMut() + Send>>;
-
-/// Makes event buses; an event is a callback slot, firing it publishes the slot.
-struct Buses;
-
-/// Keeps a callback registered on the bus; dropping it empties the slot, waiting for a run in
-/// progress, so that no callback runs after the drop returns.
-struct BusRegistration(Event);
-
-impl Drop for BusRegistration {
-    fn drop(&mut self) {
-        self.0.remove();
-    }
-}
-
-impl Harness for Buses {
-    type Source = EventBus<Event>;
-    type Trigger = (Publisher<Event>, Event);
-    type Registration = BusRegistration;
-
-    fn source(&self) -> io::Result<EventBus<Event>> {
-        let (bus, _publisher) = bus(|event: Event| {
-            event.call(|callback| callback());
-        });
-        Ok(bus)
-    }
-
-    fn register(
-        &self,
-        bus: &EventBus<Event>,
-        callback: Callback,
-    ) -> io::Result<(Self::Trigger, BusRegistration)> {
-        let slot: Event = Arc::new(CallbackSlot::new(callback));
-        Ok(((bus.publisher(), slot.clone()), BusRegistration(slot)))
-    }
-
-    fn fire(&self, (publisher, slot): &Self::Trigger) {
-        // Refused (the event handed back) only once the bus is dropped: nothing to dispatch.
-        let _ = publisher.publish(slot.clone());
-    }
-}
-
-/// Makes pipe sources; an event is a registration, firing it rings its doorbell.
-struct Pipes;
-
-impl Harness for Pipes {
-    type Source = PipeSource;
-    type Trigger = Doorbell;
-    type Registration = Registration;
-
-    fn source(&self) -> io::Result<PipeSource> {
-        PipeSource::new()
-    }
-
-    fn register(&self, source: &PipeSource, callback: Callback) -> io::Result<(Doorbell, Registration)> {
-        Ok(source.register(callback))
-    }
-
-    fn fire(&self, doorbell: &Doorbell) {
-        doorbell.ring();
-    }
-}
+use common::{Buses, Pipes};
+use reactor_conformance::Suite;
 
 #[test]
 fn the_passive_event_bus_meets_the_event_source_contract() {
