@@ -20,6 +20,10 @@
 //! to notify; [`deadline`](EventSource::deadline) reports the raised flag, so the driver's first
 //! wait does not block (the seeded bug [`Bug::NoDeadlineWhilePending`]).
 //!
+//! The crate's second source, [`pipe_source::PipeSource`], is a blocking one: it waits in
+//! `poll(2)` on a pipe and a `reactor_epoll::FdNotifier`. Both are checked against the
+//! `EventSource` contract by `reactor-conformance` (`tests/conformance.rs`).
+//!
 //! ```
 //! use std::sync::mpsc;
 //!
@@ -38,6 +42,8 @@
 //! assert_eq!(seen, [1, 2]);
 //! # Ok::<(), std::io::Error>(())
 //! ```
+
+pub mod pipe_source;
 
 use std::collections::VecDeque;
 use std::error::Error;
@@ -113,6 +119,14 @@ struct Queue<E> {
 impl<E> Shared<E> {
     fn take(&self) -> VecDeque<E> {
         std::mem::take(&mut self.queue.lock().events)
+    }
+}
+
+impl<E> EventBus<E> {
+    /// Another publisher to this bus (for code that holds the bus but not a publisher, such as
+    /// a conformance harness).
+    pub fn publisher(&self) -> Publisher<E> {
+        Publisher { shared: self.shared.clone() }
     }
 }
 

@@ -10,7 +10,11 @@
 //! - An event published before the executor exists is dispatched by its first wait. The
 //!   negative control seeds `Bug::NoDeadlineWhilePending`: the first wait blocks for a notify
 //!   that was sent before anybody could receive it, and loom reports the deadlock.
+//! - The conformance suite's loom races on the bus (`reactor_conformance::loom`): a notify, and
+//!   an event published from another thread, each racing with the start of a composite's wait.
 #![cfg(reactor_loom)]
+
+mod common;
 
 use loom_user::{bus, Bug, EventBus, Publisher};
 use reactor::sync::{seeded_bug, thread};
@@ -100,4 +104,14 @@ fn negative_control_ignoring_pending_events_before_attach_is_caught() {
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_no_deadline_while_pending() {
     seeded_bug::with(Bug::NoDeadlineWhilePending, published_before_the_executor);
+}
+
+#[test]
+fn conformance_a_notify_racing_with_a_wait_on_the_bus_ends_it() {
+    reactor_conformance::loom::notify_vs_wait(common::Buses);
+}
+
+#[test]
+fn conformance_an_event_racing_with_a_wait_on_the_bus_ends_it() {
+    reactor_conformance::loom::event_vs_wait(common::Buses);
 }
