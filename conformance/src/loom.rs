@@ -27,8 +27,9 @@ use reactor::EventSource;
 use crate::rig::Rig;
 use crate::Harness;
 
-/// The preemption bound used when `LOOM_MAX_PREEMPTIONS` is not set.
-pub const DEFAULT_PREEMPTIONS: usize = 2;
+/// The preemption bound used when `LOOM_MAX_PREEMPTIONS` is not set (the loom kit's).
+pub use reactor_loom::DEFAULT_PREEMPTIONS;
+use reactor_loom::{model, spawn_unjoined};
 
 /// Explores every interleaving of a `notify` from another thread with a driver's `wait(None)`
 /// on a fresh source: the wait (repeated while it returns early) must end.
@@ -96,32 +97,4 @@ pub fn event_vs_wait<H: Harness>(harness: H) {
 fn drive<H: Harness>(harness: &H) -> Rig<H::Source> {
     let source = harness.source().expect("the harness makes a source");
     Rig::drive(source).unwrap_or_else(|why| panic!("the source cannot be driven: {why}"))
-}
-
-/// Runs `f` under loom with the preemption bound of `LOOM_MAX_PREEMPTIONS`, or
-/// [`DEFAULT_PREEMPTIONS`].
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(DEFAULT_PREEMPTIONS);
-    }
-    builder.check(f);
-}
-
-/// Runs `f` on a loom thread; the returned closure waits (spinning with yields, not parking)
-/// until it finished. A late notify to a waiter blocked in `join` trips loom 0.7, which takes the
-/// unpark for the join's own; a spin has nothing to confuse.
-fn spawn_unjoined(f: impl FnOnce() + Send + 'static) -> impl FnOnce() {
-    let finished = loom::sync::Arc::new(AtomicBool::new(false));
-    let flag = finished.clone();
-    loom::thread::spawn(move || {
-        f();
-        // Release: what `f` did happens before the waiter's Acquire.
-        flag.store(true, Ordering::Release);
-    });
-    move || {
-        while !finished.load(Ordering::Acquire) {
-            loom::thread::yield_now();
-        }
-    }
 }

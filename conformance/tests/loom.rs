@@ -19,6 +19,7 @@ use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor::source::Parking;
 use reactor_conformance::loom::{event_vs_wait, notify_vs_wait};
 use reactor_conformance::NoEvents;
+use reactor_loom::assert_loom_catches;
 
 #[test]
 fn parking_never_loses_a_notify_under_loom() {
@@ -60,19 +61,4 @@ fn negative_control_a_lost_unpark_is_caught_as_a_deadlock() {
 #[test]
 fn negative_control_a_ping_that_skips_its_notify_is_caught_as_a_deadlock() {
     assert_loom_catches("seeded_ping_skips_notify", "deadlock");
-}
-
-/// Runs the `#[ignore]`d test `seeded_test` of this binary in a child process (loom aborts on a
-/// deadlock) and requires it to fail with a report containing `report`.
-fn assert_loom_catches(seeded_test: &str, report: &str) {
-    let binary = std::env::current_exe().expect("the test binary's path");
-    let output = std::process::Command::new(binary)
-        .args(["--exact", seeded_test, "--ignored", "--nocapture", "--test-threads=1"])
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("the test binary runs");
-    let printed =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(!output.status.success(), "loom did not catch the seeded bug of `{seeded_test}`:\n{printed}");
-    assert!(printed.contains(report), "`{seeded_test}` failed without loom reporting {report:?}:\n{printed}");
 }

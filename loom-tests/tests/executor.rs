@@ -170,11 +170,13 @@ fn two_spawns_into_an_idle_pool_of_two_both_run() {
     });
 }
 
-/// Two tasks spawned one after the other from a plain thread into a pool of one worker: the
-/// first wake-up must be released once the worker is up, or the second task's is skipped.
-fn spawns_one_after_the_other() {
-    model(|| {
-        let executor = executor(1);
+/// Two tasks spawned one after the other from a plain thread into a pool of `workers`: the
+/// first wake-up must be released once the thread picked for it is up, or the second task's is
+/// skipped. With two workers, a worker may be picked while it cancels its own sleep because it
+/// found the task itself; it must release the flag all the same.
+fn spawns_one_after_the_other(workers: usize) {
+    model(move || {
+        let executor = executor(workers);
         let finished = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(Notify::new());
         for expected in 1..=2 {
@@ -194,7 +196,7 @@ fn spawns_one_after_the_other() {
 
 #[test]
 fn a_pool_woken_once_is_woken_again() {
-    spawns_one_after_the_other();
+    spawns_one_after_the_other(1);
 }
 
 #[test]
@@ -205,7 +207,23 @@ fn negative_control_keeping_the_wake_flag_is_caught() {
 #[test]
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_keeping_the_wake_flag() {
-    seeded_bug::with(Bug::WokenThreadKeepsWakeFlag, spawns_one_after_the_other);
+    seeded_bug::with(Bug::WokenThreadKeepsWakeFlag, || spawns_one_after_the_other(1));
+}
+
+#[test]
+fn the_wake_in_flight_flag_is_released_with_two_workers() {
+    spawns_one_after_the_other(2);
+}
+
+#[test]
+fn negative_control_a_wake_flag_kept_by_a_thread_that_found_work_is_caught() {
+    assert_loom_catches("seeded_wake_flag_kept_by_a_thread_that_found_work", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_wake_flag_kept_by_a_thread_that_found_work() {
+    seeded_bug::with(Bug::CancelledParkKeepsWakeFlag, || spawns_one_after_the_other(2));
 }
 
 /// Counts the drops of the future that owns it.

@@ -10,8 +10,6 @@
 //!   sleeps and the other has left must still run (the sleeper was not counted);
 //! - a `block_on` that returns after holding the poll token beside a worker that went to sleep
 //!   because the token was taken: somebody must go on waiting in the source;
-//! - the one-wake-up-in-flight flag with two workers: a plain thread spawning tasks one after the
-//!   other is never left waiting for ever;
 //! - a `spawn_local` task woken from another thread while its `block_on` is exiting: its future
 //!   is dropped before `block_on` returns.
 //!
@@ -19,7 +17,7 @@
 //! has a negative control that seeds the defect back and checks that loom reports it.
 #![cfg(reactor_loom)]
 
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::{Arc, Notify};
 use loom::thread;
 use reactor::loom_internals::seeded_bug::{self, Bug};
@@ -156,43 +154,6 @@ fn negative_control_a_poll_role_abandoned_by_block_on_is_caught() {
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_poll_role_abandoned_by_block_on() {
     seeded_bug::with(Bug::BlockOnExitSkipsHandOff, block_on_leaving_the_poll_role);
-}
-
-/// Two workers; a plain thread spawns a task, waits for it, then spawns another: each must run.
-fn spawns_one_after_the_other_on_two_workers() {
-    model(|| {
-        let executor = executor(2);
-        let finished = Arc::new(AtomicUsize::new(0));
-        let done = Arc::new(Notify::new());
-        for expected in 1..=2 {
-            let (finished_by_task, signal) = (finished.clone(), done.clone());
-            executor
-                .spawn(async move {
-                    finished_by_task.fetch_add(1, Ordering::Release);
-                    signal.notify();
-                })
-                .detach();
-            while finished.load(Ordering::Acquire) < expected {
-                done.wait();
-            }
-        }
-    });
-}
-
-#[test]
-fn the_wake_in_flight_flag_is_released_with_two_workers() {
-    spawns_one_after_the_other_on_two_workers();
-}
-
-#[test]
-fn negative_control_a_wake_flag_kept_by_a_thread_that_found_work_is_caught() {
-    assert_loom_catches("seeded_wake_flag_kept_by_a_thread_that_found_work", "deadlock");
-}
-
-#[test]
-#[ignore = "seeded bug: run in a child process by its negative control"]
-fn seeded_wake_flag_kept_by_a_thread_that_found_work() {
-    seeded_bug::with(Bug::CancelledParkKeepsWakeFlag, spawns_one_after_the_other_on_two_workers);
 }
 
 /// Sets its flag when dropped: proves that a future was dropped.
