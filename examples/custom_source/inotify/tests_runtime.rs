@@ -16,7 +16,7 @@ use reactor_epoll::time::timeout;
 use reactor_epoll::Runtime;
 use reactor_timer::Timer;
 
-use super::{Event, Inotify, Mask, MAX_READ_PER_WAIT};
+use super::{Event, Inotify, Mask, Watch, MAX_READ_PER_WAIT};
 use crate::temp_dir::TempDir;
 
 /// How long a test waits for what must come before it fails instead of hanging.
@@ -24,6 +24,29 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 fn created(name: &str) -> Event {
     Event { mask: Mask::CREATE, name: Some(name.into()) }
+}
+
+/// A temporary directory, a one-worker runtime, and an inotify source (not driven yet) whose
+/// `CREATE` events in that directory arrive on `received`.
+struct CreatedEvents {
+    dir: TempDir,
+    runtime: Runtime,
+    inotify: Inotify,
+    received: mpsc::Receiver<Event>,
+    _watch: Watch,
+}
+
+fn created_events() -> CreatedEvents {
+    let dir = TempDir::new().unwrap();
+    let runtime = Runtime::builder().worker_threads(1).build().unwrap();
+    let inotify = Inotify::new().unwrap();
+    let (sender, received) = mpsc::channel();
+    let _watch = inotify
+        .watch(dir.path(), Mask::CREATE, move |event| {
+            let _ = sender.send(event.clone());
+        })
+        .unwrap();
+    CreatedEvents { dir, runtime, inotify, received, _watch }
 }
 
 /// A runtime with a TCP server that echoes every connection until EOF; returns its address.
@@ -84,15 +107,7 @@ fn inotify_events_and_a_tcp_echo_share_one_default_runtime() {
 
 #[test]
 fn a_burst_larger_than_one_waits_read_cap_all_arrives_through_epoll() {
-    let dir = TempDir::new().unwrap();
-    let runtime = Runtime::builder().worker_threads(1).build().unwrap();
-    let inotify = Inotify::new().unwrap();
-    let (sender, received) = mpsc::channel();
-    let _watch = inotify
-        .watch(dir.path(), Mask::CREATE, move |event| {
-            let _ = sender.send(event.clone());
-        })
-        .unwrap();
+    let CreatedEvents { dir, runtime, inotify, received, _watch } = created_events();
     // Long names: each record is 16 bytes of header plus the padded name, so this burst is
     // well over one wait's cap. All of it is queued before epoll first reports the fd, and
     // epoll reports the fd once for it (edge-triggered): whatever one dispatch leaves unread
@@ -134,15 +149,7 @@ fn an_inotify_source_has_one_kind_of_driver_at_a_time() {
 
 #[test]
 fn events_left_when_the_epoll_registration_drops_go_to_the_next_driver() {
-    let dir = TempDir::new().unwrap();
-    let runtime = Runtime::builder().worker_threads(1).build().unwrap();
-    let inotify = Inotify::new().unwrap();
-    let (sender, received) = mpsc::channel();
-    let _watch = inotify
-        .watch(dir.path(), Mask::CREATE, move |event| {
-            let _ = sender.send(event.clone());
-        })
-        .unwrap();
+    let CreatedEvents { dir, runtime, inotify, received, _watch } = created_events();
     let registration = inotify.register_with(runtime.epoll()).unwrap();
     fs::write(dir.path().join("first"), "").unwrap();
     assert_eq!(received.recv_timeout(PATIENCE).unwrap(), created("first"));
