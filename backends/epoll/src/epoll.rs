@@ -201,6 +201,16 @@ impl EventSource for Epoll {
     }
 }
 
+/// The epoll instance's own fd, for a host event loop (GTK, winit, a Wayland compositor, a plain
+/// `poll(2)` loop) to watch: it turns readable whenever a registered fd has an event or
+/// [`notify`](EventSource::notify) was called, and the host then lets the executor run a turn.
+/// Only watch it for readability; never wait on it with `epoll_wait` yourself.
+impl AsFd for Epoll {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.poller.as_fd()
+    }
+}
+
 impl fmt::Debug for Epoll {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Epoll").field("registrations", &self.registrations()).finish()
