@@ -188,6 +188,8 @@
 pub mod coop;
 mod executor;
 pub mod guide;
+#[cfg(unix)]
+pub mod io;
 pub mod source;
 pub mod sync;
 mod task;

@@ -45,9 +45,9 @@ use std::task::Context;
 use std::time::Duration;
 
 use loom::sync::{Arc, Mutex};
+pub use reactor::io::Readiness;
+use reactor::io::{DispatchBuffer, IoState, Registry, WaiterKey};
 use reactor::source::{EventSource, Parking};
-use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Registry, WaiterKey};
-pub use reactor_epoll::Readiness;
 
 /// The mock source; clones share it (an `Arc` inside), as `Epoll` clones do.
 #[derive(Clone)]

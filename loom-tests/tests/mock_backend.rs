@@ -19,13 +19,12 @@ use std::time::Duration;
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
+use reactor::io::Readiness;
 use reactor::loom_internals::seeded_bug as core_bug;
 use reactor::source::{Composite, EventSource};
 use reactor::{Builder, Executor};
 use reactor_channel::loom_internals::seeded_bug as channel_bug;
 use reactor_channel::{unbounded, ChannelSource};
-use reactor_epoll::loom_internals::seeded_bug as epoll_bug;
-use reactor_epoll::loom_internals::Readiness;
 use reactor_loom::mock::{MockRegistration, MockSource};
 use reactor_loom::{assert_loom_catches, model, spawn_unjoined};
 
@@ -120,7 +119,7 @@ fn negative_control_a_drop_that_does_not_wait_for_the_callback_is_caught() {
 #[test]
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_drop_skips_the_callback_slot() {
-    epoll_bug::with(epoll_bug::Bug::RemoveSkipsCallbackSlot, deregister_vs_in_flight_callback);
+    core_bug::with(core_bug::Bug::RemoveSkipsCallbackSlot, deregister_vs_in_flight_callback);
 }
 
 /// A notify from another thread ends the blocked wait; what the notifier wrote before is seen.

@@ -129,6 +129,19 @@ mod core_bugs {
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     #[non_exhaustive]
     pub enum Bug {
+        /// `IoState::clear` clears readiness without checking the tick: an edge that arrives
+        /// between a failed operation and the clear is lost.
+        ClearIgnoresTick,
+        /// `Registry::remove` takes the entry out of the table but skips `CallbackSlot::remove`:
+        /// a dispatch that looked the entry up already runs the callback after removal returns.
+        RemoveSkipsCallbackSlot,
+        /// `Waiters::register` keeps one waiter per direction: a new one displaces the others
+        /// without waking them (the defect of issue 11).
+        OneWaiterPerDirection,
+        /// `Waiters::take_all` looks at the spilled waiters only when the inline slot held a
+        /// waker, as if a second waiter could only wait beside a first: once the inline future
+        /// is withdrawn, the spilled waiters are left asleep by the next event.
+        EventSkipsSpilledWaiters,
         /// `Parking::notify` skips the unpark: a notify racing with a wait is lost.
         ParkingLostUnpark,
         /// Work arriving for an idle pool wakes a listener if there is one, but forgets to notify

@@ -3,28 +3,31 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-use polling::{Event, PollMode, Poller};
+use reactor::io::{DispatchBuffer, IoHandle, IoSource, Readiness, Registry};
 use reactor::source::{Notifier, NotifierSlot};
 use reactor::EventSource;
 
 use crate::notifier::FdNotifier;
-use crate::readiness::Readiness;
-use crate::registration::{Callback, DispatchBuffer, Registry, NOTIFY_KEY};
 use crate::sync::atomic::AtomicBool;
-use crate::sync::{Arc, Mutex};
+use crate::sync::Mutex;
 use crate::sys;
+
+/// The key of the source's own notification eventfd, which no registration ever has.
+const NOTIFY_KEY: usize = Registry::UNUSED_KEYS[1];
 
 /// Events taken from the kernel per wait; more stay queued for the next wait.
 const EVENTS_PER_WAIT: usize = 1024;
 
 /// The epoll event source: a blocking [`EventSource`] that waits for every registered fd at once.
 ///
-/// Cloning gives another handle to the same source (an `Arc` inside). Inside an executor over an
-/// `Epoll` (alone or composed), [`reactor::current_source::<Epoll>()`](reactor::current_source)
-/// finds it; that is how [`Async::new`](crate::Async::new) registers without being told where.
+/// Cloning gives another handle to the same source (an `Arc` inside). It is an I/O backend
+/// ([`reactor::io::IoSource`]): inside an executor over an `Epoll` (alone or composed),
+/// [`IoHandle::current`] finds it, which is how [`Async::new`](crate::Async::new) and the
+/// [`net`](crate::net) types register without being told where, and
+/// [`reactor::current_source::<Epoll>()`](reactor::current_source) finds the `Epoll` itself.
 ///
 /// Each fd is registered once, edge-triggered for both directions, and never re-armed; readiness
 /// is cached per registration (see the [crate documentation](crate#cost-in-system-calls) for
@@ -45,13 +48,17 @@ const EVENTS_PER_WAIT: usize = 1024;
 /// ```
 #[derive(Clone)]
 pub struct Epoll {
-    inner: Arc<Inner>,
+    /// The same `Inner` as `io` holds, typed. std's `Arc`, like the handle's: sharing the source
+    /// is no part of any protocol the loom models check.
+    inner: std::sync::Arc<Inner>,
+    /// The ambient name of this backend, which `component` answers with.
+    io: IoHandle,
 }
 
 struct Inner {
-    /// The epoll instance; `polling` creates it (and adds the notification eventfd), while adding
-    /// and deleting registrations and the wait go straight to the kernel (see `sys`).
-    poller: Poller,
+    /// The epoll instance, ours alone: every `epoll_ctl` and every wait on it is ours (see
+    /// `sys`), so nothing else arms anything in it behind our back.
+    epoll: OwnedFd,
     /// Registered callbacks by key.
     registry: Registry,
     /// The notification handshake, its eventfd registered edge-triggered under [`NOTIFY_KEY`]
@@ -80,55 +87,28 @@ impl Epoll {
     ///
     /// The error of creating the epoll instance or its eventfd (typically `EMFILE`).
     pub fn new() -> io::Result<Self> {
-        let poller = Poller::new()?;
+        let epoll = sys::epoll_create()?;
         let notifier = FdNotifier::new()?;
-        let notify_fd = notifier.as_fd().as_raw_fd();
-        // SAFETY: the eventfd is open, and lives in the same `Inner` as the poller, whose epoll
-        // instance closes (with `Inner`) before or with it, so it is never closed while still
-        // registered in a live epoll instance that could report it.
-        unsafe {
-            poller.add_with_mode(notify_fd, Event::readable(NOTIFY_KEY), PollMode::Edge)?;
-        }
+        // SAFETY: the eventfd lives in the same `Inner` as the epoll instance, which is dropped
+        // first (fields drop in declaration order), so the eventfd never closes while it is in a
+        // live epoll set.
+        unsafe { sys::epoll_add(epoll.as_fd(), notifier.as_fd().as_raw_fd(), NOTIFY_KEY as u64)? };
         let buffers =
             Buffers { events: Vec::with_capacity(EVENTS_PER_WAIT), dispatch: DispatchBuffer::default() };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                poller,
-                registry: Registry::default(),
-                notifier,
-                buffers: Mutex::new(buffers),
-                pwait2_missing: AtomicBool::new(false),
-                driver: NotifierSlot::new(),
-            }),
-        })
+        let inner = std::sync::Arc::new(Inner {
+            epoll,
+            registry: Registry::default(),
+            notifier,
+            buffers: Mutex::new(buffers),
+            pwait2_missing: AtomicBool::new(false),
+            driver: NotifierSlot::new(),
+        });
+        Ok(Self { io: IoHandle::new(inner.clone()), inner })
     }
 
-    /// Registers `fd` edge-triggered for both directions; `callback` runs on every event until
-    /// the returned registration is [deregistered](Registration::deregister), which deletes this
-    /// very fd (its number is recorded here).
-    ///
-    /// # Safety
-    ///
-    /// `fd` must stay open until `deregister` has been called.
-    ///
-    /// # Errors
-    ///
-    /// `AlreadyExists` if `fd` is registered already, `Unsupported` for a regular file or a
-    /// directory (epoll cannot watch them), `InvalidInput` for a closed or invalid fd; any other
-    /// `epoll_ctl` error as is.
-    pub(crate) unsafe fn register(
-        &self,
-        fd: BorrowedFd<'_>,
-        callback: Box<Callback>,
-    ) -> io::Result<Registration> {
-        let key = self.inner.registry.insert(callback)?;
-        // SAFETY: the caller keeps `fd` open until `deregister`, which deletes it.
-        let added = unsafe { sys::epoll_add(self.inner.poller.as_fd(), fd.as_raw_fd(), key as u64) };
-        if let Err(error) = added {
-            self.inner.registry.remove(key);
-            return Err(explain_add_error(error, fd.as_raw_fd()));
-        }
-        Ok(Registration { epoll: self.clone(), key, fd: fd.as_raw_fd() })
+    /// This backend's [`IoHandle`], to register I/O objects with it explicitly.
+    pub fn io_handle(&self) -> &IoHandle {
+        &self.io
     }
 
     /// Number of fds currently registered.
@@ -145,10 +125,30 @@ impl Epoll {
                 self.inner.notifier.on_edge();
                 return None;
             }
-            Some((key, Readiness::from_epoll(event.events)))
+            Some((key, readiness_of(event.events)))
         });
         self.inner.registry.dispatch(events, dispatch)
     }
+}
+
+/// The readiness of an epoll event's flags. Hang-up and error count as both directions, so that
+/// a pending read or write runs and sees the EOF or the error, and as `READ_CLOSED` together with
+/// `EPOLLRDHUP`.
+pub(crate) fn readiness_of(flags: u32) -> Readiness {
+    let both = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
+    let read = (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) as u32 | both;
+    let write = libc::EPOLLOUT as u32 | both;
+    let mut readiness = Readiness::NONE;
+    if flags & read != 0 {
+        readiness = readiness | Readiness::READABLE;
+    }
+    if flags & write != 0 {
+        readiness = readiness | Readiness::WRITABLE;
+    }
+    if flags & (libc::EPOLLRDHUP as u32 | both) != 0 {
+        readiness = readiness | Readiness::READ_CLOSED;
+    }
+    readiness
 }
 
 fn explain_add_error(error: io::Error, fd: i32) -> io::Error {
@@ -177,7 +177,7 @@ impl EventSource for Epoll {
         let Some(mut buffers) = self.inner.buffers.try_lock() else {
             return Ok(0);
         };
-        sys::epoll_wait(self.inner.poller.as_fd(), &mut buffers.events, timeout, &self.inner.pwait2_missing)?;
+        sys::epoll_wait(self.inner.epoll.as_fd(), &mut buffers.events, timeout, &self.inner.pwait2_missing)?;
         Ok(self.dispatch(&mut buffers))
     }
 
@@ -196,8 +196,34 @@ impl EventSource for Epoll {
         self.inner.driver.attach(notifier)
     }
 
+    /// Answers for `Epoll` itself and for its [`IoHandle`].
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
+        if type_id == TypeId::of::<IoHandle>() {
+            return Some(&self.io);
+        }
         (type_id == TypeId::of::<Self>()).then_some(self as &dyn Any)
+    }
+}
+
+/// Adds and deletes fds with our own `epoll_ctl`, edge-triggered for both directions with
+/// `EPOLLRDHUP`, so it needs no re-arming and marks every hang-up.
+impl IoSource for Inner {
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        // SAFETY: the caller keeps `fd` open until `delete`.
+        unsafe { sys::epoll_add(self.epoll.as_fd(), fd.as_raw_fd(), key as u64) }
+            .map_err(|error| explain_add_error(error, fd.as_raw_fd()))
+    }
+
+    fn delete(&self, fd: BorrowedFd<'_>, _key: usize) -> io::Result<()> {
+        sys::epoll_delete(self.epoll.as_fd(), fd.as_raw_fd())
+    }
+
+    fn reports_read_closed(&self) -> bool {
+        true
     }
 }
 
@@ -207,44 +233,12 @@ impl EventSource for Epoll {
 /// Only watch it for readability; never wait on it with `epoll_wait` yourself.
 impl AsFd for Epoll {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.poller.as_fd()
+        self.inner.epoll.as_fd()
     }
 }
 
 impl fmt::Debug for Epoll {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Epoll").field("registrations", &self.registrations()).finish()
-    }
-}
-
-/// One fd's registration; [`deregister`](Self::deregister) before the fd closes.
-///
-/// Deregistering waits for the callback if it is running on another thread, so never do it
-/// while holding a lock that the callback takes.
-#[derive(Debug)]
-pub(crate) struct Registration {
-    epoll: Epoll,
-    key: usize,
-    /// The fd that was registered, which is the one to delete (its owner's `as_fd` may answer
-    /// with another one by then).
-    fd: RawFd,
-}
-
-impl Registration {
-    /// Removes the registration: deletes the fd that was registered from the epoll set and
-    /// removes the callback. Once this returns, its callback never runs again (a callback
-    /// running on another thread is waited for; one running on this thread returns first).
-    ///
-    /// # Errors
-    ///
-    /// The error of `epoll_ctl(EPOLL_CTL_DEL)`; the callback is removed regardless.
-    pub(crate) fn deregister(&self) -> io::Result<()> {
-        let deleted = sys::epoll_delete(self.epoll.inner.poller.as_fd(), self.fd);
-        self.epoll.inner.registry.remove(self.key);
-        deleted
-    }
-
-    pub(crate) fn epoll(&self) -> &Epoll {
-        &self.epoll
     }
 }

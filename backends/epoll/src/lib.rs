@@ -122,25 +122,18 @@
 //! to the next millisecond.
 #![doc(test(attr(deny(warnings))))]
 
-mod async_io;
 mod epoll;
 mod global;
-mod io_state;
-pub mod net;
 mod notifier;
-mod readiness;
-mod registered;
-mod registration;
 mod runtime;
 mod sync;
 mod sys;
-mod waiters;
+mod watch;
 
-pub use async_io::{Async, Ready, WithReadiness};
 pub use epoll::Epoll;
 pub use notifier::FdNotifier;
-pub use readiness::Readiness;
-pub use registered::Watch;
+pub use reactor::io::Readiness;
+pub use reactor_net::{net, Async, Ready, Watch, WithReadiness};
 
 pub use global::{block_on, default_runtime, spawn};
 pub use reactor::{yield_now, Handle, JoinError, Task};
@@ -244,10 +237,6 @@ pub mod channel {
 #[cfg(reactor_loom)]
 #[doc(hidden)]
 pub mod loom_internals {
-    pub use crate::io_state::IoState;
     pub use crate::notifier::{Edge, Handshake};
-    pub use crate::readiness::Readiness;
-    pub use crate::registration::{DispatchBuffer, Registry};
     pub use crate::sync::seeded_bug;
-    pub use crate::waiters::WaiterKey;
 }

@@ -10,8 +10,6 @@
 
 #[cfg(not(reactor_loom))]
 mod imp {
-    pub(crate) use std::sync::Arc;
-
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
     }
@@ -19,8 +17,6 @@ mod imp {
 
 #[cfg(reactor_loom)]
 mod imp {
-    pub(crate) use loom::sync::Arc;
-
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
     }
@@ -41,19 +37,6 @@ pub mod seeded_bug {
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     #[non_exhaustive]
     pub enum Bug {
-        /// `IoState::clear` clears readiness without checking the tick: an edge that arrives
-        /// between a failed operation and the clear is lost.
-        ClearIgnoresTick,
-        /// `Registry::remove` takes the entry out of the table but skips `CallbackSlot::remove`:
-        /// a dispatch that looked the entry up already runs the callback after removal returns.
-        RemoveSkipsCallbackSlot,
-        /// `Waiters::register` keeps one waiter per direction: a new one displaces the others
-        /// without waking them (the defect of issue 11).
-        OneWaiterPerDirection,
-        /// `Waiters::take_all` looks at the spilled waiters only when the inline slot held a
-        /// waker, as if a second waiter could only wait beside a first: once the inline future
-        /// is withdrawn, the spilled waiters are left asleep by the next event.
-        EventSkipsSpilledWaiters,
         /// `Handshake::on_edge` clears `pending` with a store (as `Epoll` did before the
         /// handshake was modelled), which acquires nothing: a notify coalesced into the edge
         /// being answered can go unseen by the waiter's re-check, with no edge left to wake it.

@@ -1,10 +1,10 @@
-//! The few system calls that `polling` and std do not offer: the wait itself, registration with
-//! `EPOLLRDHUP` (and deletion by the fd number recorded then), eventfd, and non-blocking mode on
-//! an arbitrary fd.
+//! The system calls of the epoll backend, which owns its epoll instance outright: creating it,
+//! registration with `EPOLLRDHUP` (and deletion by the fd number recorded then), the wait
+//! itself, eventfd, and the timer slack of the runtime's threads.
 //!
-//! `polling::Poller::wait` costs five syscalls on every call (it re-arms a timerfd and a one-shot
-//! notifier each time). `Epoll` keeps `polling` for the epoll instance and waits on its fd
-//! directly: one `epoll_wait` (or `epoll_pwait2` for a timeout that is not whole milliseconds).
+//! The wait is one `epoll_wait` (or `epoll_pwait2` for a timeout that is not whole
+//! milliseconds), where `polling::Poller::wait` costs five syscalls on every call (it re-arms a
+//! timerfd and a one-shot notifier each time).
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -102,6 +102,17 @@ fn rounded_up_millis(timeout: Duration) -> i32 {
     i32::try_from(millis).unwrap_or(i32::MAX)
 }
 
+/// A new epoll instance, close-on-exec.
+pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with no pointers.
+    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `epoll_create1` just returned this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// Adds `fd` to `epoll`, edge-triggered, for reads (with the peer's hang-up, `EPOLLRDHUP`) and
 /// writes, reporting `key`. `polling` has no way to ask for `EPOLLRDHUP` (its "interrupt" is
 /// `EPOLLHUP`), and without it a stream whose data and end arrive together reports one event,
@@ -179,17 +190,6 @@ pub(crate) fn eventfd_read(fd: BorrowedFd<'_>) -> io::Result<bool> {
             _ => return Err(error),
         }
     }
-}
-
-/// Puts `fd` in non-blocking mode: one `ioctl(FIONBIO)`, which the kernel handles for every
-/// kind of file (`fcntl` would need a read and a write of the flags).
-pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: `FIONBIO` reads one `c_int` from a live local.
-    if unsafe { libc::ioctl(fd, libc::FIONBIO, &on) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Asks the kernel to wake this thread's timed waits with the least slack it allows (1 ns)

@@ -57,7 +57,7 @@ fn registering_a_closed_fd_is_invalid_input() {
 }
 
 #[test]
-fn async_new_outside_an_epoll_executor_is_not_found() {
+fn async_new_outside_an_executor_with_an_io_backend_is_not_found() {
     let (stream, _peer) = UnixStream::pair().unwrap();
     let error = Async::new(stream.as_fd()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);

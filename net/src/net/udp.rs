@@ -3,7 +3,9 @@
 use std::io;
 use std::net::SocketAddr;
 
-use crate::{Async, Epoll};
+use reactor::io::AsIoHandle;
+
+use crate::Async;
 
 /// A UDP socket.
 ///
@@ -32,7 +34,7 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds to `addr` and registers with the current executor's epoll source.
+    /// Binds to `addr` and registers with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
@@ -41,13 +43,13 @@ impl UdpSocket {
         Ok(Self { inner: Async::new(std::net::UdpSocket::bind(addr.into())?)? })
     }
 
-    /// Registers a std socket with `epoll`.
+    /// Registers a std socket with the I/O backend of `source` (see [`Async::with_source`]).
     ///
     /// # Errors
     ///
     /// The errors of [`Async::with_source`].
-    pub fn from_std(socket: std::net::UdpSocket, epoll: &Epoll) -> io::Result<Self> {
-        Ok(Self { inner: Async::with_source(socket, epoll)? })
+    pub fn from_std(socket: std::net::UdpSocket, source: &(impl AsIoHandle + ?Sized)) -> io::Result<Self> {
+        Ok(Self { inner: Async::with_source(socket, source)? })
     }
 
     /// Sets the default peer of [`send`](Self::send), and the only one [`recv`](Self::recv)

@@ -15,8 +15,8 @@ use std::task::{Context, Wake, Waker};
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use reactor_epoll::loom_internals::seeded_bug::{self, Bug};
-use reactor_epoll::loom_internals::{IoState, Readiness, WaiterKey};
+use reactor::io::{IoState, Readiness, WaiterKey};
+use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor_loom::{assert_loom_catches, model};
 
 /// A task's waker: raises a loom flag, so loom sees the wake's ordering.

@@ -1,10 +1,10 @@
 //! TCP: [`TcpListener`], [`TcpStream`] and its owned halves.
 
-use crate::sync::Arc;
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -12,7 +12,9 @@ use futures_core::Stream;
 
 use crate::net::socket::{start_connect, RawAddr};
 use crate::net::{impl_async_read, impl_async_write};
-use crate::{Async, Epoll};
+use reactor::io::AsIoHandle;
+
+use crate::Async;
 
 /// A TCP listening socket.
 ///
@@ -43,7 +45,7 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds to `addr` and registers with the current executor's epoll source.
+    /// Binds to `addr` and registers with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
@@ -52,16 +54,19 @@ impl TcpListener {
         Ok(Self { inner: Async::new(std::net::TcpListener::bind(addr.into())?)? })
     }
 
-    /// Registers a std listener with `epoll`.
+    /// Registers a std listener with the I/O backend of `source` (see [`Async::with_source`]).
     ///
     /// # Errors
     ///
     /// The errors of [`Async::with_source`].
-    pub fn from_std(listener: std::net::TcpListener, epoll: &Epoll) -> io::Result<Self> {
-        Ok(Self { inner: Async::with_source(listener, epoll)? })
+    pub fn from_std(
+        listener: std::net::TcpListener,
+        source: &(impl AsIoHandle + ?Sized),
+    ) -> io::Result<Self> {
+        Ok(Self { inner: Async::with_source(listener, source)? })
     }
 
-    /// Accepts a connection; the stream registers with this listener's epoll source.
+    /// Accepts a connection; the stream registers with this listener's I/O backend.
     ///
     /// # Errors
     ///
@@ -117,11 +122,11 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to `addr`, registering with the current executor's epoll source.
+    /// Connects to `addr`, registering with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
-    /// `NotFound` outside an executor with an epoll source; the connection's error
+    /// `NotFound` outside an executor with an I/O backend; the connection's error
     /// (`ConnectionRefused`, ...) if it fails.
     pub async fn connect(addr: impl Into<SocketAddr>) -> io::Result<Self> {
         let socket = start_connect(&RawAddr::inet(addr.into()))?;
@@ -138,7 +143,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// `TimedOut` when the connection is not established within `timeout`; `NotFound` outside an
-    /// executor with both an epoll source and a timer (a [`Runtime`](crate::Runtime) has both);
+    /// executor with both an I/O backend and a timer (the default runtime has both);
     /// otherwise as [`connect`](Self::connect).
     pub async fn connect_timeout(addr: impl Into<SocketAddr>, timeout: Duration) -> io::Result<Self> {
         let Some(timer) = reactor_timer::Timer::try_current() else {
@@ -150,13 +155,13 @@ impl TcpStream {
         timer.timeout(timeout, Self::connect(addr)).await?
     }
 
-    /// Registers a std stream with `epoll`.
+    /// Registers a std stream with the I/O backend of `source` (see [`Async::with_source`]).
     ///
     /// # Errors
     ///
     /// The errors of [`Async::with_source`].
-    pub fn from_std(stream: std::net::TcpStream, epoll: &Epoll) -> io::Result<Self> {
-        Ok(Self { inner: Async::with_source(stream, epoll)? })
+    pub fn from_std(stream: std::net::TcpStream, source: &(impl AsIoHandle + ?Sized)) -> io::Result<Self> {
+        Ok(Self { inner: Async::with_source(stream, source)? })
     }
 
     /// Shuts down the read direction, the write direction, or both.

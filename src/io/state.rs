@@ -1,7 +1,7 @@
 //! The cached readiness of one registered fd and the wakers waiting on it.
 //!
-//! The fd is registered edge-triggered, so the kernel reports each readiness change once and is
-//! never asked again. The cache remembers it: a direction stays ready until an operation in that
+//! The backend reports each readiness change once (edge-triggered, or re-armed on demand: see
+//! the [module documentation](super)). The cache remembers it: a direction stays ready until an operation in that
 //! direction fails with `WouldBlock`, and only then does a task wait for the next edge.
 //!
 //! Clearing races with a new edge: the operation may fail, then new data arrives and its event
@@ -12,16 +12,21 @@
 //! Any number of tasks may wait in each direction (see [`Waiters`]); an event wakes all of them,
 //! outside the lock.
 
-#![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // public only for the loom models
-
 use std::fmt;
 use std::task::{Context, Poll};
 
-use crate::readiness::Readiness;
+use super::waiters::{WaiterKey, Waiters, Wakeups};
+use super::Readiness;
 use crate::sync::Mutex;
-use crate::waiters::{WaiterKey, Waiters, Wakeups};
 
-/// The readiness cache and waiters of one registration.
+/// The readiness cache and waiting tasks of one registered fd: what an I/O object keeps beside
+/// its [`IoRegistration`](super::IoRegistration), with [`on_event`](Self::on_event) as the
+/// registration's callback.
+///
+/// The protocol of an operation in one direction: [`poll_ready`](Self::poll_ready) until it is
+/// ready, run the operation, and if it fails with `WouldBlock`, [`clear`](Self::clear) with the
+/// tick `poll_ready` gave (and [`rearm`](super::IoRegistration::rearm) if it cleared), then
+/// poll again.
 #[derive(Default)]
 pub struct IoState {
     inner: Mutex<Inner>,
@@ -85,29 +90,33 @@ impl IoState {
         Poll::Pending
     }
 
-    /// Marks `direction` not ready, unless an event arrived after `tick` was read.
-    pub fn clear(&self, direction: Readiness, tick: u64) {
+    /// Marks `direction` not ready, unless an event arrived after `tick` was read; returns
+    /// whether it did (so the direction is to be re-armed).
+    pub fn clear(&self, direction: Readiness, tick: u64) -> bool {
         let mut inner = self.inner.lock();
-        #[cfg(reactor_loom)]
-        let tick = if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ClearIgnoresTick) {
-            inner.tick
-        } else {
-            tick
-        };
-        if inner.tick == tick {
+        let tick = if crate::sync::seeded!(ClearIgnoresTick) { inner.tick } else { tick };
+        let cleared = inner.tick == tick;
+        if cleared {
             inner.ready = inner.ready.without(direction);
         }
+        cleared
     }
 
     /// Like [`clear`](Self::clear), after an operation that succeeded but emptied the kernel's
     /// queue (a read of a stream shorter than its buffer): the next one would block, and finding
-    /// that out costs a syscall. Unless the peer hung up (`READ_CLOSED`, from `EPOLLRDHUP`):
-    /// then the next read returns EOF and no new event will come, so the direction stays ready.
-    pub fn clear_drained(&self, direction: Readiness, tick: u64) {
+    /// that out costs a syscall. Unless the peer hung up ([`Readiness::READ_CLOSED`]): then the
+    /// next read returns EOF and no new event will come, so the direction stays ready. Returns
+    /// whether it cleared.
+    ///
+    /// Only for backends that [report every hang-up](super::IoSource::reports_read_closed):
+    /// otherwise a hang-up that came with the data goes unnoticed and the EOF is never read.
+    pub fn clear_drained(&self, direction: Readiness, tick: u64) -> bool {
         let mut inner = self.inner.lock();
-        if inner.tick == tick && !inner.ready.contains(Readiness::READ_CLOSED) {
+        let cleared = inner.tick == tick && !inner.ready.contains(Readiness::READ_CLOSED);
+        if cleared {
             inner.ready = inner.ready.without(direction);
         }
+        cleared
     }
 
     /// Withdraws the future `waiter` from `direction`: its waker is released and its key freed.
@@ -134,7 +143,7 @@ mod tests {
     use std::task::{Context, Poll, Wake, Waker};
 
     use super::IoState;
-    use crate::readiness::Readiness;
+    use crate::io::Readiness;
 
     struct Unused;
 
@@ -153,7 +162,7 @@ mod tests {
 
     #[test]
     fn every_registered_fd_pays_for_one_inline_waiter_per_direction_and_no_more() {
-        // Every `Async` holds one, in an `Arc`. 72 bytes and the `Arc`'s counts make an 88-byte
+        // Every `Async` (of `reactor-net`) holds one, in an `Arc`. 72 bytes and the `Arc`'s counts make an 88-byte
         // allocation, a 96-byte chunk with glibc, where the one-slot state before issue 11 (80
         // bytes) took a 112-byte chunk. The waiter sets beyond one per direction are boxed.
         #[cfg(target_pointer_width = "64")]
@@ -176,7 +185,7 @@ mod tests {
     fn a_drained_read_after_the_peer_hung_up_leaves_reads_ready_for_the_eof() {
         let state = IoState::default();
         // Data and the peer's FIN arriving together are one edge-triggered event.
-        state.on_event(Readiness::from_epoll((libc::EPOLLIN | libc::EPOLLRDHUP) as u32));
+        state.on_event(Readiness::READABLE | Readiness::READ_CLOSED);
         let tick = readable(&state).expect("readable");
         state.clear_drained(Readiness::READABLE, tick);
         assert!(readable(&state).is_some(), "no event will come for the EOF: the next read must run");

@@ -12,8 +12,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use reactor_epoll::loom_internals::seeded_bug::{self, Bug};
-use reactor_epoll::loom_internals::{DispatchBuffer, IoState, Readiness, Registry, WaiterKey};
+use reactor::io::{DispatchBuffer, IoState, Readiness, Registry, WaiterKey};
+use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor_loom::{assert_loom_catches, model};
 
 /// A waker that raises a loom flag, so loom sees the wake's ordering.

@@ -24,24 +24,25 @@ impl RawAddr {
         let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
         let len = match addr {
             SocketAddr::V4(addr) => {
-                let inet = libc::sockaddr_in {
-                    sin_family: libc::AF_INET as libc::sa_family_t,
-                    sin_port: addr.port().to_be(),
-                    sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(addr.ip().octets()) },
-                    sin_zero: [0; 8],
-                };
+                // Field by field on a zeroed value: the BSDs and macOS have a `sin_len` field
+                // (left 0, which their kernels accept from `connect`), Linux has not.
+                // SAFETY: all-zero bytes are a valid `sockaddr_in`.
+                let mut inet: libc::sockaddr_in = unsafe { mem::zeroed() };
+                inet.sin_family = libc::AF_INET as libc::sa_family_t;
+                inet.sin_port = addr.port().to_be();
+                inet.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(addr.ip().octets()) };
                 // SAFETY: `sockaddr_storage` is large and aligned enough for any socket address.
                 unsafe { std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_in>().write(inet) };
                 mem::size_of::<libc::sockaddr_in>()
             }
             SocketAddr::V6(addr) => {
-                let inet6 = libc::sockaddr_in6 {
-                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                    sin6_port: addr.port().to_be(),
-                    sin6_flowinfo: addr.flowinfo(),
-                    sin6_addr: libc::in6_addr { s6_addr: addr.ip().octets() },
-                    sin6_scope_id: addr.scope_id(),
-                };
+                // SAFETY: all-zero bytes are a valid `sockaddr_in6`.
+                let mut inet6: libc::sockaddr_in6 = unsafe { mem::zeroed() };
+                inet6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                inet6.sin6_port = addr.port().to_be();
+                inet6.sin6_flowinfo = addr.flowinfo();
+                inet6.sin6_addr = libc::in6_addr { s6_addr: addr.ip().octets() };
+                inet6.sin6_scope_id = addr.scope_id();
                 // SAFETY: as above.
                 unsafe { std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_in6>().write(inet6) };
                 mem::size_of::<libc::sockaddr_in6>()
@@ -89,14 +90,7 @@ impl RawAddr {
 /// The error of `socket`, or of `connect` unless it is `EINPROGRESS` (the connection completes
 /// later; the socket turns writable then).
 pub(crate) fn start_connect(addr: &RawAddr) -> io::Result<OwnedFd> {
-    let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-    // SAFETY: plain syscall with no pointers.
-    let fd = unsafe { libc::socket(addr.domain(), flags, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `socket` just returned this fd and nothing else owns it.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let socket = stream_socket(addr.domain())?;
     // SAFETY: `addr.storage` holds a socket address of `addr.len` bytes, live for the call.
     let connected =
         unsafe { libc::connect(socket.as_raw_fd(), std::ptr::from_ref(&addr.storage).cast(), addr.len) };
@@ -106,5 +100,53 @@ pub(crate) fn start_connect(addr: &RawAddr) -> io::Result<OwnedFd> {
             return Err(error);
         }
     }
+    Ok(socket)
+}
+
+/// A non-blocking, close-on-exec stream socket: one `socket` call where the flags exist.
+#[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos")))]
+fn stream_socket(domain: libc::c_int) -> io::Result<OwnedFd> {
+    let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: plain syscall with no pointers.
+    let fd = unsafe { libc::socket(domain, flags, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `socket` just returned this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A non-blocking, close-on-exec stream socket, on Apple's kernels, which take no flags in
+/// `socket`: close-on-exec and non-blocking mode are set after, and `SO_NOSIGPIPE` makes a write
+/// to a closed connection fail with `EPIPE` instead of killing the process (Linux gets the same
+/// from std's writes with `MSG_NOSIGNAL`).
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos"))]
+fn stream_socket(domain: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with no pointers.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `socket` just returned this fd and nothing else owns it.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `F_SETFD` takes an integer argument; no pointers.
+    if unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let on: libc::c_int = 1;
+    // SAFETY: `SO_NOSIGPIPE` reads one `c_int` from a live local of the size passed.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_NOSIGPIPE,
+            std::ptr::from_ref(&on).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    crate::sys::set_nonblocking(socket.as_raw_fd())?;
     Ok(socket)
 }

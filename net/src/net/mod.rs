@@ -1,15 +1,14 @@
 //! Networking types: TCP, UDP and Unix sockets over [`Async`](crate::Async).
 //!
-//! Each type owns an `Async` of its std counterpart. Constructors that take no [`Epoll`]
-//! register with the epoll source of the current executor (and fail with `NotFound` outside
-//! one); `from_std` takes the source explicitly. Sockets accepted from a listener register with
+//! Each type owns an `Async` of its std counterpart, over whichever I/O backend it was
+//! registered with. Constructors that take no source register with the I/O backend of the
+//! current executor (and fail with `NotFound` outside one); `from_std` takes the source
+//! explicitly. Sockets accepted from a listener register with
 //! the listener's source.
 //!
 //! A socket may be shared (`Arc<TcpListener>`, `&UdpSocket`, ...): any number of tasks can wait
 //! on it at once, each event wakes all of them, and an idle socket costs its waiting tasks
 //! nothing (see [`Async`](crate::Async#several-tasks-on-one-async)).
-//!
-//! [`Epoll`]: crate::Epoll
 
 mod socket;
 mod tcp;

@@ -3,7 +3,7 @@
 //!
 //! A waiter is one of two kinds:
 //!
-//! - **A future** ([`Async::readable`](crate::Async::readable), `read_with`, ...) holds a
+//! - **A future** (`Async::readable`, `read_with`, ... of `reactor-net`) holds a
 //!   [`WaiterKey`]: a slot taken the first time the future waits and freed by its drop
 //!   (`withdraw`). The slot holds the future's waker while it waits and is emptied (but kept) when
 //!   an event wakes it, so polling again costs no allocation and a dropped future takes its waker
@@ -38,20 +38,19 @@
 //! woken tasks gets the data is decided by the operation each one retries, and those that find
 //! nothing wait again.
 
-#![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // public only for the loom models
-
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
-use crate::readiness::Readiness;
+use super::Readiness;
 
 /// `anonymous_limit` to begin with and never below: a few tasks sharing one `&Async` through
 /// `AsyncRead` never cause a pruning wake-up.
 const MIN_ANONYMOUS_LIMIT: usize = 16;
 
 /// A future's place among the waiters of one direction: none until the future first waits, then
-/// a slot it keeps until it is dropped, when it must be given back with `IoState::withdraw`.
+/// a slot it keeps until it is dropped, when it must be given back with
+/// [`IoState::withdraw`](super::IoState::withdraw).
 #[derive(Debug, Default)]
 pub struct WaiterKey(Option<Slot>);
 
@@ -141,7 +140,7 @@ impl Waiters {
     ) -> Option<Waker> {
         let mut direction = self.direction(direction);
         #[cfg(reactor_loom)]
-        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::OneWaiterPerDirection) {
+        if crate::sync::seeded!(OneWaiterPerDirection) {
             // The defect of issue 11: one slot per direction, the newest waiter displacing the
             // others without waking them.
             drop(direction.inline.take());
@@ -278,9 +277,7 @@ impl Direction<'_> {
             *self.holder = Holder::Free;
         }
         #[cfg(reactor_loom)]
-        if !inline_waited
-            && crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::EventSkipsSpilledWaiters)
-        {
+        if !inline_waited && crate::sync::seeded!(EventSkipsSpilledWaiters) {
             // As if waiters spilled only beside a waiting inline one: wrong once that one has
             // been withdrawn (or woken) and the spilled ones still wait.
             return;
@@ -375,8 +372,8 @@ mod tests {
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 
+    use super::Readiness;
     use super::{Slot, WaiterKey, Waiters, Wakeups, MIN_ANONYMOUS_LIMIT};
-    use crate::readiness::Readiness;
 
     /// The direction the tests wait in, unless they say otherwise.
     const READ: Readiness = Readiness::READABLE;

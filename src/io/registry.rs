@@ -1,7 +1,7 @@
-//! The registry: which callback an epoll event belongs to, and the guarantee that a removed
-//! callback never runs again.
+//! The registry: which callback an I/O backend's event belongs to, and the guarantee that a
+//! removed callback never runs again.
 //!
-//! Each registered fd gets a slot in a slab. Its epoll key packs the slot index with the slot's
+//! Each registered fd gets a slot in a slab. Its key packs the slot index with the slot's
 //! generation, which is bumped every time the slot is freed, so an event that was already queued
 //! in the kernel for a deregistered fd (and then delivered after its slot was reused) names an
 //! old generation and is ignored instead of reaching the new registration.
@@ -10,36 +10,35 @@
 //! callback may register or deregister). Removal takes the entry out of the table, then removes
 //! its [`CallbackSlot`], which waits for a call already in progress: a dispatch that looked the
 //! entry up before the removal finds the slot empty or finishes before `remove` returns.
-#![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // public only for the loom models
-
 use std::fmt;
 use std::io;
 
-use reactor::source::CallbackSlot;
-
-use crate::readiness::Readiness;
+use super::Readiness;
+use crate::source::CallbackSlot;
 use crate::sync::{Arc, Mutex};
 
 /// Bits of a key that hold the slot index; the rest hold the generation.
 const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
-/// Slot indices stop below this, so that no key equals [`NOTIFY_KEY`] or polling's own
-/// `usize::MAX`.
+/// Slot indices stop below this, so that no key equals one of [`Registry::UNUSED_KEYS`].
 const MAX_SLOTS: usize = INDEX_MASK - 1;
 
-/// The key of the epoll source's own notification eventfd: never a registration's key.
-pub(crate) const NOTIFY_KEY: usize = usize::MAX - 1;
-
 /// What runs when a registered fd becomes ready.
-pub(crate) type Callback = dyn FnMut(Readiness) + Send;
+pub type Callback = dyn FnMut(Readiness) + Send;
 
-/// Registered callbacks by key.
+/// Registered callbacks by generation-checked key: the part of every I/O backend that decides
+/// which callback an event belongs to.
+///
+/// A backend reports each event it observes to [`dispatch`](Self::dispatch); a key that was
+/// removed (even if its slot was reused since) reaches nothing, and once
+/// [`remove`](Self::remove) returns its callback never runs again.
 #[derive(Default)]
 pub struct Registry {
     table: Mutex<Table>,
 }
 
-/// Scratch space of [`Registry::dispatch`], reused from one wait to the next.
+/// Scratch space of [`Registry::dispatch`], reused from one wait to the next so that a wait
+/// allocates nothing.
 #[derive(Default)]
 pub struct DispatchBuffer {
     /// Entries found live for the events of one dispatch, with their readiness.
@@ -52,7 +51,12 @@ struct Entry {
 }
 
 impl Registry {
-    /// Registers `callback`; returns its key.
+    /// Keys that no registration ever has: a backend may report its own fds (a notification
+    /// eventfd) under them and skip them before dispatching.
+    pub const UNUSED_KEYS: [usize; 2] = [usize::MAX, usize::MAX - 1];
+
+    /// Registers `callback`; returns its key. [`IoHandle::register`](super::IoHandle::register)
+    /// calls it; a backend only reads keys.
     ///
     /// # Errors
     ///
@@ -68,8 +72,7 @@ impl Registry {
     pub fn remove(&self, key: usize) {
         let entry = self.table.lock().remove(key);
         if let Some(entry) = entry {
-            #[cfg(reactor_loom)]
-            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::RemoveSkipsCallbackSlot) {
+            if crate::sync::seeded!(RemoveSkipsCallbackSlot) {
                 return;
             }
             entry.callback.remove();
@@ -77,7 +80,11 @@ impl Registry {
     }
 
     /// Runs the callback of each `(key, readiness)` event whose registration is still live;
-    /// returns how many ran.
+    /// returns how many ran. Keys that are stale, unknown or [unused](Self::UNUSED_KEYS) are
+    /// skipped.
+    ///
+    /// Callbacks run outside the registry's lock, so one may register or deregister; a panic in
+    /// one propagates after the callbacks before it ran, and the slot stays usable.
     pub fn dispatch(
         &self,
         events: impl Iterator<Item = (usize, Readiness)>,
@@ -139,7 +146,7 @@ impl Table {
             None => {
                 return Err(io::Error::new(
                     io::ErrorKind::OutOfMemory,
-                    "the epoll source has no registration slot left",
+                    "the I/O backend's registry has no registration slot left",
                 ))
             }
         };
@@ -200,18 +207,11 @@ mod tests {
     }
 
     #[test]
-    fn no_key_collides_with_the_notify_key() {
+    fn no_key_collides_with_the_unused_keys() {
         let registry = Registry::default();
         let key = registry.insert(Box::new(|_| {})).unwrap();
-        assert_ne!(key, NOTIFY_KEY);
-        let events = [(NOTIFY_KEY, Readiness::READABLE), (usize::MAX, Readiness::READABLE)];
+        assert!(!Registry::UNUSED_KEYS.contains(&key));
+        let events = Registry::UNUSED_KEYS.map(|key| (key, Readiness::READABLE));
         assert_eq!(registry.dispatch(events.into_iter(), &mut DispatchBuffer::default()), 0);
-    }
-
-    #[test]
-    fn hang_up_makes_both_directions_ready() {
-        let readiness = Readiness::from_epoll(libc::EPOLLHUP as u32);
-        assert!(readiness.contains(Readiness::READABLE | Readiness::WRITABLE));
-        assert_eq!(Readiness::from_epoll(libc::EPOLLOUT as u32), Readiness::WRITABLE);
     }
 }

@@ -1,4 +1,4 @@
-//! [`Async<T>`]: any fd, registered with an [`Epoll`] for as long as it is owned.
+//! [`Async<T>`]: any fd, registered with an I/O backend for as long as it is owned.
 
 use std::fmt;
 use std::future::Future;
@@ -9,22 +9,19 @@ use std::task::{ready, Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::epoll::Epoll;
-use crate::io_state::IoState;
-use crate::readiness::Readiness;
-use crate::registered::Registered;
-use crate::sync::Arc;
-use crate::waiters::WaiterKey;
+use reactor::io::{AsIoHandle, IoHandle, IoState, Readiness, WaiterKey};
 
-/// An I/O object registered with an [`Epoll`] source: its operations wait for readiness instead
-/// of blocking.
+use crate::registered::{backend_of, current_backend, Registered};
+
+/// An I/O object registered with an I/O backend (epoll, the portable `polling` backend, your own
+/// [`IoSource`](reactor::io::IoSource)): its operations wait for readiness instead of blocking.
 ///
 /// `Async` owns the I/O object, so registration is safe: the fd is registered (and put in
 /// non-blocking mode) by [`new`](Self::new), and deregistered by `Drop` (or
 /// [`into_inner`](Self::into_inner)) before the fd can close. Any [`AsFd`] type works: sockets,
 /// pipes, terminals, eventfds, your own.
 ///
-/// The readiness the kernel reports is cached. It starts empty (the kernel reports an fd that
+/// The readiness the backend reports is cached. It starts empty (the kernel reports an fd that
 /// is already ready right after registration), and a direction stays ready until an operation
 /// run through [`read_with`](Self::read_with), [`write_with`](Self::write_with) or the
 /// [`AsyncRead`]/[`AsyncWrite`] impls fails with `WouldBlock`; operations run while it is ready
@@ -72,42 +69,49 @@ use crate::waiters::WaiterKey;
 /// ```
 pub struct Async<T: AsFd> {
     registered: Registered<T>,
-    state: Arc<IoState>,
+    // std's `Arc`: the state is shared with the registration's callback, and its count is no
+    // part of the readiness protocol (which `IoState`'s own lock carries, loom-modelled).
+    state: std::sync::Arc<IoState>,
+    /// Whether a short read of a stream may clear readability (the backend marks every
+    /// hang-up), asked once at registration.
+    drained_clears: bool,
 }
 
 impl<T: AsFd> Async<T> {
-    /// Registers `io` with the epoll source of the executor running the current task, and puts
+    /// Registers `io` with the I/O backend of the executor running the current task, and puts
     /// it in non-blocking mode.
     ///
     /// # Errors
     ///
-    /// `NotFound` outside an executor whose source contains an [`Epoll`] (use
+    /// `NotFound` outside an executor whose source has an I/O backend (use
     /// [`with_source`](Self::with_source) there), and the errors of
     /// [`with_source`](Self::with_source).
     pub fn new(io: T) -> io::Result<Self> {
-        let epoll = reactor::current_source::<Epoll>().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                "Async::new found no epoll source: call it inside an executor whose source \
-                 contains an Epoll, or pass one with Async::with_source",
-            )
-        })?;
-        Self::with_source(io, &epoll)
+        Self::register(io, current_backend("Async::new")?)
     }
 
-    /// Registers `io` with `epoll`, and puts it in non-blocking mode.
+    /// Registers `io` with the I/O backend of `source` (an [`IoHandle`], or an event source
+    /// that has a backend: an `Epoll`, a runtime's composite source, ...), and puts it in
+    /// non-blocking mode.
     ///
     /// # Errors
     ///
-    /// - `AlreadyExists` if the fd is registered with `epoll` already (by another `Async`);
-    /// - `Unsupported` for a regular file or a directory, which epoll cannot watch;
-    /// - `InvalidInput` for a closed or invalid fd;
-    /// - the error of setting non-blocking mode, or of `epoll_ctl`, otherwise.
-    pub fn with_source(io: T, epoll: &Epoll) -> io::Result<Self> {
-        let state = Arc::new(IoState::default());
+    /// - `NotFound` if `source` has no I/O backend;
+    /// - the backend's errors of adding the fd (epoll: `AlreadyExists` if the fd is registered
+    ///   already, by another `Async`; `Unsupported` for a regular file or a directory, which
+    ///   epoll cannot watch; `InvalidInput` for a closed or invalid fd);
+    /// - the error of setting non-blocking mode.
+    pub fn with_source(io: T, source: &(impl AsIoHandle + ?Sized)) -> io::Result<Self> {
+        Self::register(io, backend_of(source, "Async::with_source")?)
+    }
+
+    fn register(io: T, backend: IoHandle) -> io::Result<Self> {
+        let state = std::sync::Arc::new(IoState::default());
         let callback_state = state.clone();
         let callback = Box::new(move |readiness| callback_state.on_event(readiness));
-        Ok(Self { registered: Registered::new(io, epoll, callback)?, state })
+        let registered = Registered::new(io, &backend, callback)?;
+        let drained_clears = registered.registration().reports_read_closed();
+        Ok(Self { registered, state, drained_clears })
     }
 
     /// The I/O object.
@@ -115,16 +119,16 @@ impl<T: AsFd> Async<T> {
         self.registered.get_ref()
     }
 
-    /// The epoll source the I/O object is registered with.
-    pub fn source(&self) -> &Epoll {
-        self.registered.source()
+    /// The I/O backend the I/O object is registered with.
+    pub fn source(&self) -> &IoHandle {
+        self.registered.registration().handle()
     }
 
     /// Deregisters the I/O object and returns it (still in non-blocking mode).
     ///
     /// # Errors
     ///
-    /// The error of `epoll_ctl(EPOLL_CTL_DEL)`, which does not happen for a valid registration.
+    /// The backend's error of deleting the fd, which does not happen for a valid registration.
     pub fn into_inner(self) -> io::Result<T> {
         self.registered.into_inner()
     }
@@ -148,7 +152,7 @@ impl<T: AsFd> Async<T> {
     /// readability between attempts.
     ///
     /// `op` must be a non-blocking operation whose `WouldBlock` means "not readable": after one,
-    /// the cached readiness is cleared and the next attempt waits for the kernel's next event.
+    /// the cached readiness is cleared and the next attempt waits for the backend's next event.
     ///
     /// # Examples
     ///
@@ -184,8 +188,14 @@ impl<T: AsFd> Async<T> {
         WithReadiness { io: self, direction: Readiness::WRITABLE, op, waiter: WaiterKey::default() }
     }
 
-    /// Polls the readable direction for the `AsyncRead`-style APIs of wrapper types.
-    pub(crate) fn poll_read_with<R>(
+    /// Polls the non-blocking read `op` once: runs it while the cached readiness says readable,
+    /// and waits for readability when it fails with `WouldBlock`, as
+    /// [`read_with`](Self::read_with) does, for `poll_*`-style APIs (a QUIC stack's socket, your
+    /// own `AsyncRead`).
+    ///
+    /// The waker of each task that polls and finds the direction not ready is kept until the
+    /// next event in that direction (see [several tasks](Self#several-tasks-on-one-async)).
+    pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
@@ -209,8 +219,8 @@ impl<T: AsFd> Async<T> {
         self.poll_io(Readiness::READABLE, cx, None, |mut io| io.read(buf), drained)
     }
 
-    /// Polls the writable direction for the `AsyncWrite`-style APIs of wrapper types.
-    pub(crate) fn poll_write_with<R>(
+    /// Polls the non-blocking write `op` once (see [`poll_read_with`](Self::poll_read_with)).
+    pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
@@ -233,9 +243,15 @@ impl<T: AsFd> Async<T> {
         loop {
             let tick = ready!(self.state.poll_ready(direction, cx, waiter.as_deref_mut()));
             match op(self.get_ref()) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.state.clear(direction, tick),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    if self.state.clear(direction, tick) {
+                        self.registered.registration().rearm(direction)?;
+                    }
+                }
                 Ok(value) => {
-                    if drained(&value) {
+                    // Skipped for a backend that may not mark a hang-up (the EOF read after a
+                    // short one would wait forever); so no re-arm is needed either.
+                    if self.drained_clears && drained(&value) {
                         self.state.clear_drained(direction, tick);
                     }
                     return Poll::Ready(Ok(value));

@@ -10,7 +10,9 @@ use futures_core::Stream;
 
 use crate::net::socket::{start_connect, RawAddr};
 use crate::net::{impl_async_read, impl_async_write};
-use crate::{Async, Epoll};
+use reactor::io::AsIoHandle;
+
+use crate::Async;
 
 /// A Unix stream listening socket.
 ///
@@ -43,7 +45,7 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and registers with the current executor's epoll source.
+    /// Binds to `path` and registers with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
@@ -52,16 +54,19 @@ impl UnixListener {
         Ok(Self { inner: Async::new(std::os::unix::net::UnixListener::bind(path)?)? })
     }
 
-    /// Registers a std listener with `epoll`.
+    /// Registers a std listener with the I/O backend of `source` (see [`Async::with_source`]).
     ///
     /// # Errors
     ///
     /// The errors of [`Async::with_source`].
-    pub fn from_std(listener: std::os::unix::net::UnixListener, epoll: &Epoll) -> io::Result<Self> {
-        Ok(Self { inner: Async::with_source(listener, epoll)? })
+    pub fn from_std(
+        listener: std::os::unix::net::UnixListener,
+        source: &(impl AsIoHandle + ?Sized),
+    ) -> io::Result<Self> {
+        Ok(Self { inner: Async::with_source(listener, source)? })
     }
 
-    /// Accepts a connection; the stream registers with this listener's epoll source.
+    /// Accepts a connection; the stream registers with this listener's I/O backend.
     ///
     /// # Errors
     ///
@@ -111,12 +116,12 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
-    /// Connects to the socket at `path`, registering with the current executor's epoll source.
+    /// Connects to the socket at `path`, registering with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
     /// `InvalidInput` for a path too long for a socket address, `NotFound` if nothing is bound
-    /// there (or outside an executor with an epoll source), `ConnectionRefused` if nobody
+    /// there (or outside an executor with an I/O backend), `ConnectionRefused` if nobody
     /// listens, `WouldBlock` if the listener's backlog is full.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<Self> {
         let socket = start_connect(&RawAddr::unix(path.as_ref())?)?;
@@ -128,7 +133,7 @@ impl UnixStream {
         Ok(Self { inner: stream })
     }
 
-    /// A connected pair of streams, both registered with the current executor's epoll source.
+    /// A connected pair of streams, both registered with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
@@ -138,13 +143,16 @@ impl UnixStream {
         Ok((Self { inner: Async::new(a)? }, Self { inner: Async::new(b)? }))
     }
 
-    /// Registers a std stream with `epoll`.
+    /// Registers a std stream with the I/O backend of `source` (see [`Async::with_source`]).
     ///
     /// # Errors
     ///
     /// The errors of [`Async::with_source`].
-    pub fn from_std(stream: std::os::unix::net::UnixStream, epoll: &Epoll) -> io::Result<Self> {
-        Ok(Self { inner: Async::with_source(stream, epoll)? })
+    pub fn from_std(
+        stream: std::os::unix::net::UnixStream,
+        source: &(impl AsIoHandle + ?Sized),
+    ) -> io::Result<Self> {
+        Ok(Self { inner: Async::with_source(stream, source)? })
     }
 
     /// Shuts down the read direction, the write direction, or both.
@@ -189,7 +197,7 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
-    /// Binds to `path` and registers with the current executor's epoll source.
+    /// Binds to `path` and registers with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
@@ -198,7 +206,7 @@ impl UnixDatagram {
         Ok(Self { inner: Async::new(std::os::unix::net::UnixDatagram::bind(path)?)? })
     }
 
-    /// An unbound socket, registered with the current executor's epoll source.
+    /// An unbound socket, registered with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
@@ -207,7 +215,7 @@ impl UnixDatagram {
         Ok(Self { inner: Async::new(std::os::unix::net::UnixDatagram::unbound()?)? })
     }
 
-    /// A connected pair of sockets, both registered with the current executor's epoll source.
+    /// A connected pair of sockets, both registered with the I/O backend of the current executor.
     ///
     /// # Errors
     ///
@@ -217,13 +225,16 @@ impl UnixDatagram {
         Ok((Self { inner: Async::new(a)? }, Self { inner: Async::new(b)? }))
     }
 
-    /// Registers a std socket with `epoll`.
+    /// Registers a std socket with the I/O backend of `source` (see [`Async::with_source`]).
     ///
     /// # Errors
     ///
     /// The errors of [`Async::with_source`].
-    pub fn from_std(socket: std::os::unix::net::UnixDatagram, epoll: &Epoll) -> io::Result<Self> {
-        Ok(Self { inner: Async::with_source(socket, epoll)? })
+    pub fn from_std(
+        socket: std::os::unix::net::UnixDatagram,
+        source: &(impl AsIoHandle + ?Sized),
+    ) -> io::Result<Self> {
+        Ok(Self { inner: Async::with_source(socket, source)? })
     }
 
     /// Sets the default peer of [`send`](Self::send), and the only one [`recv`](Self::recv)
