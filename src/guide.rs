@@ -197,15 +197,16 @@
 //!
 //! # Composing with the default runtime
 //!
-//! `reactor_epoll::Runtime` blocks in epoll, with a timer and a channel source composed beside it.
+//! `reactor_epoll::Runtime` blocks in its I/O backend (epoll on Linux), with a timer and a channel
+//! source composed beside it.
 //! A passive source of yours joins them: `Runtime::builder().source(mailbox)`. A blocking one is
 //! refused (`InvalidInput`): a composite blocks in one place, and while a thread blocks in
-//! epoll, nothing would wait for your source's events. The way out is that epoll can wait for
-//! your fd too:
+//! epoll, nothing would wait for your source's events. The way out is that the runtime's I/O
+//! backend can wait for your fd too:
 //!
-//! - **Register the fd with the runtime's epoll, and dispatch from its callback.**
-//!   `runtime.epoll().watch(fd, callback)` runs `callback` inside epoll's wait, on the runtime's
-//!   loop, whenever the fd becomes readable. The registration is edge-triggered: the callback
+//! - **Register the fd with the runtime's I/O backend, and dispatch from its callback.**
+//!   `reactor_epoll::Watch::new(fd, runtime.io(), callback)` runs `callback` inside the backend's
+//!   wait, on the runtime's loop, whenever the fd becomes readable. The registration is edge-triggered: the callback
 //!   hears of new data once, so it must read until `WouldBlock` (a capped read would strand the
 //!   rest until the next event). The source's own `wait`, `notify` and notifier are not used in
 //!   this mode, and dropping the returned `Watch` deregisters (no callback after the drop
@@ -213,7 +214,7 @@
 //!   `custom_source` example does exactly this for an inotify source (`Inotify::register_with`,
 //!   refused while an executor drives it, and the other way round).
 //! - **Or make it no source at all.** If tasks are the only consumers, wrap the fd in
-//!   `reactor_epoll::Async` and read it in a task: the runtime's epoll does the waiting and the
+//!   `reactor_epoll::Async` and read it in a task: the runtime's backend does the waiting and the
 //!   readiness bookkeeping.
 //! - **Or keep it on an executor of its own** (as above, on its own threads) and hand its events
 //!   to the runtime's tasks through `reactor_channel` channels, which work across executors.
@@ -268,15 +269,15 @@
 //! let refused = Runtime::builder().source(source.clone()).build();
 //! assert_eq!(refused.err().map(|error| error.kind()), Some(io::ErrorKind::InvalidInput));
 //!
-//! // ...but its fd can join the runtime's epoll, whose wait then dispatches it.
+//! // ...but its fd can join the runtime's I/O backend, whose wait then dispatches it.
 //! let runtime = Runtime::new()?;
 //! let dispatcher = source.clone();
-//! let watch = runtime.epoll().watch(source, move |_readiness| {
+//! let watch = reactor_epoll::Watch::new(source, runtime.io(), move |_readiness| {
 //!     let _ = dispatcher.dispatch(); // edge-triggered: reads until WouldBlock
 //! })?;
 //!
 //! // Beside a TCP echo server, on the same runtime.
-//! let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0")?, runtime.epoll())?;
+//! let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0")?, runtime.io())?;
 //! let addr = listener.local_addr()?;
 //! let server = runtime.spawn(async move {
 //!     let (stream, _) = listener.accept().await?;

@@ -92,10 +92,10 @@ fn on_the_default_runtime(dir: &Path) -> Result<(), BoxError> {
     let runtime = Runtime::builder().worker_threads(2).build()?;
     let inotify = Inotify::new()?;
     // Dropping the registration deregisters; the source could then be driven another way.
-    let _registration: EpollRegistration = inotify.register_with(runtime.epoll())?;
+    let _registration: EpollRegistration = inotify.register_with(runtime.io())?;
     let mut events = inotify.watch_stream(dir, Mask::CREATE)?;
 
-    let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0")?, runtime.epoll())?;
+    let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0")?, runtime.io())?;
     let addr = listener.local_addr()?;
     let server = runtime.spawn(async move {
         let (stream, _) = listener.accept().await?;

@@ -122,18 +122,27 @@
 //! to the next millisecond.
 #![doc(test(attr(deny(warnings))))]
 
+mod backend;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll;
 mod global;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod notifier;
 mod runtime;
 mod sync;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod sys;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod watch;
 
+pub use backend::Backend;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub use epoll::Epoll;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub use notifier::FdNotifier;
 pub use reactor::io::Readiness;
 pub use reactor_net::{net, Async, Ready, Watch, WithReadiness};
+pub use reactor_polling::{PollingSource, Triggering};
 
 pub use global::{block_on, default_runtime, spawn};
 pub use reactor::{yield_now, Handle, JoinError, Task};

@@ -6,28 +6,38 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reactor::io::IoHandle;
 use reactor::source::Composite;
 use reactor::{Builder, EventSource, Executor, Handle, SpawnLocalError, Task};
 use reactor_channel::ChannelSource;
+use reactor_polling::PollingSource;
 use reactor_timer::Timer;
 
+use crate::backend::{Backend, BackendSource};
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use crate::{sys, Epoll};
 
-/// The source every [`Runtime`] waits on: epoll blocks, the timer and the channel source are
-/// passive parts of one [`Composite`], so a wait blocks in `epoll_wait` exactly until the earliest
-/// timer deadline (to the nanosecond, see [`Epoll`]) and a channel send from any thread ends it.
+/// The source every [`Runtime`] waits on: the I/O backend blocks (epoll on Linux), the timer and
+/// the channel source are passive parts of one [`Composite`], so a wait blocks in the backend
+/// exactly until the earliest timer deadline (to the nanosecond with epoll, see [`Epoll`]) and a
+/// channel send from any thread ends it.
+///
+/// [`Epoll`]: crate::Epoll
 pub type RuntimeSource = Composite;
 
-/// The everyday runtime: a work-stealing [`Executor`] over epoll, a [`Timer`] and a
+/// The everyday runtime: a work-stealing [`Executor`] over an I/O backend, a [`Timer`] and a
 /// [`ChannelSource`].
 ///
-/// Its threads ask the kernel for 1 ns of timer slack (`PR_SET_TIMERSLACK`) instead of the default
-/// 50 µs, so timers fire within microseconds of their deadline: the workers for their lifetime, a
-/// thread calling [`block_on`](Self::block_on) for the duration of the call.
+/// The backend is epoll on Linux and Android and the portable [`PollingSource`] (kqueue, event
+/// ports, `poll`) elsewhere, unless [`RuntimeBuilder::backend`] chooses.
+///
+/// On Linux its threads ask the kernel for 1 ns of timer slack (`PR_SET_TIMERSLACK`) instead of
+/// the default 50 µs, so timers fire within microseconds of their deadline: the workers for their
+/// lifetime, a thread calling [`block_on`](Self::block_on) for the duration of the call.
 ///
 /// Inside its tasks every ambient API finds its source: [`Async::new`](crate::Async::new) and the
-/// [`net`](crate::net) types find the epoll, [`time::sleep`](crate::time::sleep) and friends the
-/// timer, and `reactor::current_source::<ChannelSource>()` the channel source.
+/// [`net`](crate::net) types find the I/O backend, [`time::sleep`](crate::time::sleep) and
+/// friends the timer, and `reactor::current_source::<ChannelSource>()` the channel source.
 ///
 /// # Examples
 ///
@@ -44,7 +54,7 @@ pub type RuntimeSource = Composite;
 /// ```
 pub struct Runtime {
     executor: Executor<RuntimeSource>,
-    epoll: Epoll,
+    backend: BackendSource,
     timer: Timer,
     channels: ChannelSource,
 }
@@ -54,12 +64,12 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// The error of creating the epoll instance or of spawning a worker thread.
+    /// The error of creating the I/O backend or of spawning a worker thread.
     pub fn new() -> io::Result<Self> {
         RuntimeBuilder::new().build()
     }
 
-    /// A builder to configure the worker threads or use a manually advanced clock.
+    /// A builder to configure the worker threads, the I/O backend, or a manually advanced clock.
     pub fn builder() -> RuntimeBuilder {
         RuntimeBuilder::new()
     }
@@ -70,6 +80,7 @@ impl Runtime {
     ///
     /// Inside a task or another `block_on`, as [`Executor::block_on`] documents.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         let _slack = TimerSlack::minimise();
         self.executor.block_on(future)
     }
@@ -101,9 +112,29 @@ impl Runtime {
         self.executor.handle()
     }
 
-    /// The epoll source: register I/O with it explicitly ([`Async::with_source`](crate::Async::with_source)).
-    pub fn epoll(&self) -> &Epoll {
-        &self.epoll
+    /// The I/O backend, to register I/O with explicitly ([`Async::with_source`](crate::Async::with_source),
+    /// the `from_std` constructors of [`net`](crate::net), [`Watch::new`](crate::Watch::new)), on
+    /// whichever backend the runtime runs.
+    pub fn io(&self) -> &IoHandle {
+        self.backend.io_handle()
+    }
+
+    /// The epoll source, if the runtime runs on epoll.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn epoll(&self) -> Option<&Epoll> {
+        match &self.backend {
+            BackendSource::Epoll(epoll) => Some(epoll),
+            BackendSource::Polling(_) => None,
+        }
+    }
+
+    /// The portable backend, if the runtime runs on it.
+    pub fn polling(&self) -> Option<&PollingSource> {
+        match &self.backend {
+            BackendSource::Polling(polling) => Some(polling),
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            BackendSource::Epoll(_) => None,
+        }
     }
 
     /// The timer source, for explicit timers and callbacks.
@@ -131,7 +162,7 @@ impl Runtime {
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("epoll", &self.epoll)
+            .field("backend", &self.backend)
             .field("timer", &self.timer)
             .finish_non_exhaustive()
     }
@@ -154,14 +185,45 @@ impl fmt::Debug for Runtime {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct RuntimeBuilder {
     executor: Builder,
+    backend: Backend,
     on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     extra_sources: Vec<Box<dyn EventSource>>,
 }
 
 impl RuntimeBuilder {
-    /// One worker thread per available core, threads named `reactor-N`.
+    /// One worker thread per available core, threads named `reactor-N`, the automatic backend.
     pub fn new() -> Self {
-        Self { executor: Builder::new(), on_thread_start: None, extra_sources: Vec::new() }
+        Self {
+            executor: Builder::new(),
+            backend: Backend::Automatic,
+            on_thread_start: None,
+            extra_sources: Vec::new(),
+        }
+    }
+
+    /// The I/O backend to block in: [`Backend::Automatic`] (the default) is epoll on Linux and
+    /// Android and the portable backend elsewhere.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_epoll::{Backend, Runtime};
+    ///
+    /// let runtime = Runtime::builder().backend(Backend::Polling).worker_threads(1).build()?;
+    /// assert!(runtime.polling().is_some());
+    /// let echoed = runtime.block_on(async {
+    ///     let (a, b) = reactor_epoll::net::UnixStream::pair()?;
+    ///     futures_lite::AsyncWriteExt::write_all(&mut &a, b"hi").await?;
+    ///     let mut buf = [0; 2];
+    ///     futures_lite::AsyncReadExt::read_exact(&mut &b, &mut buf).await?;
+    ///     Ok::<_, std::io::Error>(buf)
+    /// })?;
+    /// assert_eq!(&echoed, b"hi");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
     }
 
     /// Adds a passive event source of your own (one whose
@@ -172,8 +234,8 @@ impl RuntimeBuilder {
     /// # Errors
     ///
     /// A source that can block is refused with `InvalidInput` when the runtime is built: the
-    /// runtime already blocks in epoll, and register an fd-based source's fd with
-    /// [`Epoll::watch`] instead. A source that another live executor or composite drives
+    /// runtime already blocks in its I/O backend, and register an fd-based source's fd with
+    /// [`Watch::new`](crate::Watch::new) on [`Runtime::io`] instead. A source that another live executor or composite drives
     /// already is refused with `AlreadyExists` (see [`EventSource::attach`]).
     pub fn source(mut self, source: impl EventSource + 'static) -> Self {
         self.extra_sources.push(Box::new(source));
@@ -214,7 +276,8 @@ impl RuntimeBuilder {
     ///
     /// # Errors
     ///
-    /// The error of creating the epoll instance or of spawning a worker thread.
+    /// `Unsupported` for [`Backend::Epoll`] where epoll does not exist; the error of creating
+    /// the I/O backend or of spawning a worker thread.
     pub fn build(self) -> io::Result<Runtime> {
         self.build_with(Timer::new())
     }
@@ -232,7 +295,7 @@ impl RuntimeBuilder {
     }
 
     /// Starts the runtime on a paused clock: time stands still while anything can happen, and
-    /// whenever every thread of the runtime is idle and epoll has nothing ready, it jumps to the
+    /// whenever every thread of the runtime is idle and the backend has nothing ready, it jumps to the
     /// next timer's deadline. Tests of timeout logic then need no advances: they await, and get
     /// the same result on any number of worker threads, in no real time. The returned
     /// [`ManualClock`](reactor_timer::ManualClock) still advances it by hand. See
@@ -261,9 +324,9 @@ impl RuntimeBuilder {
     }
 
     fn build_with(self, timer: Timer) -> io::Result<Runtime> {
-        let epoll = Epoll::new()?;
+        let backend = self.backend.create()?;
         let channels = ChannelSource::new();
-        let mut source = Composite::new(epoll.clone())?;
+        let mut source = Composite::new(backend.boxed())?;
         let passive: [Box<dyn EventSource>; 2] = [Box::new(timer.clone()), Box::new(channels.clone())];
         for part in passive.into_iter().chain(self.extra_sources) {
             source = source.with(part).map_err(|error| {
@@ -272,8 +335,8 @@ impl RuntimeBuilder {
                 }
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    "a runtime's extra sources must be passive: it already blocks in epoll \
-                     (register an fd with Epoll::watch instead)",
+                    "a runtime's extra sources must be passive: it already blocks in its I/O \
+                     backend (register an fd with reactor_epoll::Watch::new on Runtime::io instead)",
                 )
             })?;
         }
@@ -281,13 +344,14 @@ impl RuntimeBuilder {
         let executor = self
             .executor
             .on_thread_start(move || {
+                #[cfg(any(target_os = "linux", target_os = "android"))]
                 sys::minimise_timer_slack();
                 if let Some(hook) = &user_hook {
                     hook();
                 }
             })
             .build(source)?;
-        Ok(Runtime { executor, epoll, timer, channels })
+        Ok(Runtime { executor, backend, timer, channels })
     }
 }
 
@@ -295,6 +359,7 @@ impl fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RuntimeBuilder")
             .field("executor", &self.executor)
+            .field("backend", &self.backend)
             .field("extra_sources", &self.extra_sources.len())
             .finish()
     }
@@ -307,16 +372,19 @@ impl Default for RuntimeBuilder {
 }
 
 /// Minimal timer slack on this thread while it lives (also when the future panics).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 struct TimerSlack {
     previous: libc::c_ulong,
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 impl TimerSlack {
     fn minimise() -> Self {
         Self { previous: sys::minimise_timer_slack() }
     }
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 impl Drop for TimerSlack {
     fn drop(&mut self) {
         sys::restore_timer_slack(self.previous);

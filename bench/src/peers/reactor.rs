@@ -95,7 +95,7 @@ impl Runtime for Reactor {
     }
 
     async fn echo_server(&self, listener: TcpListener, connections: usize) -> io::Result<u64> {
-        let listener = AsyncListener::from_std(listener, self.0.epoll())?;
+        let listener = AsyncListener::from_std(listener, self.0.io())?;
         serve::echo_all(&self.spawner(), connections, || accept(&listener), futures_io::echo).await
     }
 
@@ -105,7 +105,7 @@ impl Runtime for Reactor {
         connections: usize,
         polled: Arc<AtomicUsize>,
     ) -> io::Result<()> {
-        let listener = AsyncListener::from_std(listener, self.0.epoll())?;
+        let listener = AsyncListener::from_std(listener, self.0.io())?;
         let read = futures_io::read_until_closed;
         serve::hold_idle(&self.spawner(), connections, || accept(&listener), polled, read).await
     }

@@ -1,11 +1,12 @@
-//! The source driven by an epoll source instead of its own `wait`: how a blocking fd source runs
+//! The source driven by an I/O backend instead of its own `wait`: how a blocking fd source runs
 //! on the default runtime (`reactor_epoll::Runtime`), beside its TCP.
 //!
-//! The runtime blocks in epoll, so a second blocking source cannot join its composite (one
-//! thread cannot block in two places). But the one thing the inotify source blocks on is an fd,
-//! and epoll can wait for that fd as well as for sockets: [`Inotify::register_with`] registers
-//! it with the runtime's [`Epoll`] through [`Epoll::watch`], whose callback, run inside epoll's
-//! wait on the runtime's loop, reads and dispatches the inotify records. The source's own
+//! The runtime blocks in its I/O backend (epoll), so a second blocking source cannot join its
+//! composite (one thread cannot block in two places). But the one thing the inotify source
+//! blocks on is an fd, and the backend can wait for that fd as well as for sockets:
+//! [`Inotify::register_with`] registers it with the runtime's backend through [`Watch::new`],
+//! whose callback, run inside the backend's wait on the runtime's loop, reads and dispatches the
+//! inotify records. The source's own
 //! `wait`, `ppoll` and notifier are then unused.
 
 use std::fmt;
@@ -13,7 +14,8 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 
-use reactor_epoll::{Epoll, Watch};
+use reactor::io::IoHandle;
+use reactor_epoll::Watch;
 
 use super::{lock, Inotify, Shared};
 
@@ -42,8 +44,8 @@ impl Inotify {
     ///
     /// - `AlreadyExists` while a composite or an executor drives the source, or another
     ///   epoll registration does: the two would read the same events.
-    /// - The errors of [`Epoll::watch`].
-    pub(crate) fn register_with(&self, epoll: &Epoll) -> io::Result<EpollRegistration> {
+    /// - The errors of [`Watch::new`].
+    pub(crate) fn register_with(&self, io: &IoHandle) -> io::Result<EpollRegistration> {
         let mut epoll_driven = lock(&self.shared.epoll_driven);
         if *epoll_driven || self.shared.driver.is_attached() {
             return Err(io::Error::new(
@@ -53,7 +55,7 @@ impl Inotify {
             ));
         }
         let source = self.clone();
-        let watch = epoll.watch(InotifyFd(self.shared.clone()), move |_readiness| {
+        let watch = Watch::new(InotifyFd(self.shared.clone()), io, move |_readiness| {
             // Edge-triggered: epoll reports the fd again only when new records arrive, so read
             // until none is left (no cap, unlike `wait`: a cap would strand the rest until the
             // next event). The only read errors of an inotify fd are EINVAL, for a buffer too

@@ -51,7 +51,7 @@ fn created_events() -> CreatedEvents {
 
 /// A runtime with a TCP server that echoes every connection until EOF; returns its address.
 fn echo_server(runtime: &Runtime) -> io::Result<std::net::SocketAddr> {
-    let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0")?, runtime.epoll())?;
+    let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0")?, runtime.io())?;
     let addr = listener.local_addr()?;
     runtime
         .spawn(async move {
@@ -80,7 +80,7 @@ fn inotify_events_and_a_tcp_echo_share_one_default_runtime() {
     let dir = TempDir::new().unwrap();
     let runtime = Runtime::builder().worker_threads(2).build().unwrap();
     let inotify = Inotify::new().unwrap();
-    let _registration = inotify.register_with(runtime.epoll()).unwrap();
+    let _registration = inotify.register_with(runtime.io()).unwrap();
     let addr = echo_server(&runtime).unwrap();
     let mut events = inotify.watch_stream(dir.path(), Mask::CREATE).unwrap();
     let watched = dir.path().to_owned();
@@ -117,7 +117,7 @@ fn a_burst_larger_than_one_waits_read_cap_all_arrives_through_epoll() {
     for index in 0..count {
         fs::write(dir.path().join(name(index)), "").unwrap();
     }
-    let registration = inotify.register_with(runtime.epoll()).unwrap();
+    let registration = inotify.register_with(runtime.io()).unwrap();
 
     for index in 0..count {
         let event = received.recv_timeout(PATIENCE).unwrap_or_else(|_| {
@@ -133,24 +133,24 @@ fn an_inotify_source_has_one_kind_of_driver_at_a_time() {
     let runtime = Runtime::builder().worker_threads(1).build().unwrap();
     let inotify = Inotify::new().unwrap();
 
-    let registration = inotify.register_with(runtime.epoll()).unwrap();
+    let registration = inotify.register_with(runtime.io()).unwrap();
     let error = Composite::new(inotify.clone()).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::AlreadyExists, "an executor beside the epoll registration");
-    let error = inotify.register_with(runtime.epoll()).unwrap_err();
+    let error = inotify.register_with(runtime.io()).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::AlreadyExists, "a second epoll registration");
     drop(registration);
 
     let executor = Builder::new().worker_threads(1).build(inotify.clone()).unwrap();
-    let error = inotify.register_with(runtime.epoll()).unwrap_err();
+    let error = inotify.register_with(runtime.io()).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::AlreadyExists, "an epoll registration beside an executor");
     drop(executor);
-    drop(inotify.register_with(runtime.epoll()).unwrap());
+    drop(inotify.register_with(runtime.io()).unwrap());
 }
 
 #[test]
 fn events_left_when_the_epoll_registration_drops_go_to_the_next_driver() {
     let CreatedEvents { dir, runtime, inotify, received, _watch } = created_events();
-    let registration = inotify.register_with(runtime.epoll()).unwrap();
+    let registration = inotify.register_with(runtime.io()).unwrap();
     fs::write(dir.path().join("first"), "").unwrap();
     assert_eq!(received.recv_timeout(PATIENCE).unwrap(), created("first"));
 

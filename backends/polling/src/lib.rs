@@ -1,0 +1,313 @@
+//! The portable I/O backend for [`reactor`], on [`polling`]'s public API: kqueue on macOS and the
+//! BSDs, event ports on illumos and Solaris, `poll` on other Unix systems, and epoll on Linux.
+//!
+//! [`PollingSource`] is a blocking [`EventSource`] and an I/O backend
+//! ([`reactor::io::IoSource`]): inside an executor over it, alone or composed, `reactor-net`'s
+//! `Async<T>` and `net` types find it and run on it unchanged. The default runtime of
+//! `reactor-epoll` uses it wherever epoll does not exist.
+//!
+//! Everything it asks of the OS goes through `polling`'s documented API (`add_with_mode`,
+//! `modify_with_mode`, `delete`, `wait`, `notify`), so it stays correct whatever `polling` does
+//! inside. The registry, the readiness cache and the waiter sets are the core's, shared with
+//! every other backend.
+//!
+//! # Edge-triggered or re-armed
+//!
+//! Where `polling` supports edge-triggered registrations (epoll, kqueue) every fd is registered
+//! once, edge-triggered for both directions, and never touched again until it is deleted.
+//! Elsewhere (event ports, `poll`) registrations are one-shot: the backend re-arms the directions
+//! an event did not report right after it, and a direction it did report once the I/O object
+//! finds it not ready again ([`IoSource::rearm`]). [`PollingSource::with_triggering`] forces one
+//! or the other, which is how the one-shot path is tested on Linux.
+//!
+//! # Cost, compared with `reactor-epoll` on Linux
+//!
+//! `polling::Poller::wait` re-arms its notifier and, for a timeout, a timerfd on every call, so a
+//! wait costs a few more syscalls than epoll's one. `polling` does not report a peer's hang-up
+//! (`EPOLLRDHUP`) on every platform, so a stream read that comes back short is not taken as
+//! proof that the socket is drained: the next read runs and meets `WouldBlock`, one more
+//! `read` per readiness cycle. One-shot platforms add a `modify` per cycle.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::os::unix::net::UnixStream;
+//! use futures_lite::{AsyncReadExt, AsyncWriteExt};
+//! use reactor::Executor;
+//! use reactor_net::Async;
+//! use reactor_polling::PollingSource;
+//!
+//! let executor = Executor::new(PollingSource::new()?)?;
+//! executor.block_on(async {
+//!     let (a, b) = UnixStream::pair()?;
+//!     let (mut a, mut b) = (Async::new(a)?, Async::new(b)?);
+//!     a.write_all(b"ping").await?;
+//!     let mut buf = [0; 4];
+//!     b.read_exact(&mut buf).await?;
+//!     assert_eq!(&buf, b"ping");
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![cfg(unix)]
+#![doc(test(attr(deny(warnings))))]
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+use polling::{Event, Events, PollMode, Poller};
+use reactor::io::{DispatchBuffer, IoHandle, IoSource, Readiness, Registry};
+use reactor::source::{Notifier, NotifierSlot};
+use reactor::sync::Mutex;
+use reactor::EventSource;
+
+/// How a [`PollingSource`] registers fds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Triggering {
+    /// Once, edge-triggered: each change in readiness is reported once (epoll, kqueue).
+    Edge,
+    /// One-shot, re-armed by the backend after each report and by the I/O object after each
+    /// `WouldBlock` (event ports, `poll`, and anywhere on request).
+    Oneshot,
+}
+
+/// The portable I/O backend: a blocking [`EventSource`] over a [`polling::Poller`].
+///
+/// Cloning gives another handle to the same source. Like every blocking source it has one
+/// driver at a time ([`attach`](EventSource::attach) refuses a second one).
+#[derive(Clone)]
+pub struct PollingSource {
+    /// The same `Inner` as `io` holds, typed. std's `Arc`: sharing the source is no part of any
+    /// protocol the loom models check.
+    inner: std::sync::Arc<Inner>,
+    /// The ambient name of this backend, which `component` answers with.
+    io: IoHandle,
+}
+
+struct Inner {
+    poller: Poller,
+    registry: Registry,
+    triggering: Triggering,
+    /// One-shot registrations only: the fd and the directions armed, per key. An event removes
+    /// the directions it reported (the rest are armed again at once), `rearm` adds them back;
+    /// both modify the registration under this lock, so they apply in the order they are
+    /// decided.
+    armed: Mutex<HashMap<usize, (RawFd, Readiness)>>,
+    /// Reused by every wait; held for the whole wait, so a second concurrent wait can tell.
+    buffers: Mutex<Buffers>,
+    driver: NotifierSlot,
+}
+
+struct Buffers {
+    events: Events,
+    reported: Vec<(usize, Readiness)>,
+    dispatch: DispatchBuffer,
+}
+
+impl PollingSource {
+    /// A new poller, edge-triggered where the platform supports it, one-shot elsewhere.
+    ///
+    /// # Errors
+    ///
+    /// The error of creating the OS poller (typically `EMFILE`).
+    pub fn new() -> io::Result<Self> {
+        let poller = Poller::new()?;
+        let triggering = if poller.supports_edge() { Triggering::Edge } else { Triggering::Oneshot };
+        Ok(Self::from_poller(poller, triggering))
+    }
+
+    /// A new poller that registers fds as `triggering` says.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` for [`Triggering::Edge`] on a platform whose poller has no edge-triggered
+    /// mode (event ports, `poll`); the error of creating the poller.
+    pub fn with_triggering(triggering: Triggering) -> io::Result<Self> {
+        let poller = Poller::new()?;
+        if triggering == Triggering::Edge && !poller.supports_edge() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this platform's poller has no edge-triggered mode; use Triggering::Oneshot",
+            ));
+        }
+        Ok(Self::from_poller(poller, triggering))
+    }
+
+    fn from_poller(poller: Poller, triggering: Triggering) -> Self {
+        let buffers =
+            Buffers { events: Events::new(), reported: Vec::new(), dispatch: DispatchBuffer::default() };
+        let inner = std::sync::Arc::new(Inner {
+            poller,
+            registry: Registry::default(),
+            triggering,
+            armed: Mutex::new(HashMap::new()),
+            buffers: Mutex::new(buffers),
+            driver: NotifierSlot::new(),
+        });
+        Self { io: IoHandle::new(inner.clone()), inner }
+    }
+
+    /// How this source registers fds.
+    pub fn triggering(&self) -> Triggering {
+        self.inner.triggering
+    }
+
+    /// This backend's [`IoHandle`], to register I/O objects with it explicitly.
+    pub fn io_handle(&self) -> &IoHandle {
+        &self.io
+    }
+
+    /// Number of fds currently registered.
+    pub fn registrations(&self) -> usize {
+        self.inner.registry.count()
+    }
+}
+
+impl EventSource for PollingSource {
+    fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        // The executor never waits from two threads at once; should a caller do it anyway, the
+        // second wait returns at once instead of blocking behind the first.
+        let Some(mut buffers) = self.inner.buffers.try_lock() else {
+            return Ok(0);
+        };
+        let Buffers { events, reported, dispatch } = &mut *buffers;
+        events.clear();
+        self.inner.poller.wait(events, timeout)?;
+        reported.clear();
+        reported.extend(events.iter().map(|event| (event.key, readiness_of(&event))));
+        if self.inner.triggering == Triggering::Oneshot {
+            self.inner.rearm_unreported(reported);
+        }
+        Ok(self.inner.registry.dispatch(reported.drain(..), dispatch))
+    }
+
+    fn notify(&self) {
+        // `Poller::notify` only fails if its own notifier cannot be written, which a full pipe
+        // or eventfd counter cannot be while a notification is pending; the wait then returns
+        // anyway. Nothing is lost by not reporting it.
+        let _ = self.inner.poller.notify();
+    }
+
+    /// Records its driver.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) while another driver is live (one thread
+    /// waits in a poller at a time; create a `PollingSource` per executor).
+    fn attach(&self, notifier: Notifier) -> io::Result<()> {
+        self.inner.driver.attach(notifier)
+    }
+
+    /// Answers for `PollingSource` itself and for its [`IoHandle`].
+    fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
+        if type_id == TypeId::of::<IoHandle>() {
+            return Some(&self.io);
+        }
+        (type_id == TypeId::of::<Self>()).then_some(self as &dyn Any)
+    }
+}
+
+/// The readiness of a `polling` event. A hang-up or an error, where the platform reports one,
+/// makes both directions ready and marks `READ_CLOSED`.
+fn readiness_of(event: &Event) -> Readiness {
+    let mut readiness = Readiness::NONE;
+    if event.readable {
+        readiness = readiness | Readiness::READABLE;
+    }
+    if event.writable {
+        readiness = readiness | Readiness::WRITABLE;
+    }
+    if event.is_interrupt() || event.is_err() == Some(true) {
+        readiness = readiness | Readiness::READABLE | Readiness::WRITABLE | Readiness::READ_CLOSED;
+    }
+    readiness
+}
+
+/// The `polling` interest of `directions` under `key`.
+fn interest(key: usize, directions: Readiness) -> Event {
+    match (directions.is_readable(), directions.is_writable()) {
+        (true, true) => Event::all(key),
+        (true, false) => Event::readable(key),
+        (false, true) => Event::writable(key),
+        (false, false) => Event::none(key),
+    }
+}
+
+impl Inner {
+    fn mode(&self) -> PollMode {
+        match self.triggering {
+            Triggering::Edge => PollMode::Edge,
+            Triggering::Oneshot => PollMode::Oneshot,
+        }
+    }
+
+    /// After a one-shot wait: each reported registration is disarmed, so its directions not
+    /// reported are armed again now; those reported wait for `rearm`.
+    fn rearm_unreported(&self, reported: &[(usize, Readiness)]) {
+        let mut armed = self.armed.lock();
+        for &(key, readiness) in reported {
+            let Some((fd, directions)) = armed.get_mut(&key) else {
+                continue; // deleted since the poller reported it
+            };
+            *directions = directions.without(readiness);
+            if *directions != Readiness::NONE {
+                // SAFETY: a key is in `armed` only between `add` and `delete` (both take this
+                // lock), and `add`'s caller keeps the fd open until `delete`.
+                let fd = unsafe { BorrowedFd::borrow_raw(*fd) };
+                // A failure leaves the direction unwatched; the next `rearm` of the registration
+                // (after its next `WouldBlock`) tries again and reports the error to the task.
+                let _ = self.poller.modify_with_mode(fd, interest(key, *directions), PollMode::Oneshot);
+            }
+        }
+    }
+}
+
+impl IoSource for Inner {
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        let both = Readiness::READABLE | Readiness::WRITABLE;
+        // Under the lock, so that a wait reporting the new fd finds it in `armed`.
+        let mut armed = self.armed.lock();
+        // SAFETY: the caller keeps `fd` open until `delete`.
+        unsafe { self.poller.add_with_mode(fd.as_raw_fd(), interest(key, both), self.mode()) }?;
+        if self.triggering == Triggering::Oneshot {
+            armed.insert(key, (fd.as_raw_fd(), both));
+        }
+        Ok(())
+    }
+
+    fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        let mut armed = self.armed.lock();
+        armed.remove(&key);
+        self.poller.delete(fd)
+    }
+
+    fn needs_rearm(&self) -> bool {
+        self.triggering == Triggering::Oneshot
+    }
+
+    fn rearm(&self, fd: BorrowedFd<'_>, key: usize, directions: Readiness) -> io::Result<()> {
+        let mut armed = self.armed.lock();
+        let Some((_, armed_directions)) = armed.get_mut(&key) else {
+            return Ok(()); // deleted: nothing to watch
+        };
+        *armed_directions = *armed_directions | directions;
+        self.poller.modify_with_mode(fd, interest(key, *armed_directions), PollMode::Oneshot)
+    }
+}
+
+impl fmt::Debug for PollingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PollingSource")
+            .field("triggering", &self.inner.triggering)
+            .field("registrations", &self.registrations())
+            .finish()
+    }
+}
