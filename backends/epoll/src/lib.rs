@@ -129,6 +129,7 @@ mod global;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod notifier;
 mod runtime;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod sync;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod sys;

@@ -1,15 +1,4 @@
-//! Repeats one pattern of the epoll source so that `strace -c -f` can count its system calls.
-//!
-//! ```text
-//! cargo build --release -p reactor-epoll --example syscall_count
-//! strace -c -f target/release/examples/syscall_count <pattern> 1000
-//! strace -c -f target/release/examples/syscall_count <pattern> 0   # the setup alone
-//! ```
-//!
-//! Patterns: `timed-wait` (a 500 µs wait that times out), `timed-wait-ms` (a 1 ms one),
-//! `readiness` (a peer writes, the wait dispatches, the read completes, the next read meets
-//! `WouldBlock` and parks), `notify` (a notify, then the wait it ends), and `polling-timed-wait`
-//! (`polling::Poller::wait` with a 500 µs timeout, as smol's async-io uses it, for comparison).
+//! The patterns, each repeated `rounds` times.
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -28,7 +17,7 @@ impl Wake for NoopWake {
     fn wake(self: Arc<Self>) {}
 }
 
-fn main() -> std::io::Result<()> {
+pub(crate) fn run() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let pattern = args.next().unwrap_or_default();
     let rounds: usize = args.next().and_then(|rounds| rounds.parse().ok()).unwrap_or(1_000);
