@@ -1,6 +1,7 @@
 //! The conformance suite, at its default sizes, on every built-in source: `Parking`,
 //! `PingSource`, `Composite` (over `Parking`, and over `Epoll` as the default runtime composes
-//! it), `Epoll`, `Timer` and `ChannelSource`. Each harness is what a source's author would write.
+//! it), the I/O backends (`Epoll`, and `PollingSource` edge-triggered and one-shot), `Timer` and
+//! `ChannelSource`. Each harness is what a source's author would write.
 //!
 //! Run with `--nocapture --test-threads=1` to see each source's report and run time.
 
@@ -13,11 +14,12 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{Channels, Pings};
+use reactor::io::AsIoHandle;
 use reactor::source::{Composite, Parking, Ping, PingSource};
 use reactor::EventSource;
 use reactor_channel::{ChannelSource, Sender};
 use reactor_conformance::{Callback, Harness, NoEvents, Suite};
-use reactor_epoll::{Epoll, Watch};
+use reactor_epoll::{Epoll, PollingSource, Triggering, Watch};
 use reactor_timer::{Timer, TimerAction, TimerRegistration};
 
 /// Runs the whole suite on `harness` and prints the report; fails with every violation.
@@ -117,13 +119,17 @@ fn timer_conforms() {
     conforms(Timers);
 }
 
-/// Watches the reading end of a socket pair with `epoll`; the callback drains it and counts one
-/// run when it read something (the writable edge a fresh socket reports is not an event).
-fn watch_reader(epoll: &Epoll, mut callback: Callback) -> io::Result<(UnixStream, Watch<UnixStream>)> {
+/// Watches the reading end of a socket pair with the I/O backend of `source`; the callback
+/// drains it and counts one run when it read something (the writable edge a fresh socket reports
+/// is not an event).
+fn watch_reader(
+    source: &(impl AsIoHandle + ?Sized),
+    mut callback: Callback,
+) -> io::Result<(UnixStream, Watch<UnixStream>)> {
     let (reader, writer) = UnixStream::pair()?;
     writer.set_nonblocking(true)?;
     let drained = reader.try_clone()?;
-    let watch = epoll.watch(reader, move |_readiness| {
+    let watch = Watch::new(reader, source, move |_readiness| {
         let mut buf = [0; 64];
         let mut read = false;
         while let Ok(len @ 1..) = (&drained).read(&mut buf) {
@@ -141,20 +147,21 @@ fn write_byte(writer: &UnixStream) {
     let _ = (&*writer).write(&[1]);
 }
 
-/// An event is a socket pair watched by the epoll source; firing it writes a byte.
-struct Sockets;
+/// An event is a socket pair watched by an I/O backend, made by the function inside; firing it
+/// writes a byte.
+struct Sockets<S>(fn() -> io::Result<S>);
 
-impl Harness for Sockets {
-    type Source = Epoll;
+impl<S: EventSource + Send + Sync + 'static> Harness for Sockets<S> {
+    type Source = S;
     type Trigger = UnixStream;
     type Registration = Watch<UnixStream>;
 
-    fn source(&self) -> io::Result<Epoll> {
-        Epoll::new()
+    fn source(&self) -> io::Result<S> {
+        (self.0)()
     }
 
-    fn register(&self, epoll: &Epoll, callback: Callback) -> io::Result<(UnixStream, Watch<UnixStream>)> {
-        watch_reader(epoll, callback)
+    fn register(&self, backend: &S, callback: Callback) -> io::Result<(UnixStream, Watch<UnixStream>)> {
+        watch_reader(backend, callback)
     }
 
     fn fire(&self, writer: &UnixStream) {
@@ -164,7 +171,17 @@ impl Harness for Sockets {
 
 #[test]
 fn epoll_conforms() {
-    conforms(Sockets);
+    conforms(Sockets(Epoll::new));
+}
+
+#[test]
+fn the_portable_backend_conforms() {
+    conforms(Sockets(PollingSource::new));
+}
+
+#[test]
+fn the_portable_backend_with_one_shot_registrations_conforms() {
+    conforms(Sockets(|| PollingSource::with_triggering(Triggering::Oneshot)));
 }
 
 /// Finds the part of type `T` of a composite.

@@ -47,6 +47,7 @@ mod async_io;
 pub mod net;
 mod registered;
 mod sys;
+mod watch;
 
 pub use async_io::{Async, Ready, WithReadiness};
-pub use registered::Watch;
+pub use watch::Watch;

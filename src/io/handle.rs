@@ -129,6 +129,11 @@ impl IoRegistration {
         self.key
     }
 
+    /// The number of the fd that was registered (and will be deleted).
+    pub fn fd_number(&self) -> RawFd {
+        self.fd
+    }
+
     /// The backend it is registered with.
     pub fn handle(&self) -> &IoHandle {
         &self.handle
