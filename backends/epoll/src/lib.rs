@@ -13,18 +13,21 @@
 //! core, no other threads); [`Runtime::builder`] configures one of your own, including a manually
 //! advanced clock for deterministic tests of timeout logic.
 //!
-//! - [`Epoll`] is a blocking [`EventSource`](reactor::EventSource): one wait collects every ready
-//!   registration and wakes the tasks waiting on it.
-//! - [`Async<T>`] registers any [`AsFd`](std::os::fd::AsFd) type, with no `unsafe`: it owns the
-//!   I/O object and deregisters before the fd can close. [`Epoll::watch`] does the same for a
-//!   callback run on the loop instead of a task.
+//! - [`Epoll`] is a blocking [`EventSource`](reactor::EventSource) and an I/O backend
+//!   ([`reactor::io::IoSource`]): one wait collects every ready registration and wakes the tasks
+//!   waiting on it. The runtime uses it on Linux and Android, and the portable
+//!   [`PollingSource`] (kqueue, event ports, `poll`) elsewhere or when
+//!   [`RuntimeBuilder::backend`] asks for it.
+//! - [`Async<T>`] registers any [`AsFd`](std::os::fd::AsFd) type with whichever backend the
+//!   runtime runs, with no `unsafe`: it owns the I/O object and deregisters before the fd can
+//!   close. [`Watch`] does the same for a callback run on the loop instead of a task.
 //! - [`net`] has TCP, UDP and Unix sockets implementing `futures-io`'s `AsyncRead`/`AsyncWrite`.
 //! - [`FdNotifier`] is the notify half of a blocking source of your own that waits with `poll`,
 //!   `ppoll` or `epoll_wait` on fds of its own: an eventfd plus a flag, never losing a wake-up.
 //!
 //! A blocking source of your own cannot join the default runtime's composite (it already blocks
-//! in epoll), but its fd can: register it with [`Epoll::watch`] on
-//! [`Runtime::epoll`] and dispatch the source's events from the callback, on the runtime's
+//! in its I/O backend), but its fd can: register it with [`Watch::new`] on
+//! [`Runtime::io`] and dispatch the source's events from the callback, on the runtime's
 //! loop, beside its TCP. `reactor`'s
 //! [guide](reactor::guide#composing-with-the-default-runtime) walks through it.
 //!
@@ -65,40 +68,41 @@
 //!
 //! # How it works
 //!
-//! Every fd is registered once, edge-triggered, with interest in both directions, so the kernel
-//! reports each change in readiness once and never has to be re-armed. Each registration caches
-//! its readiness: a direction stays ready until an operation in that direction fails with
-//! `WouldBlock`, and only then does the task park its waker and wait for the next edge. A tick
-//! counted per event keeps an edge that lands between the failed operation and the clearing of
-//! the bit from being lost.
+//! `Epoll` is one of the I/O backends of [`reactor::io`]: the registry, the readiness cache and
+//! the waiter sets it uses are the core's, shared with every backend (`reactor-polling`'s
+//! portable one, yours); `Async` and the `net` types are `reactor-net`'s, re-exported here, and
+//! run unchanged over any of them. What is epoll's own:
 //!
-//! Registrations live in a slab; an event's key is the slot index plus the slot's generation, so
-//! an event still queued for a deregistered fd cannot reach a registration that reused the slot.
-//! Dropping an `Async` removes its slot, deletes the fd from epoll, and waits for a dispatch in
-//! progress on another thread: once the drop returns, none of its wakers runs again. The fd
-//! deleted is the one registered, its number recorded then: `AsFd` does not promise that a
-//! type answers with the same fd on every call.
-//!
-//! `polling` owns the epoll instance. Adding an fd is our own `epoll_ctl`, because `polling`
-//! cannot ask for `EPOLLRDHUP`, which a stream read needs to skip the read that would only say
-//! `WouldBlock`; so is deleting one, by the number recorded when it was added. The wait goes
-//! straight to the kernel too, because `polling::Poller::wait` re-arms a timerfd and a one-shot notifier on
-//! every call. For the same reason `notify` is not `Poller::notify` (whose notification only
-//! `Poller::wait` can consume): it writes to an eventfd of our own, registered edge-triggered
-//! like everything else, so each write is a new edge and the notification never needs to be read
-//! back or re-armed. A `pending` flag makes repeated notifies before the wait cost one atomic
-//! swap each; the wait that reports the edge clears it with an acquiring swap before the executor
-//! re-checks its queues, so a notify coalesced into that edge is seen by the re-check. This is
-//! [`FdNotifier`]'s handshake, answered without reading the eventfd since nothing polls it
-//! level-triggered.
+//! - **The epoll instance is ours alone**: created with `epoll_create1`, every `epoll_ctl` and
+//!   every wait on it are ours, so nothing arms anything in it behind our back. (`polling`, which
+//!   the portable backend uses, re-arms a timerfd and a one-shot notifier on every
+//!   `Poller::wait`: five syscalls where this wait makes one.)
+//! - **Every fd is registered once, edge-triggered, for both directions and `EPOLLRDHUP`**, so
+//!   the kernel reports each change in readiness once and never has to be re-armed, and a
+//!   peer's hang-up is marked on the event that brings it
+//!   ([`Readiness::READ_CLOSED`](reactor::io::Readiness::READ_CLOSED)). That lets a stream read
+//!   that comes back short mark the socket drained, skipping the read that would only say
+//!   `WouldBlock`: data and the end of the stream arriving together cannot strand the EOF.
+//! - **Deregistration deletes the fd that was registered**, its number recorded then (`AsFd`
+//!   does not promise the same fd on every call), and then the core's registry removes the
+//!   callback, waiting for a dispatch in progress on another thread: once an `Async`'s drop
+//!   returns, none of its wakers runs again, and the generation-checked keys keep an event still
+//!   queued for it from reaching a registration that reused its slot.
+//! - **`notify` writes to an eventfd of our own**, registered edge-triggered like everything
+//!   else, so each write is a new edge and the notification never needs to be read back or
+//!   re-armed. A `pending` flag makes repeated notifies before the wait cost one atomic swap
+//!   each; the wait that reports the edge clears it with an acquiring swap before the executor
+//!   re-checks its queues, so a notify coalesced into that edge is seen by the re-check. This
+//!   is [`FdNotifier`]'s handshake, answered without reading the eventfd since nothing polls it
+//!   level-triggered.
 //!
 //! Any number of tasks may wait on one registration in each direction; an event wakes all of
 //! those waiting in the directions it made ready (see [`Async`]).
 //!
 //! The protocols are checked with loom, each with a seeded-bug negative control, in the
-//! workspace's loom models: the readiness cache against a new edge and deregistration against
-//! dispatch (`epoll_readiness`), several waiters against an edge and a withdrawal
-//! (`epoll_waiters`), and the notify handshake against the wait, for both kinds of waiter, with
+//! workspace's loom models: the shared readiness cache against a new edge and deregistration
+//! against dispatch (`io_readiness`), several waiters against an edge and a withdrawal
+//! (`io_waiters`), and the notify handshake against the wait, for both kinds of waiter, with
 //! the eventfd replaced by a loom-visible one (`epoll_notify`).
 //!
 //! # Cost in system calls
