@@ -35,10 +35,20 @@
 //!   that arrived in between is reported at once). A re-armed backend that reported a direction
 //!   and went on watching it would wake its waiter over and over: a busy loop.
 //!
+//! # Waiting tasks
+//!
+//! Any number of tasks may wait on one fd in each direction, and an event wakes every one of them
+//! (each retries its operation; those that find nothing left wait again). A waiter is one of two
+//! kinds: a future, which holds a [`WaiterKey`] and withdraws its waker when it is dropped, or an
+//! anonymous `poll_*` caller (an `AsyncRead` impl shared by tasks), whose waker is kept once per
+//! task until the next event in its direction. Should anonymous wakers of tasks that stopped
+//! polling pile up on an idle fd, they are all woken once and dropped (those still waiting poll
+//! again). The first waiter of each direction is held inline; only a second one allocates.
+//!
 //! # Examples
 //!
-//! A complete backend over `poll(2)` is an integration test of `reactor-net`; this is the shape
-//! of one, with the OS wait left out:
+//! The shape of a backend, with the OS wait left out (its `EventSource::wait` would block in the OS
+//! and pass what it reports to `registry.dispatch`):
 //!
 //! ```
 //! use std::io;

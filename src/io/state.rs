@@ -68,8 +68,8 @@ impl IoState {
     ///
     /// `waiter` is the key of a future, which it must [`withdraw`](Self::withdraw) when dropped,
     /// or `None` for an anonymous `poll_*` caller, whose waker stays until the next event in
-    /// `direction` (once per task; see [`Waiters`]). Other waiters are left alone: any number
-    /// wait side by side, and none is woken by another one's poll.
+    /// `direction` (once per task; see [waiting tasks](super#waiting-tasks)). Other waiters are
+    /// left alone: any number wait side by side, and none is woken by another one's poll.
     pub fn poll_ready(
         &self,
         direction: Readiness,
