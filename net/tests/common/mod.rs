@@ -1,18 +1,121 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests, and the harness that runs each I/O test on every
+//! built-in backend.
+//!
+//! A test is written once, as a function of the [`Backend`] it runs on, and listed in
+//! [`on_every_backend!`], which turns it into one `#[test]` per backend: `cargo test half_close`
+//! runs it on all of them, and a failure names the backend
+//! (`half_close_delivers_eof...::polling_oneshot`).
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different subset
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::task::{Wake, Waker};
+use std::time::Duration;
 
-use reactor::Executor;
+use reactor::io::AsIoHandle;
+use reactor::{EventSource, Executor};
 use reactor_epoll::Epoll;
+use reactor_polling::{PollingSource, Triggering};
 
-/// An executor over a fresh epoll source, one worker per core.
-pub fn executor() -> Executor<Epoll> {
-    Executor::new(Epoll::new().unwrap()).unwrap()
+/// The built-in I/O backends, each of which runs every test listed in [`on_every_backend!`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `reactor_epoll::Epoll`: edge-triggered, marks every hang-up (`EPOLLRDHUP`).
+    Epoll,
+    /// `PollingSource::new()`: `polling`'s edge-triggered epoll on Linux, no hang-up marking.
+    Polling,
+    /// `PollingSource::with_triggering(Triggering::Oneshot)`: one-shot registrations re-armed
+    /// after each report and each `WouldBlock`, the path of event ports and `poll(2)`.
+    PollingOneshot,
 }
+
+/// Every backend's source as one type, so that a test is one function.
+pub type Source = Arc<dyn EventSource>;
+
+impl Backend {
+    /// A fresh source of this backend.
+    pub fn source(self) -> Source {
+        match self {
+            Self::Epoll => Arc::new(Epoll::new().unwrap()),
+            Self::Polling => Arc::new(PollingSource::new().unwrap()),
+            Self::PollingOneshot => Arc::new(PollingSource::with_triggering(Triggering::Oneshot).unwrap()),
+        }
+    }
+
+    /// The name of this backend's test in [`on_every_backend!`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Epoll => "epoll",
+            Self::Polling => "polling",
+            Self::PollingOneshot => "polling_oneshot",
+        }
+    }
+
+    /// An executor over a fresh source of this backend, one worker per core.
+    pub fn executor(self) -> Executor<Source> {
+        Executor::new(self.source()).unwrap()
+    }
+}
+
+/// Number of fds registered with `source`'s I/O backend.
+pub fn registrations(source: &(impl AsIoHandle + ?Sized)) -> usize {
+    source.io_handle().expect("an I/O backend").source().registry().count()
+}
+
+/// How long one test may run on one backend before the watchdog fails it. Never reached when
+/// the test passes; it turns a lost wake-up into a failure instead of a hung test run.
+pub const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// Runs `test` on `backend` on a thread of its own, and fails if it panics or has not returned
+/// within [`WATCHDOG`] (the thread is then left behind; the test binary exits without it).
+pub fn run_bounded(name: &str, backend: Backend, test: fn(Backend)) {
+    let (finished, finish) = mpsc::channel();
+    let runner = std::thread::Builder::new()
+        .name(format!("{name}::{}", backend.name()))
+        .spawn(move || {
+            let outcome = std::panic::catch_unwind(|| test(backend));
+            let _ = finished.send(outcome);
+        })
+        .unwrap();
+    match finish.recv_timeout(WATCHDOG) {
+        Ok(Ok(())) => runner.join().unwrap(),
+        // The panic was printed by the test's thread; fail this one with it.
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => {
+            panic!("{name}::{} did not finish within {WATCHDOG:?}: a lost wake-up or a hang", backend.name())
+        }
+    }
+}
+
+/// Expands each listed test function (`fn name(backend: Backend)`) into a module of the same
+/// name with one `#[test]` per [`Backend`], each run under the watchdog ([`run_bounded`]).
+///
+/// The functions stay ordinary items (formatted, linted); one left out of the list is dead code,
+/// which the lints report.
+macro_rules! on_every_backend {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            use $crate::common::{run_bounded, Backend};
+
+            #[test]
+            fn epoll() {
+                run_bounded(stringify!($test), Backend::Epoll, super::$test);
+            }
+
+            #[test]
+            fn polling() {
+                run_bounded(stringify!($test), Backend::Polling, super::$test);
+            }
+
+            #[test]
+            fn polling_oneshot() {
+                run_bounded(stringify!($test), Backend::PollingOneshot, super::$test);
+            }
+        }
+    )+};
+}
+pub(crate) use on_every_backend;
 
 /// A waker target that counts its wakes; `Arc::strong_count` counts the live wakers.
 #[derive(Default)]
