@@ -5,6 +5,7 @@ mod common;
 use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 use common::{on_every_backend, registrations, Backend, Source};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
@@ -17,6 +18,7 @@ on_every_backend!(
     nodelay_is_set_and_reported,
     split_halves_read_and_write_from_different_tasks,
     connects_over_ipv6_loopback,
+    connect_timeout_on_an_executor_without_a_timer_is_not_found,
 );
 
 /// A listener on a free loopback port whose accept queue holds `backlog` connections.
@@ -168,4 +170,12 @@ fn connects_over_ipv6_loopback(backend: Backend) {
         server.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"v6");
     });
+}
+
+fn connect_timeout_on_an_executor_without_a_timer_is_not_found(backend: Backend) {
+    let executor = backend.executor();
+    let error = executor
+        .block_on(TcpStream::connect_timeout(([127, 0, 0, 1], 1), Duration::from_secs(1)))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
 }
