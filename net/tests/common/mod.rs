@@ -67,14 +67,20 @@ pub fn registrations(source: &(impl AsIoHandle + ?Sized)) -> usize {
 /// the test passes; it turns a lost wake-up into a failure instead of a hung test run.
 pub const WATCHDOG: Duration = Duration::from_secs(120);
 
-/// Runs `test` on `backend` on a thread of its own, and fails if it panics or has not returned
-/// within [`WATCHDOG`] (the thread is then left behind; the test binary exits without it).
+/// Runs `test` on `backend` under the watchdog (see [`bounded`]).
 pub fn run_bounded(name: &str, backend: Backend, test: fn(Backend)) {
+    bounded(&format!("{name}::{}", backend.name()), move || test(backend));
+}
+
+/// Runs `test` on a thread of its own named `name`, and fails if it panics or has not returned
+/// within [`WATCHDOG`] (the thread is then left behind; the test binary exits without it).
+pub fn bounded(name: &str, test: impl FnOnce() + Send + 'static) {
     let (finished, finish) = mpsc::channel();
     let runner = std::thread::Builder::new()
-        .name(format!("{name}::{}", backend.name()))
+        .name(name.to_owned())
         .spawn(move || {
-            let outcome = std::panic::catch_unwind(|| test(backend));
+            // Unwind safety does not matter: the panic is only handed on, nothing is used after.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test));
             let _ = finished.send(outcome);
         })
         .unwrap();
@@ -82,9 +88,7 @@ pub fn run_bounded(name: &str, backend: Backend, test: fn(Backend)) {
         Ok(Ok(())) => runner.join().unwrap(),
         // The panic was printed by the test's thread; fail this one with it.
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => {
-            panic!("{name}::{} did not finish within {WATCHDOG:?}: a lost wake-up or a hang", backend.name())
-        }
+        Err(_) => panic!("{name} did not finish within {WATCHDOG:?}: a lost wake-up or a hang"),
     }
 }
 
@@ -94,6 +98,7 @@ pub fn run_bounded(name: &str, backend: Backend, test: fn(Backend)) {
 /// The functions stay ordinary items (formatted, linted); one left out of the list is dead code,
 /// which the lints report. `test: polling_oneshot #[attribute]` puts an attribute on that
 /// backend's run alone (an `#[ignore = "why"]` for a known failure of the re-armed path).
+#[allow(unused_macros)] // user_backend.rs runs on its own backend alone
 macro_rules! on_every_backend {
     ($($test:ident $(: polling_oneshot #[$oneshot:meta])?),+ $(,)?) => {$(
         mod $test {
@@ -117,6 +122,7 @@ macro_rules! on_every_backend {
         }
     )+};
 }
+#[allow(unused_imports)]
 pub(crate) use on_every_backend;
 
 /// A waker target that counts its wakes; `Arc::strong_count` counts the live wakers.
