@@ -1,5 +1,5 @@
 //! An I/O backend written the way a user writes one, on public APIs only: `poll(2)`,
-//! level-triggered, in under two hundred lines; and `reactor-net`'s TCP running on it unchanged.
+//! level-triggered, in about two hundred lines; and `reactor-net`'s TCP running on it unchanged.
 //!
 //! What a backend has to do (the contract of `reactor::io::IoSource`), and how this one does it:
 //!
@@ -22,6 +22,9 @@
 //! 5. **Be found.** `component` answers with the backend's `IoHandle`, so that `Async::new` and
 //!    the `net` constructors find it from inside a task; `attach` keeps the one driver in a
 //!    `NotifierSlot`, which refuses a second (two threads must not poll one backend).
+//! 6. **Say whether every hang-up is marked.** Only Linux's `poll` has `POLLRDHUP`, so this
+//!    backend keeps `reports_read_closed() == false`: `reactor-net` then makes sure a stream is
+//!    drained with one more read instead of trusting a short one.
 
 mod common;
 
