@@ -6,10 +6,11 @@
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different subset
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use reactor_epoll::{Backend, Runtime, RuntimeBuilder, Triggering};
+use reactor::EventSource;
+use reactor_epoll::{Backend, Epoll, PollingSource, Runtime, RuntimeBuilder, Triggering};
 
 /// The name of `backend`'s test in [`on_every_backend!`].
 pub fn name(backend: Backend) -> &'static str {
@@ -17,6 +18,16 @@ pub fn name(backend: Backend) -> &'static str {
         Backend::Epoll => "epoll",
         Backend::Polling => "polling",
         Backend::PollingOneshot => "polling_oneshot",
+        other => unreachable!("no test runs on {other:?}"),
+    }
+}
+
+/// A fresh source of `backend`, bare (no runtime around it), as one type for every backend.
+pub fn source(backend: Backend) -> Arc<dyn EventSource> {
+    match backend {
+        Backend::Epoll => Arc::new(Epoll::new().unwrap()),
+        Backend::Polling => Arc::new(PollingSource::new().unwrap()),
+        Backend::PollingOneshot => Arc::new(PollingSource::with_triggering(Triggering::Oneshot).unwrap()),
         other => unreachable!("no test runs on {other:?}"),
     }
 }
