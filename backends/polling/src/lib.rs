@@ -28,6 +28,10 @@
 //! proof that the socket is drained: the next read runs and meets `WouldBlock`, one more
 //! `read` per readiness cycle. One-shot platforms add a `modify` per cycle.
 //!
+//! A signal does not end a wait: `polling` retries an interrupted wait itself until its timeout,
+//! where the epoll backend returns `Ok(0)` for `EINTR`. A loop that counts on a signal to end
+//! its wait needs the signal handler to write to an fd the source watches (a self-pipe).
+//!
 //! # Examples
 //!
 //! ```
