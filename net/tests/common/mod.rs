@@ -38,7 +38,11 @@ impl Backend {
     pub fn source(self) -> Source {
         match self {
             Self::Epoll => Arc::new(Epoll::new().unwrap()),
-            Self::Polling => Arc::new(PollingSource::new().unwrap()),
+            Self::Polling => {
+                let polling = PollingSource::new().unwrap();
+                assert_eq!(polling.triggering(), Triggering::Edge, "the default on Linux");
+                Arc::new(polling)
+            }
             Self::PollingOneshot => Arc::new(PollingSource::with_triggering(Triggering::Oneshot).unwrap()),
         }
     }
