@@ -8,9 +8,10 @@
 #    clock are `#[cfg_attr(miri, ignore)]`d (`tests/sleep.rs`). Strict provenance: every pointer keeps its provenance (no int-to-pointer casts).
 #    Symbolic alignment: alignment is checked on the pointer, not on the address Miri happened
 #    to pick, so a misaligned access cannot pass by luck.
-# 2. valgrind (memcheck) over the epoll backend's echo stress test: a thousand concurrent TCP
-#    connections through the real epoll source, the executor and its workers. Invalid reads and
-#    writes, uses of uninitialised memory and definite leaks fail the run.
+# 2. valgrind (memcheck) over the echo stress test on every built-in backend: a thousand
+#    concurrent TCP connections through the real epoll source, then through the polling backend
+#    edge-triggered and one-shot, the executor and its workers. Invalid reads and writes, uses of
+#    uninitialised memory and definite leaks fail the run.
 #
 # A tool that is not installed is reported as SKIPPED (with the command that installs it) and
 # does not fail the script; set VERIFY_STRICT=1 to make a skip fail it. Any finding fails it.
@@ -37,13 +38,15 @@ else
     skipped=1
 fi
 
-step "valgrind: reactor-epoll echo stress test"
+step "valgrind: reactor-net echo stress test on every backend"
 if command -v valgrind >/dev/null; then
     start=$SECONDS
-    binary=$(cargo test -p reactor-epoll --test tcp --no-run --message-format=json 2>/dev/null |
+    binary=$(cargo test -p reactor-net --test tcp --no-run --message-format=json 2>/dev/null |
         sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+    # The test is a module with one test per backend (::epoll, ::polling, ::polling_oneshot).
     valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-        --show-leak-kinds=definite "$binary" --exact a_thousand_concurrent_echo_connections_round_trip_their_bytes
+        --show-leak-kinds=definite "$binary" a_thousand_concurrent_echo_connections_round_trip_their_bytes:: \
+        --test-threads=1
     summary+=("valgrind: passed in $((SECONDS - start)) s")
 else
     echo "SKIPPED: valgrind is not installed (e.g. apt-get install valgrind)."

@@ -97,9 +97,10 @@ impl<T: AsFd> Async<T> {
     /// # Errors
     ///
     /// - `NotFound` if `source` has no I/O backend;
-    /// - the backend's errors of adding the fd (epoll: `AlreadyExists` if the fd is registered
-    ///   already, by another `Async`; `Unsupported` for a regular file or a directory, which
-    ///   epoll cannot watch; `InvalidInput` for a closed or invalid fd);
+    /// - the backend's errors of adding the fd (epoll, and the portable backend on Linux:
+    ///   `AlreadyExists` if the fd is registered already, by another `Async`; `Unsupported` for
+    ///   a regular file or a directory, which epoll cannot watch; `InvalidInput` for a closed or
+    ///   invalid fd);
     /// - the error of setting non-blocking mode.
     pub fn with_source(io: T, source: &(impl AsIoHandle + ?Sized)) -> io::Result<Self> {
         Self::register(io, backend_of(source, "Async::with_source")?)

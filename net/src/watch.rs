@@ -38,9 +38,9 @@ impl<T: AsFd> Watch<T> {
     /// # Errors
     ///
     /// - `NotFound` if `source` has no I/O backend;
-    /// - the backend's errors of adding the fd (epoll: `AlreadyExists` for an fd registered
-    ///   already, `Unsupported` for a regular file or a directory, `InvalidInput` for a closed
-    ///   fd);
+    /// - the backend's errors of adding the fd (epoll, and the portable backend on Linux:
+    ///   `AlreadyExists` for an fd registered already, `Unsupported` for a regular file or a
+    ///   directory, `InvalidInput` for a closed fd);
     /// - the error of setting non-blocking mode.
     ///
     /// # Examples

@@ -1,20 +1,29 @@
 //! The paused clock as users meet it: timeouts in tasks on several workers, with no advance or
-//! a manual one racing with the tasks' first polls, always give the same result, instantly.
+//! a manual one racing with the tasks' first polls, always give the same result, instantly; on
+//! each I/O backend (the paused clock jumps when the backend has nothing ready).
+
+mod common;
 
 use std::future::pending;
 use std::time::Duration;
 
-use reactor_epoll::{time, Runtime};
+use common::{builder, on_every_backend};
+use reactor_epoll::{time, Backend};
+
+on_every_backend!(
+    a_timeout_in_a_task_fires_on_four_workers_every_time,
+    timers_fire_in_deadline_order_and_exactly_on_time,
+    paused_time_waits_for_a_task_that_is_still_working,
+);
 
 /// A request that never gets an answer.
 async fn request() -> u32 {
     pending().await
 }
 
-#[test]
-fn a_timeout_in_a_task_fires_on_four_workers_every_time() {
+fn a_timeout_in_a_task_fires_on_four_workers_every_time(backend: Backend) {
     for run in 0..1_000 {
-        let (runtime, clock) = Runtime::builder().worker_threads(4).build_with_paused_clock().unwrap();
+        let (runtime, clock) = builder(backend).worker_threads(4).build_with_paused_clock().unwrap();
         let start = clock.now();
         let task = runtime.spawn(async { time::timeout(Duration::from_secs(30), request()).await });
         // Races with the task's first poll, which computes the deadline: 30 s from whichever time
@@ -29,9 +38,8 @@ fn a_timeout_in_a_task_fires_on_four_workers_every_time() {
     }
 }
 
-#[test]
-fn timers_fire_in_deadline_order_and_exactly_on_time() {
-    let (runtime, clock) = Runtime::builder().worker_threads(4).build_with_paused_clock().unwrap();
+fn timers_fire_in_deadline_order_and_exactly_on_time(backend: Backend) {
+    let (runtime, clock) = builder(backend).worker_threads(4).build_with_paused_clock().unwrap();
     let start = clock.now();
     let order = runtime.block_on(async move {
         let (tx, mut rx) = reactor_epoll::channel::unbounded();
@@ -57,9 +65,8 @@ fn timers_fire_in_deadline_order_and_exactly_on_time() {
     }
 }
 
-#[test]
-fn paused_time_waits_for_a_task_that_is_still_working() {
-    let (runtime, clock) = Runtime::builder().worker_threads(2).build_with_paused_clock().unwrap();
+fn paused_time_waits_for_a_task_that_is_still_working(backend: Backend) {
+    let (runtime, clock) = builder(backend).worker_threads(2).build_with_paused_clock().unwrap();
     let start = clock.now();
     let slept = runtime.block_on(async {
         let busy = reactor_epoll::spawn(async {

@@ -1,14 +1,27 @@
-//! The default runtime: epoll, timers and channels composed, and the process-wide functions.
+//! The default runtime: an I/O backend, timers and channels composed, on each backend; and the
+//! process-wide functions.
+
+mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use common::{assert_runs_on, builder, on_every_backend};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use reactor::source::{Parking, PingSource};
 use reactor_epoll::net::{TcpListener, TcpStream};
-use reactor_epoll::{channel, time, Runtime};
+use reactor_epoll::{channel, time, Backend};
+
+on_every_backend!(
+    spawn_inside_a_runtime_stays_on_that_runtime,
+    timers_channels_and_sockets_work_together_in_one_runtime,
+    a_manual_clock_makes_an_hour_pass_at_once_on_any_worker_count,
+    a_timeout_on_the_manual_clock_elapses_only_when_advanced,
+    a_custom_passive_source_joins_the_runtime,
+    a_second_blocking_source_is_refused_with_invalid_input,
+);
 
 #[test]
 fn hello_world_on_the_default_runtime() {
@@ -21,9 +34,9 @@ fn hello_world_on_the_default_runtime() {
     assert!(name.is_some());
 }
 
-#[test]
-fn spawn_inside_a_runtime_stays_on_that_runtime() {
-    let runtime = Runtime::builder().worker_threads(1).thread_name(|_| "mine".into()).build().unwrap();
+fn spawn_inside_a_runtime_stays_on_that_runtime(backend: Backend) {
+    let runtime = builder(backend).worker_threads(1).thread_name(|_| "mine".into()).build().unwrap();
+    assert_runs_on(&runtime, backend);
     let name = runtime.block_on(async {
         reactor_epoll::spawn(async { thread::current().name().map(str::to_owned) }).await.unwrap()
     });
@@ -31,9 +44,9 @@ fn spawn_inside_a_runtime_stays_on_that_runtime() {
     assert_ne!(name.as_deref().map(|name| name.starts_with("reactor-")), Some(true));
 }
 
-#[test]
-fn timers_channels_and_sockets_work_together_in_one_runtime() {
-    let runtime = Runtime::builder().worker_threads(2).build().unwrap();
+fn timers_channels_and_sockets_work_together_in_one_runtime(backend: Backend) {
+    let runtime = builder(backend).worker_threads(2).build().unwrap();
+    assert_runs_on(&runtime, backend);
     let (sender, mut receiver) = channel::bounded::<u32>(4);
     let producer = thread::spawn(move || {
         for i in 0..100 {
@@ -70,10 +83,10 @@ fn timers_channels_and_sockets_work_together_in_one_runtime() {
     assert_eq!(&echoed, b"hello");
 }
 
-#[test]
-fn a_manual_clock_makes_an_hour_pass_at_once_on_any_worker_count() {
+fn a_manual_clock_makes_an_hour_pass_at_once_on_any_worker_count(backend: Backend) {
     for workers in [0, 1, 2] {
-        let (runtime, clock) = Runtime::builder().worker_threads(workers).build_with_manual_clock().unwrap();
+        let (runtime, clock) = builder(backend).worker_threads(workers).build_with_manual_clock().unwrap();
+        assert_runs_on(&runtime, backend);
         let start = clock.now();
         let fired = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (1..=10u64)
@@ -95,9 +108,8 @@ fn a_manual_clock_makes_an_hour_pass_at_once_on_any_worker_count() {
     }
 }
 
-#[test]
-fn a_timeout_on_the_manual_clock_elapses_only_when_advanced() {
-    let (runtime, clock) = Runtime::builder().worker_threads(1).build_with_manual_clock().unwrap();
+fn a_timeout_on_the_manual_clock_elapses_only_when_advanced(backend: Backend) {
+    let (runtime, clock) = builder(backend).worker_threads(1).build_with_manual_clock().unwrap();
     let deadline = clock.now() + Duration::from_secs(5);
     let never = runtime.spawn(runtime.timer().timeout_at(deadline, std::future::pending::<()>()));
     clock.advance(Duration::from_secs(4));
@@ -111,15 +123,15 @@ fn a_timeout_on_the_manual_clock_elapses_only_when_advanced() {
     assert_eq!(std::io::Error::from(elapsed).kind(), std::io::ErrorKind::TimedOut);
 }
 
-#[test]
-fn a_custom_passive_source_joins_the_runtime() {
+fn a_custom_passive_source_joins_the_runtime(backend: Backend) {
     let pings = PingSource::new();
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = runs.clone();
     let (ping, _registration) = pings.register(move || {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let runtime = Runtime::builder().worker_threads(1).source(pings).build().unwrap();
+    let runtime = builder(backend).worker_threads(1).source(pings).build().unwrap();
+    assert_runs_on(&runtime, backend);
     thread::spawn(move || ping.ping()).join().unwrap();
     runtime.block_on(async {
         assert!(reactor::current_source::<PingSource>().is_some());
@@ -129,17 +141,7 @@ fn a_custom_passive_source_joins_the_runtime() {
     });
 }
 
-#[test]
-fn a_second_blocking_source_is_refused_with_invalid_input() {
-    let error = Runtime::builder().source(Parking::new()).build().unwrap_err();
+fn a_second_blocking_source_is_refused_with_invalid_input(backend: Backend) {
+    let error = builder(backend).source(Parking::new()).build().unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
-}
-
-#[test]
-fn connect_timeout_outside_a_runtime_with_a_timer_is_not_found() {
-    let executor = reactor::Executor::new(reactor_epoll::Epoll::new().unwrap()).unwrap();
-    let error = executor
-        .block_on(TcpStream::connect_timeout(([127, 0, 0, 1], 1), Duration::from_secs(1)))
-        .unwrap_err();
-    assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
 }

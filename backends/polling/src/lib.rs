@@ -28,6 +28,10 @@
 //! proof that the socket is drained: the next read runs and meets `WouldBlock`, one more
 //! `read` per readiness cycle. One-shot platforms add a `modify` per cycle.
 //!
+//! A signal does not end a wait: `polling` retries an interrupted wait itself until its timeout,
+//! where the epoll backend returns `Ok(0)` for `EINTR`. A loop that counts on a signal to end
+//! its wait needs the signal handler to write to an fd the source watches (a self-pipe).
+//!
 //! # Examples
 //!
 //! ```
@@ -227,6 +231,28 @@ fn readiness_of(event: &Event) -> Readiness {
     readiness
 }
 
+/// `add`'s error with the kind [`IoSource::add`] asks for and a message naming the fd: the OS
+/// error alone is `PermissionDenied` ("Operation not permitted") for a file epoll cannot watch,
+/// and `EBADF` has no `ErrorKind` a caller can match.
+fn explain_add_error(error: io::Error, fd: RawFd) -> io::Error {
+    let (kind, message) = match error.raw_os_error() {
+        Some(libc::EEXIST) => (
+            io::ErrorKind::AlreadyExists,
+            format!("fd {fd} is already registered with this poller; register each fd once"),
+        ),
+        Some(libc::EPERM) => (
+            io::ErrorKind::Unsupported,
+            format!(
+                "fd {fd} cannot be watched by this platform's poller (epoll refuses a regular file \
+                 or a directory, which is always ready)"
+            ),
+        ),
+        Some(libc::EBADF) => (io::ErrorKind::InvalidInput, format!("fd {fd} is not an open file descriptor")),
+        _ => return error,
+    };
+    io::Error::new(kind, message)
+}
+
 /// The `polling` interest of `directions` under `key`.
 fn interest(key: usize, directions: Readiness) -> Event {
     match (directions.is_readable(), directions.is_writable()) {
@@ -276,7 +302,8 @@ impl IoSource for Inner {
         // Under the lock, so that a wait reporting the new fd finds it in `armed`.
         let mut armed = self.armed.lock();
         // SAFETY: the caller keeps `fd` open until `delete`.
-        unsafe { self.poller.add_with_mode(fd.as_raw_fd(), interest(key, both), self.mode()) }?;
+        unsafe { self.poller.add_with_mode(fd.as_raw_fd(), interest(key, both), self.mode()) }
+            .map_err(|error| explain_add_error(error, fd.as_raw_fd()))?;
         if self.triggering == Triggering::Oneshot {
             armed.insert(key, (fd.as_raw_fd(), both));
         }

@@ -1,5 +1,5 @@
 //! Several tasks waiting on one I/O object (issue 11): every waiter is woken by the event that
-//! concerns it, and waiters on an idle fd are not polled at all.
+//! concerns it, and waiters on an idle fd are not polled at all; on each backend.
 
 mod common;
 
@@ -13,10 +13,21 @@ use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use common::{on_every_backend, Backend, Source};
 use futures_lite::AsyncReadExt;
 use reactor::{Executor, Task};
-use reactor_epoll::net::TcpListener;
-use reactor_epoll::{Async, Epoll};
+use reactor_net::net::{TcpListener, UdpSocket as AsyncUdpSocket};
+use reactor_net::Async;
+
+on_every_backend!(
+    two_tasks_accepting_on_one_idle_listener_are_not_polled_while_no_connection_comes,
+    two_tasks_receiving_on_one_idle_udp_socket_are_not_polled_while_no_datagram_comes,
+    two_tasks_awaiting_readable_on_one_idle_async_are_not_polled_while_nothing_arrives,
+    two_tasks_reading_one_idle_async_through_async_read_are_not_polled_while_nothing_arrives,
+    two_tasks_reading_one_async_through_async_read_are_both_woken,
+    one_connection_wakes_every_task_waiting_to_accept,
+    every_task_accepting_on_a_shared_listener_gets_a_connection,
+);
 
 /// How long a test waits for a wake-up before it reports it lost (never reached when it passes).
 const LOST: Duration = Duration::from_secs(10);
@@ -46,7 +57,7 @@ impl<F: Future> Future for CountPolls<F> {
 
 /// Spawns `future` counting its polls into `polls`; its first `Pending` is sent to `pending`.
 fn spawn_counted<F>(
-    executor: &Executor<Epoll>,
+    executor: &Executor<Source>,
     polls: &Arc<AtomicUsize>,
     pending: &mpsc::Sender<()>,
     future: F,
@@ -71,15 +82,16 @@ fn expect(receiver: &mpsc::Receiver<()>, count: usize, what: &str) {
     }
 }
 
-fn tcp_listener(epoll: &Epoll) -> (Arc<TcpListener>, SocketAddr) {
-    let listener = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), epoll).unwrap();
+fn tcp_listener(source: &Source) -> (Arc<TcpListener>, SocketAddr) {
+    let listener =
+        TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), source).unwrap();
     let addr = listener.local_addr().unwrap();
     (Arc::new(listener), addr)
 }
 
 /// Spawns two tasks made by `waiter`, lets them wait 200 ms on an fd with no traffic, and
 /// returns how often they were polled in all.
-fn polls_of_two_idle_waiters<F>(executor: &Executor<Epoll>, mut waiter: impl FnMut() -> F) -> usize
+fn polls_of_two_idle_waiters<F>(executor: &Executor<Source>, mut waiter: impl FnMut() -> F) -> usize
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -97,9 +109,8 @@ where
 /// Two polls each to start waiting, a few more allowed for wake-ups of the executor's own.
 const IDLE_POLL_BOUND: usize = 50;
 
-#[test]
-fn two_tasks_accepting_on_one_idle_listener_are_not_polled_while_no_connection_comes() {
-    let executor = common::executor();
+fn two_tasks_accepting_on_one_idle_listener_are_not_polled_while_no_connection_comes(backend: Backend) {
+    let executor = backend.executor();
     let (listener, _addr) = tcp_listener(executor.source());
     let polls = polls_of_two_idle_waiters(&executor, || {
         let listener = listener.clone();
@@ -108,11 +119,10 @@ fn two_tasks_accepting_on_one_idle_listener_are_not_polled_while_no_connection_c
     assert!(polls < IDLE_POLL_BOUND, "two idle accepts were polled {polls} times");
 }
 
-#[test]
-fn two_tasks_receiving_on_one_idle_udp_socket_are_not_polled_while_no_datagram_comes() {
-    let executor = common::executor();
+fn two_tasks_receiving_on_one_idle_udp_socket_are_not_polled_while_no_datagram_comes(backend: Backend) {
+    let executor = backend.executor();
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let socket = Arc::new(reactor_epoll::net::UdpSocket::from_std(socket, executor.source()).unwrap());
+    let socket = Arc::new(AsyncUdpSocket::from_std(socket, executor.source()).unwrap());
     let polls = polls_of_two_idle_waiters(&executor, || {
         let socket = socket.clone();
         async move { socket.recv_from(&mut [0; 16]).await.map(drop) }
@@ -120,9 +130,8 @@ fn two_tasks_receiving_on_one_idle_udp_socket_are_not_polled_while_no_datagram_c
     assert!(polls < IDLE_POLL_BOUND, "two idle receives were polled {polls} times");
 }
 
-#[test]
-fn two_tasks_awaiting_readable_on_one_idle_async_are_not_polled_while_nothing_arrives() {
-    let executor = common::executor();
+fn two_tasks_awaiting_readable_on_one_idle_async_are_not_polled_while_nothing_arrives(backend: Backend) {
+    let executor = backend.executor();
     let (stream, _peer) = UnixStream::pair().unwrap();
     let stream = Arc::new(Async::with_source(stream, executor.source()).unwrap());
     let polls = polls_of_two_idle_waiters(&executor, || {
@@ -132,9 +141,10 @@ fn two_tasks_awaiting_readable_on_one_idle_async_are_not_polled_while_nothing_ar
     assert!(polls < IDLE_POLL_BOUND, "two idle readable() waits were polled {polls} times");
 }
 
-#[test]
-fn two_tasks_reading_one_idle_async_through_async_read_are_not_polled_while_nothing_arrives() {
-    let executor = common::executor();
+fn two_tasks_reading_one_idle_async_through_async_read_are_not_polled_while_nothing_arrives(
+    backend: Backend,
+) {
+    let executor = backend.executor();
     let (stream, _peer) = UnixStream::pair().unwrap();
     let stream = Arc::new(Async::with_source(stream, executor.source()).unwrap());
     let polls = polls_of_two_idle_waiters(&executor, || {
@@ -144,9 +154,8 @@ fn two_tasks_reading_one_idle_async_through_async_read_are_not_polled_while_noth
     assert!(polls < IDLE_POLL_BOUND, "two idle AsyncRead reads were polled {polls} times");
 }
 
-#[test]
-fn two_tasks_reading_one_async_through_async_read_are_both_woken() {
-    let executor = common::executor();
+fn two_tasks_reading_one_async_through_async_read_are_both_woken(backend: Backend) {
+    let executor = backend.executor();
     let (stream, mut peer) = UnixStream::pair().unwrap();
     let stream = Arc::new(Async::with_source(stream, executor.source()).unwrap());
     let (pending, pendings) = mpsc::channel();
@@ -173,10 +182,9 @@ fn two_tasks_reading_one_async_through_async_read_are_both_woken() {
 
 /// tokio's `tcp_accept::accept_many`: fifty tasks each poll an `accept` once and then wait
 /// without polling it again; one connection must wake every one of them.
-#[test]
-fn one_connection_wakes_every_task_waiting_to_accept() {
+fn one_connection_wakes_every_task_waiting_to_accept(backend: Backend) {
     const TASKS: usize = 50;
-    let executor = common::executor();
+    let executor = backend.executor();
     let (listener, addr) = tcp_listener(executor.source());
     let connected = Arc::new(AtomicBool::new(false));
     let (pending, pendings) = mpsc::channel();
@@ -212,10 +220,9 @@ fn one_connection_wakes_every_task_waiting_to_accept() {
     drop(tasks);
 }
 
-#[test]
-fn every_task_accepting_on_a_shared_listener_gets_a_connection() {
+fn every_task_accepting_on_a_shared_listener_gets_a_connection(backend: Backend) {
     const TASKS: usize = 50;
-    let executor = common::executor();
+    let executor = backend.executor();
     let (listener, addr) = tcp_listener(executor.source());
     let (pending, pendings) = mpsc::channel();
     let (accepted, accepts) = mpsc::channel();

@@ -1,5 +1,5 @@
 //! Dropping a pending operation or a registration releases its waker, and once a registration
-//! is dropped none of its wakers runs again.
+//! is dropped none of its wakers runs again; on each backend, driven by hand (no executor).
 
 mod common;
 
@@ -13,10 +13,23 @@ use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use common::{stored_wakers, CountingWaker};
+use common::{on_every_backend, registrations, stored_wakers, Backend, CountingWaker, Source};
 use futures_lite::AsyncRead;
+use reactor::io::Readiness;
 use reactor::EventSource;
-use reactor_epoll::{Async, Epoll, Readiness};
+use reactor_net::{Async, Watch};
+
+on_every_backend!(
+    dropping_a_pending_read_withdraws_its_waker,
+    dropping_a_pending_write_or_readiness_wait_withdraws_its_waker,
+    dropping_the_registration_releases_a_waker_left_by_poll_read,
+    a_ready_event_wakes_the_waiting_task_once,
+    no_waker_runs_after_the_drop_of_its_registration_returns,
+    no_callback_runs_after_the_drop_of_its_watch_returns,
+    a_watch_callback_runs_on_each_edge_and_into_inner_stops_it,
+    dropping_an_async_deregisters_the_fd_it_registered_even_if_as_fd_changed,
+    into_inner_deregisters_the_fd_it_registered_even_if_as_fd_changed,
+);
 
 /// Fills `stream`'s send buffer until a write would block.
 fn fill(stream: &UnixStream) {
@@ -30,11 +43,10 @@ fn fill(stream: &UnixStream) {
     }
 }
 
-#[test]
-fn dropping_a_pending_read_withdraws_its_waker() {
-    let epoll = Epoll::new().unwrap();
+fn dropping_a_pending_read_withdraws_its_waker(backend: Backend) {
+    let source = backend.source();
     let (stream, mut peer) = UnixStream::pair().unwrap();
-    let stream = Async::with_source(stream, &epoll).unwrap();
+    let stream = Async::with_source(stream, &source).unwrap();
     let (target, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     {
@@ -45,16 +57,15 @@ fn dropping_a_pending_read_withdraws_its_waker() {
     }
     assert_eq!(stored_wakers(&target), 0, "the dropped read's waker is released");
     peer.write_all(b"x").unwrap();
-    epoll.wait(Some(Duration::ZERO)).unwrap();
+    source.wait(Some(Duration::ZERO)).unwrap();
     assert_eq!(target.wakes(), 0, "nobody waits any more");
 }
 
-#[test]
-fn dropping_a_pending_write_or_readiness_wait_withdraws_its_waker() {
-    let epoll = Epoll::new().unwrap();
+fn dropping_a_pending_write_or_readiness_wait_withdraws_its_waker(backend: Backend) {
+    let source = backend.source();
     let (stream, _peer) = UnixStream::pair().unwrap();
-    let stream = Async::with_source(stream, &epoll).unwrap();
-    epoll.wait(Some(Duration::ZERO)).unwrap(); // the initial edge: writable
+    let stream = Async::with_source(stream, &source).unwrap();
+    source.wait(Some(Duration::ZERO)).unwrap(); // the initial edge: writable
     fill(stream.get_ref());
     let (target, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
@@ -72,32 +83,30 @@ fn dropping_a_pending_write_or_readiness_wait_withdraws_its_waker() {
     assert_eq!(stored_wakers(&target), 0);
 }
 
-#[test]
-fn dropping_the_registration_releases_a_waker_left_by_poll_read() {
-    let epoll = Epoll::new().unwrap();
+fn dropping_the_registration_releases_a_waker_left_by_poll_read(backend: Backend) {
+    let source = backend.source();
     let (stream, _peer) = UnixStream::pair().unwrap();
-    let mut stream = Async::with_source(stream, &epoll).unwrap();
+    let mut stream = Async::with_source(stream, &source).unwrap();
     let (target, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     assert!(pin!(&mut stream).poll_read(&mut cx, &mut [0; 8]).is_pending());
     assert_eq!(stored_wakers(&target), 1);
     drop(stream);
     assert_eq!(stored_wakers(&target), 0);
-    assert_eq!(epoll.registrations(), 0);
+    assert_eq!(registrations(&source), 0);
 }
 
-#[test]
-fn a_ready_event_wakes_the_waiting_task_once() {
-    let epoll = Epoll::new().unwrap();
+fn a_ready_event_wakes_the_waiting_task_once(backend: Backend) {
+    let source = backend.source();
     let (stream, mut peer) = UnixStream::pair().unwrap();
-    let stream = Async::with_source(stream, &epoll).unwrap();
+    let stream = Async::with_source(stream, &source).unwrap();
     let (target, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     let mut buf = [0; 8];
     let mut read = pin!(stream.read_with(|mut io| io.read(&mut buf)));
     assert!(read.as_mut().poll(&mut cx).is_pending());
     peer.write_all(b"abc").unwrap();
-    assert_eq!(epoll.wait(None).unwrap(), 1, "one registration dispatched");
+    assert_eq!(source.wait(None).unwrap(), 1, "one registration dispatched");
     assert_eq!(target.wakes(), 1);
     assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(3))));
 }
@@ -131,19 +140,20 @@ impl Wake for LateWakeDetector {
 /// behind and returns the registration), then drops the registration while another thread makes
 /// the stream ready and dispatches. Returns how many wakes or calls came after a drop returned.
 fn race_drop_against_dispatch(
-    mut register: impl FnMut(&Epoll, UnixStream, &Arc<LateWakeDetector>) -> Box<dyn std::any::Any>,
+    backend: Backend,
+    mut register: impl FnMut(&Source, UnixStream, &Arc<LateWakeDetector>) -> Box<dyn std::any::Any>,
 ) -> usize {
     const ROUNDS: usize = 20_000;
-    let epoll = Epoll::new().unwrap();
+    let source = backend.source();
     let (to_dispatcher, rounds) = mpsc::channel::<Option<UnixStream>>();
     let (round_done, done) = mpsc::channel();
     let dispatcher = {
-        let epoll = epoll.clone();
+        let source = source.clone();
         std::thread::spawn(move || {
             // The write fails if the drop already closed the stream.
             while let Some(mut peer) = rounds.recv().unwrap() {
                 let _ = peer.write(b"x");
-                epoll.wait(Some(Duration::ZERO)).unwrap();
+                source.wait(Some(Duration::ZERO)).unwrap();
                 round_done.send(peer).unwrap();
             }
         })
@@ -152,7 +162,7 @@ fn race_drop_against_dispatch(
     for _ in 0..ROUNDS {
         detector.dropped.store(false, Ordering::SeqCst);
         let (stream, peer) = UnixStream::pair().unwrap();
-        let registration = register(&epoll, stream, &detector);
+        let registration = register(&source, stream, &detector);
         to_dispatcher.send(Some(peer)).unwrap();
         drop(registration);
         detector.dropped.store(true, Ordering::SeqCst);
@@ -160,14 +170,13 @@ fn race_drop_against_dispatch(
     }
     to_dispatcher.send(None).unwrap();
     dispatcher.join().unwrap();
-    assert_eq!(epoll.registrations(), 0);
+    assert_eq!(registrations(&source), 0);
     detector.late_wakes.load(Ordering::SeqCst)
 }
 
-#[test]
-fn no_waker_runs_after_the_drop_of_its_registration_returns() {
-    let late = race_drop_against_dispatch(|epoll, stream, detector| {
-        let stream = Async::with_source(stream, epoll).unwrap();
+fn no_waker_runs_after_the_drop_of_its_registration_returns(backend: Backend) {
+    let late = race_drop_against_dispatch(backend, |source, stream, detector| {
+        let stream = Async::with_source(stream, source).unwrap();
         let waker = Waker::from(detector.clone());
         let mut reader = &stream;
         assert!(pin!(&mut reader).poll_read(&mut Context::from_waker(&waker), &mut [0; 1]).is_pending());
@@ -176,29 +185,27 @@ fn no_waker_runs_after_the_drop_of_its_registration_returns() {
     assert_eq!(late, 0);
 }
 
-#[test]
-fn no_callback_runs_after_the_drop_of_its_watch_returns() {
-    let late = race_drop_against_dispatch(|epoll, stream, detector| {
+fn no_callback_runs_after_the_drop_of_its_watch_returns(backend: Backend) {
+    let late = race_drop_against_dispatch(backend, |source, stream, detector| {
         let detector = detector.clone();
-        Box::new(epoll.watch(stream, move |_| detector.hit()).unwrap())
+        Box::new(Watch::new(stream, source, move |_| detector.hit()).unwrap())
     });
     assert_eq!(late, 0);
 }
 
-#[test]
-fn a_watch_callback_runs_on_each_edge_and_into_inner_stops_it() {
-    let epoll = Epoll::new().unwrap();
+fn a_watch_callback_runs_on_each_edge_and_into_inner_stops_it(backend: Backend) {
+    let source = backend.source();
     let (stream, mut peer) = UnixStream::pair().unwrap();
     let (seen, readiness) = mpsc::channel();
-    let watch = epoll.watch(stream, move |ready: Readiness| seen.send(ready).unwrap()).unwrap();
-    epoll.wait(Some(Duration::ZERO)).unwrap();
+    let watch = Watch::new(stream, &source, move |ready: Readiness| seen.send(ready).unwrap()).unwrap();
+    source.wait(Some(Duration::ZERO)).unwrap();
     assert!(readiness.try_recv().unwrap().is_writable(), "the initial edge: writable");
     peer.write_all(b"x").unwrap();
-    assert_eq!(epoll.wait(None).unwrap(), 1);
+    assert_eq!(source.wait(None).unwrap(), 1);
     assert!(readiness.try_recv().unwrap().is_readable());
     let mut stream = watch.into_inner().unwrap();
     peer.write_all(b"y").unwrap();
-    assert_eq!(epoll.wait(Some(Duration::ZERO)).unwrap(), 0);
+    assert_eq!(source.wait(Some(Duration::ZERO)).unwrap(), 0);
     assert!(readiness.try_recv().is_err(), "no callback after into_inner");
     let mut buf = [0; 2];
     stream.read_exact(&mut buf).unwrap();
@@ -221,28 +228,26 @@ impl AsFd for SwitchingFd<'_> {
 
 /// Registers a [`SwitchingFd`], switches it, and ends the registration with `end`: the fd that
 /// was registered must be the one deregistered, so it can be registered again afterwards.
-fn deregistration_after_as_fd_switched(end: impl FnOnce(Async<SwitchingFd<'_>>)) {
-    let epoll = Epoll::new().unwrap();
+fn deregistration_after_as_fd_switched(backend: Backend, end: impl FnOnce(Async<SwitchingFd<'_>>)) {
+    let source = backend.source();
     let (first, _first_peer) = UnixStream::pair().unwrap();
     let (second, _second_peer) = UnixStream::pair().unwrap();
     let io = SwitchingFd { first: &first, second: &second, switched: AtomicBool::new(false) };
-    let registered = Async::with_source(io, &epoll).unwrap();
+    let registered = Async::with_source(io, &source).unwrap();
     registered.get_ref().switched.store(true, Ordering::SeqCst);
     end(registered);
-    assert_eq!(epoll.registrations(), 0);
-    let again = Async::with_source(&first, &epoll);
-    assert!(again.is_ok(), "the registered fd was left in the epoll set: {:?}", again.err());
-    assert!(Async::with_source(&second, &epoll).is_ok(), "the other fd was never registered");
+    assert_eq!(registrations(&source), 0);
+    let again = Async::with_source(&first, &source);
+    assert!(again.is_ok(), "the registered fd was left in the backend's set: {:?}", again.err());
+    assert!(Async::with_source(&second, &source).is_ok(), "the other fd was never registered");
 }
 
-#[test]
-fn dropping_an_async_deregisters_the_fd_it_registered_even_if_as_fd_changed() {
-    deregistration_after_as_fd_switched(|registered| drop(registered));
+fn dropping_an_async_deregisters_the_fd_it_registered_even_if_as_fd_changed(backend: Backend) {
+    deregistration_after_as_fd_switched(backend, |registered| drop(registered));
 }
 
-#[test]
-fn into_inner_deregisters_the_fd_it_registered_even_if_as_fd_changed() {
-    deregistration_after_as_fd_switched(|registered| {
+fn into_inner_deregisters_the_fd_it_registered_even_if_as_fd_changed(backend: Backend) {
+    deregistration_after_as_fd_switched(backend, |registered| {
         let io = registered.into_inner().expect("deregistering the fd that was registered succeeds");
         assert!(io.switched.load(Ordering::SeqCst));
     });

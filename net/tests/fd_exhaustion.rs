@@ -1,25 +1,30 @@
-//! An accept loop that runs out of fds gets `EMFILE` and recovers once fds free up.
+//! An accept loop that runs out of fds gets `EMFILE` and recovers once fds free up, on each
+//! backend.
 //!
 //! The scenario lowers `RLIMIT_NOFILE`, which is process-wide, so it runs in a child process:
-//! the test re-executes its own binary with `CHILD_ENV` set.
+//! the test re-executes its own binary with `CHILD_ENV` set, running only this test on this
+//! backend.
 
 mod common;
 
 use std::process::Command;
 
+use common::{on_every_backend, Backend};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use reactor_epoll::net::TcpListener;
+use reactor_net::net::TcpListener;
 
-const CHILD_ENV: &str = "REACTOR_EPOLL_FD_EXHAUSTION_CHILD";
+const CHILD_ENV: &str = "REACTOR_NET_FD_EXHAUSTION_CHILD";
 
-#[test]
-fn accept_loop_survives_fd_exhaustion() {
+on_every_backend!(accept_loop_survives_fd_exhaustion);
+
+fn accept_loop_survives_fd_exhaustion(backend: Backend) {
     if std::env::var_os(CHILD_ENV).is_some() {
-        exhaust_and_recover();
+        exhaust_and_recover(backend);
         return;
     }
+    let test = format!("accept_loop_survives_fd_exhaustion::{}", backend.name());
     let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "accept_loop_survives_fd_exhaustion", "--nocapture", "--test-threads=1"])
+        .args(["--exact", &test, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .output()
         .unwrap();
@@ -29,9 +34,9 @@ fn accept_loop_survives_fd_exhaustion() {
     assert!(printed.contains("1 passed"), "the child ran no test:\n{printed}");
 }
 
-fn exhaust_and_recover() {
+fn exhaust_and_recover(backend: Backend) {
     const CLIENTS: usize = 3;
-    let executor = common::executor();
+    let executor = backend.executor();
     let listener =
         TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), executor.source())
             .unwrap();

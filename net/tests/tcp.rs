@@ -1,20 +1,32 @@
-//! TCP through the public API, on an executor over epoll.
+//! TCP through the public API, on an executor over each backend.
 
 mod common;
 
 use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 
+use common::{on_every_backend, registrations, Backend, Source};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
-use reactor_epoll::net::{TcpListener, TcpStream};
+use reactor_net::net::{TcpListener, TcpStream};
+
+on_every_backend!(
+    a_thousand_concurrent_echo_connections_round_trip_their_bytes,
+    half_close_delivers_eof_while_the_other_direction_keeps_working,
+    connecting_to_a_closed_port_is_refused,
+    nodelay_is_set_and_reported,
+    split_halves_read_and_write_from_different_tasks,
+    connects_over_ipv6_loopback,
+    connect_timeout_on_an_executor_without_a_timer_is_not_found,
+);
 
 /// A listener on a free loopback port whose accept queue holds `backlog` connections.
-fn listener(backlog: i32, epoll: &reactor_epoll::Epoll) -> TcpListener {
+fn listener(backlog: i32, source: &Source) -> TcpListener {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     // SAFETY: `listen` on a socket this function owns; a second `listen` only resizes the queue.
     assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), backlog) }, 0);
-    TcpListener::from_std(listener, epoll).unwrap()
+    TcpListener::from_std(listener, source).unwrap()
 }
 
 fn message(connection: u32) -> Vec<u8> {
@@ -25,10 +37,9 @@ fn checksum(bytes: &[u8]) -> u64 {
     bytes.iter().enumerate().map(|(i, &b)| (i as u64 + 1) * u64::from(b)).sum()
 }
 
-#[test]
-fn a_thousand_concurrent_echo_connections_round_trip_their_bytes() {
+fn a_thousand_concurrent_echo_connections_round_trip_their_bytes(backend: Backend) {
     const CONNECTIONS: u32 = 1_000;
-    let executor = common::executor();
+    let executor = backend.executor();
     let listener = listener(1_024, executor.source());
     let addr = listener.local_addr().unwrap();
     let server = executor.spawn(async move {
@@ -67,12 +78,11 @@ fn a_thousand_concurrent_echo_connections_round_trip_their_bytes() {
         }
         server.await.unwrap().unwrap();
     });
-    assert_eq!(executor.source().registrations(), 0, "every stream deregistered on drop");
+    assert_eq!(registrations(executor.source()), 0, "every stream deregistered on drop");
 }
 
-#[test]
-fn half_close_delivers_eof_while_the_other_direction_keeps_working() {
-    let executor = common::executor();
+fn half_close_delivers_eof_while_the_other_direction_keeps_working(backend: Backend) {
+    let executor = backend.executor();
     let listener = listener(16, executor.source());
     let addr = listener.local_addr().unwrap();
     executor.block_on(async {
@@ -96,21 +106,19 @@ fn half_close_delivers_eof_while_the_other_direction_keeps_working() {
     });
 }
 
-#[test]
-fn connecting_to_a_closed_port_is_refused() {
-    let executor = common::executor();
+fn connecting_to_a_closed_port_is_refused(backend: Backend) {
+    let executor = backend.executor();
     let closed: SocketAddr = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
     };
     let error = executor.block_on(TcpStream::connect(closed)).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
-    assert_eq!(executor.source().registrations(), 0);
+    assert_eq!(registrations(executor.source()), 0);
 }
 
-#[test]
-fn nodelay_is_set_and_reported() {
-    let executor = common::executor();
+fn nodelay_is_set_and_reported(backend: Backend) {
+    let executor = backend.executor();
     let listener = listener(16, executor.source());
     let addr = listener.local_addr().unwrap();
     executor.block_on(async {
@@ -122,9 +130,8 @@ fn nodelay_is_set_and_reported() {
     });
 }
 
-#[test]
-fn split_halves_read_and_write_from_different_tasks() {
-    let executor = common::executor();
+fn split_halves_read_and_write_from_different_tasks(backend: Backend) {
+    let executor = backend.executor();
     let listener = listener(16, executor.source());
     let addr = listener.local_addr().unwrap();
     executor.block_on(async {
@@ -149,9 +156,8 @@ fn split_halves_read_and_write_from_different_tasks() {
     });
 }
 
-#[test]
-fn connects_over_ipv6_loopback() {
-    let executor = common::executor();
+fn connects_over_ipv6_loopback(backend: Backend) {
+    let executor = backend.executor();
     let listener =
         TcpListener::from_std(std::net::TcpListener::bind("[::1]:0").unwrap(), executor.source()).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -164,4 +170,12 @@ fn connects_over_ipv6_loopback() {
         server.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"v6");
     });
+}
+
+fn connect_timeout_on_an_executor_without_a_timer_is_not_found(backend: Backend) {
+    let executor = backend.executor();
+    let error = executor
+        .block_on(TcpStream::connect_timeout(([127, 0, 0, 1], 1), Duration::from_secs(1)))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
 }

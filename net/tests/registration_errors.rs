@@ -1,4 +1,6 @@
-//! Bad registrations give a clear error, never a panic, and leave nothing registered.
+//! Bad registrations give a clear error, never a panic, and leave nothing registered, on each
+//! backend: every backend answers a mistake with the same kind (as `IoSource::add` asks) and a
+//! message that names it.
 
 mod common;
 
@@ -6,33 +8,40 @@ use std::io::ErrorKind;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 
+use common::{on_every_backend, registrations, Backend};
 use reactor::source::Parking;
 use reactor::Executor;
-use reactor_epoll::{Async, Epoll};
+use reactor_net::Async;
 
-#[test]
-fn registering_the_same_fd_twice_is_already_exists() {
-    let epoll = Epoll::new().unwrap();
+on_every_backend!(
+    registering_the_same_fd_twice_is_already_exists,
+    registering_a_regular_file_is_unsupported,
+    registering_a_closed_fd_is_invalid_input,
+    async_new_inside_an_executor_finds_its_backend,
+    into_inner_deregisters_and_hands_the_io_object_back,
+);
+
+fn registering_the_same_fd_twice_is_already_exists(backend: Backend) {
+    let source = backend.source();
     let (stream, _peer) = UnixStream::pair().unwrap();
-    let first = Async::with_source(stream.as_fd(), &epoll).unwrap();
-    let error = Async::with_source(stream.as_fd(), &epoll).unwrap_err();
+    let first = Async::with_source(stream.as_fd(), &source).unwrap();
+    let error = Async::with_source(stream.as_fd(), &source).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::AlreadyExists);
     assert!(error.to_string().contains("already registered"), "{error}");
-    assert_eq!(epoll.registrations(), 1);
+    assert_eq!(registrations(&source), 1);
     drop(first);
-    assert_eq!(epoll.registrations(), 0);
-    let again = Async::with_source(stream.as_fd(), &epoll);
+    assert_eq!(registrations(&source), 0);
+    let again = Async::with_source(stream.as_fd(), &source);
     assert!(again.is_ok(), "the fd can register again once the first registration is gone");
 }
 
-#[test]
-fn registering_a_regular_file_is_unsupported() {
-    let epoll = Epoll::new().unwrap();
+fn registering_a_regular_file_is_unsupported(backend: Backend) {
+    let source = backend.source();
     let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
-    let error = Async::with_source(file, &epoll).unwrap_err();
+    let error = Async::with_source(file, &source).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unsupported);
     assert!(error.to_string().contains("regular file"), "{error}");
-    assert_eq!(epoll.registrations(), 0);
+    assert_eq!(registrations(&source), 0);
 }
 
 /// An fd number no process can have open (far above any `RLIMIT_NOFILE`).
@@ -47,13 +56,12 @@ impl AsFd for ClosedFd {
     }
 }
 
-#[test]
-fn registering_a_closed_fd_is_invalid_input() {
-    let epoll = Epoll::new().unwrap();
-    let error = Async::with_source(ClosedFd, &epoll).unwrap_err();
+fn registering_a_closed_fd_is_invalid_input(backend: Backend) {
+    let source = backend.source();
+    let error = Async::with_source(ClosedFd, &source).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     assert!(error.to_string().contains("not an open file descriptor"), "{error}");
-    assert_eq!(epoll.registrations(), 0);
+    assert_eq!(registrations(&source), 0);
 }
 
 #[test]
@@ -68,24 +76,22 @@ fn async_new_outside_an_executor_with_an_io_backend_is_not_found() {
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
 
-#[test]
-fn async_new_inside_an_epoll_executor_finds_its_source() {
-    let executor = common::executor();
+fn async_new_inside_an_executor_finds_its_backend(backend: Backend) {
+    let executor = backend.executor();
     let (stream, _peer) = UnixStream::pair().unwrap();
     executor.block_on(async {
         let registered = Async::new(stream.as_fd()).unwrap();
-        assert_eq!(executor.source().registrations(), 1);
+        assert_eq!(registrations(executor.source()), 1);
         drop(registered);
     });
-    assert_eq!(executor.source().registrations(), 0);
+    assert_eq!(registrations(executor.source()), 0);
 }
 
-#[test]
-fn into_inner_deregisters_and_hands_the_io_object_back() {
-    let epoll = Epoll::new().unwrap();
+fn into_inner_deregisters_and_hands_the_io_object_back(backend: Backend) {
+    let source = backend.source();
     let (stream, _peer) = UnixStream::pair().unwrap();
-    let registered = Async::with_source(stream, &epoll).unwrap();
+    let registered = Async::with_source(stream, &source).unwrap();
     let stream = registered.into_inner().unwrap();
-    assert_eq!(epoll.registrations(), 0);
-    Async::with_source(stream, &epoll).unwrap();
+    assert_eq!(registrations(&source), 0);
+    Async::with_source(stream, &source).unwrap();
 }

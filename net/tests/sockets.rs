@@ -1,20 +1,30 @@
-//! UDP and Unix socket round trips through the public API.
+//! UDP and Unix socket round trips through the public API, on each backend.
 
 mod common;
 
+use common::{on_every_backend, Backend};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
-use reactor_epoll::net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
+use reactor_net::net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
 
-/// A socket path unique to this process and `name`, removed first if a past run left it.
-fn socket_path(name: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("reactor-epoll-{}-{name}.sock", std::process::id()));
+on_every_backend!(
+    udp_datagrams_round_trip_both_unconnected_and_connected,
+    unix_streams_round_trip_through_a_listener,
+    connecting_to_a_unix_path_nobody_listens_on_fails,
+    unix_stream_pair_carries_a_large_transfer_both_ways,
+    unix_datagrams_round_trip_by_path_and_by_pair,
+);
+
+/// A socket path unique to this process, `backend` (the backends' runs of a test run at the same
+/// time) and `name`, removed first if a past run left it.
+fn socket_path(backend: Backend, name: &str) -> std::path::PathBuf {
+    let file = format!("reactor-net-{}-{backend:?}-{name}.sock", std::process::id());
+    let path = std::env::temp_dir().join(file);
     let _ = std::fs::remove_file(&path);
     path
 }
 
-#[test]
-fn udp_datagrams_round_trip_both_unconnected_and_connected() {
-    let executor = common::executor();
+fn udp_datagrams_round_trip_both_unconnected_and_connected(backend: Backend) {
+    let executor = backend.executor();
     executor.block_on(async {
         let a = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
         let b = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
@@ -33,10 +43,9 @@ fn udp_datagrams_round_trip_both_unconnected_and_connected() {
     });
 }
 
-#[test]
-fn unix_streams_round_trip_through_a_listener() {
-    let path = socket_path("stream");
-    let executor = common::executor();
+fn unix_streams_round_trip_through_a_listener(backend: Backend) {
+    let path = socket_path(backend, "stream");
+    let executor = backend.executor();
     executor.block_on(async {
         let listener = UnixListener::bind(&path).unwrap();
         let server = reactor::Handle::current().unwrap().spawn(async move {
@@ -62,10 +71,9 @@ fn unix_streams_round_trip_through_a_listener() {
     std::fs::remove_file(&path).unwrap();
 }
 
-#[test]
-fn connecting_to_a_unix_path_nobody_listens_on_fails() {
-    let path = socket_path("nobody");
-    let executor = common::executor();
+fn connecting_to_a_unix_path_nobody_listens_on_fails(backend: Backend) {
+    let path = socket_path(backend, "nobody");
+    let executor = backend.executor();
     let error = executor.block_on(UnixStream::connect(&path)).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
     let too_long = std::path::PathBuf::from("/tmp/".to_owned() + &"x".repeat(200));
@@ -73,9 +81,8 @@ fn connecting_to_a_unix_path_nobody_listens_on_fails() {
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
 }
 
-#[test]
-fn unix_stream_pair_carries_a_large_transfer_both_ways() {
-    let executor = common::executor();
+fn unix_stream_pair_carries_a_large_transfer_both_ways(backend: Backend) {
+    let executor = backend.executor();
     executor.block_on(async {
         let (mut a, mut b) = UnixStream::pair().unwrap();
         let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
@@ -96,10 +103,10 @@ fn unix_stream_pair_carries_a_large_transfer_both_ways() {
     });
 }
 
-#[test]
-fn unix_datagrams_round_trip_by_path_and_by_pair() {
-    let (server_path, client_path) = (socket_path("dgram-server"), socket_path("dgram-client"));
-    let executor = common::executor();
+fn unix_datagrams_round_trip_by_path_and_by_pair(backend: Backend) {
+    let (server_path, client_path) =
+        (socket_path(backend, "dgram-server"), socket_path(backend, "dgram-client"));
+    let executor = backend.executor();
     executor.block_on(async {
         let server = UnixDatagram::bind(&server_path).unwrap();
         let client = UnixDatagram::bind(&client_path).unwrap();
