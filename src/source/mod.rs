@@ -73,8 +73,9 @@ pub trait EventSource: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Returns the error of the underlying wait (for example `epoll_wait` failing). A wait
-    /// interrupted by a signal is not an error: it returns `Ok` and the caller calls again.
+    /// Returns the error of the underlying wait (for example `epoll_wait` failing). A signal
+    /// is never an error: a wait it interrupts either returns `Ok` (the caller calls again) or
+    /// goes on waiting, as a wait built on a library that retries `EINTR` itself does.
     fn wait(&self, timeout: Option<Duration>) -> io::Result<usize>;
 
     /// Makes a blocked [`wait`](Self::wait), or the next one to start, return promptly.
