@@ -8,6 +8,8 @@
 //! - a reader re-arming beside a writer waiting on the same fd: both are woken;
 //! - a writer waiting while a read event disarms the one-shot registration: the write direction,
 //!   unreported, is armed again and the writer is woken;
+//! - a reader and a writer re-arming at once from two threads: the OS is left watching both
+//!   directions (the modifies apply in the order they were decided);
 //! - a reader woken by a report that finds nothing left and re-arms at once: the report is
 //!   processed before it runs, so its re-arm stands and the next message wakes it; the same
 //!   reader over an edge-triggered kernel loses no edge.
