@@ -15,8 +15,10 @@
 //!   never fail, or fails for another reason, is noticed;
 //! - `Gate` (a future another thread opens) and `spawn_unjoined` (a thread that may notify
 //!   after its joiner stopped waiting);
-//! - `mock::MockSource`: a blocking source with scripted readiness, to check a passive source
-//!   composed with a blocking one, or code that waits for I/O readiness, without an OS poller;
+//! - `mock::MockSource`: a blocking I/O backend whose kernel is a loom-visible model (files
+//!   whose readiness a model scripts, edge-triggered or one-shot registrations), to check a
+//!   passive source composed with a blocking one, or I/O objects (`reactor_net::Async`, your
+//!   own) through the real registration and re-arm path, without an OS poller;
 //! - the `loom` crate itself (`reactor_loom::loom`), and the `loom` features of
 //!   `concurrent-queue` and `event-listener`, which the model build needs and this crate turns
 //!   on.

@@ -1,6 +1,6 @@
 //! Loom models of registration, dispatch, deregistration, notification and composition, run
-//! through the mock backend (`reactor_loom::mock`), whose registry and dispatch are the
-//! epoll backend's own:
+//! through the mock backend (`reactor_loom::mock`), whose registry, dispatch and readiness cache
+//! are the core's, as every backend's are:
 //!
 //! - register vs dispatch: a registration made and fired on another thread while the loop waits
 //!   and dispatches is dispatched exactly once;
@@ -8,9 +8,9 @@
 //!   never runs, even when a dispatch on another thread had already looked it up;
 //! - notify vs wait: a notify from another thread ends a blocked wait, and the notifier's writes
 //!   are visible after it;
-//! - readiness vs a parked task: an event fired from another thread reaches, through the
-//!   registry and the `IoState` readiness cache (as for an `Async<T>`), a task that `block_on`
-//!   runs on the thread blocked in the mock;
+//! - readiness vs a parked task: a message sent from another thread reaches, through the mock's
+//!   kernel, the registry and the readiness cache of a real `reactor_net::Async`, a task that
+//!   `block_on` runs on the thread blocked in the mock;
 //! - composite wake-up: a send on a channel (a passive source) from another thread wakes the
 //!   composite blocked in the mock, whose dispatch then runs the channel's callback.
 #![cfg(reactor_loom)]
@@ -25,8 +25,9 @@ use reactor::source::{Composite, EventSource};
 use reactor::{Builder, Executor};
 use reactor_channel::loom_internals::seeded_bug as channel_bug;
 use reactor_channel::{unbounded, ChannelSource};
-use reactor_loom::mock::{MockRegistration, MockSource};
+use reactor_loom::mock::{MockFd, MockRegistration, MockSource};
 use reactor_loom::{assert_loom_catches, model, spawn_unjoined};
+use reactor_net::Async;
 
 /// A callback that counts its runs.
 fn counting(runs: &Arc<AtomicUsize>) -> impl FnMut(Readiness) + Send + 'static {
@@ -197,20 +198,22 @@ fn seeded_channel_source_skips_notify() {
     channel_bug::with(channel_bug::Bug::SourceSkipsNotify, composite_woken_by_a_passive_source);
 }
 
-/// `block_on`, with no workers, awaits an I/O object's readiness; another thread fires it, so the
-/// event is dispatched by the `block_on` thread itself as the poller and wakes its own future.
+/// `block_on`, with no workers, reads from an `Async` it registers inside the task (finding the
+/// mock as any I/O backend is found); another thread sends the message, so the kernel's report
+/// is dispatched by the `block_on` thread itself as the poller and wakes its own future.
 fn readiness_wakes_a_parked_task() {
     model(|| {
         let source = MockSource::new();
-        let io = source.register_io();
+        let file = source.file().unwrap();
+        let peer = file.peer();
         let executor: Executor<MockSource> = Builder::new().worker_threads(0).build(source).unwrap();
-        let fired = {
-            let key = io.registration().key();
-            let source = executor.source().clone();
-            spawn_unjoined(move || source.fire(key, Readiness::READABLE))
-        };
-        executor.block_on(io.ready(Readiness::READABLE));
-        fired();
+        let sent = spawn_unjoined(move || peer.make_ready(Readiness::READABLE));
+        executor.block_on(async move {
+            let file = Async::new(file).expect("the mock is the executor's I/O backend");
+            file.read_with(MockFd::read).await.unwrap();
+        });
+        sent();
+        assert_eq!(executor.source().registrations(), 0);
     });
 }
 

@@ -33,7 +33,9 @@
 //!   `true`: the I/O object then calls [`rearm`](IoSource::rearm) each time it clears a direction
 //!   from its cache, and the backend watches that direction again (level-triggered, so readiness
 //!   that arrived in between is reported at once). A re-armed backend that reported a direction
-//!   and went on watching it would wake its waiter over and over: a busy loop.
+//!   and went on watching it would wake its waiter over and over: a busy loop. A one-shot
+//!   registration stops watching *both* directions when it reports one, so the other must be
+//!   armed again at once: [`OneshotInterest`] is that bookkeeping, shared and model-checked.
 //!
 //! # Waiting tasks
 //!
@@ -99,12 +101,14 @@
 //! ```
 
 mod handle;
+mod oneshot;
 mod readiness;
 mod registry;
 mod state;
 mod waiters;
 
 pub use handle::{AsIoHandle, IoHandle, IoRegistration};
+pub use oneshot::OneshotInterest;
 pub use readiness::Readiness;
 pub use registry::{Callback, DispatchBuffer, Registry};
 pub use state::IoState;

@@ -51,3 +51,12 @@ impl std::ops::BitOr for Readiness {
         Self(self.0 | other.0)
     }
 }
+
+impl std::ops::BitAnd for Readiness {
+    type Output = Self;
+
+    /// The directions ready in both.
+    fn bitand(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+}

@@ -132,6 +132,19 @@ mod core_bugs {
         /// `IoState::clear` clears readiness without checking the tick: an edge that arrives
         /// between a failed operation and the clear is lost.
         ClearIgnoresTick,
+        /// `IoRegistration::rearm` skips the backend's `rearm`: a re-armed backend never watches
+        /// again a direction that an I/O object found not ready.
+        ClearSkipsRearm,
+        /// `OneshotInterest` disarms every direction of a registration an event reported, the
+        /// unreported ones too, so a task waiting in the other direction sleeps through it.
+        OneshotForgetsUnreported,
+        /// `OneshotInterest::dispatch` runs the callbacks before it processes the reports: a task
+        /// woken that re-arms at once has its direction disarmed again by the report after it.
+        OneshotDispatchesFirst,
+        /// `OneshotInterest::rearm` decides the directions under its lock but modifies the
+        /// registration after releasing it: two re-arms racing apply in the wrong order, and the
+        /// OS watches less than the bookkeeping says.
+        OneshotModifiesOutsideLock,
         /// `Registry::remove` takes the entry out of the table but skips `CallbackSlot::remove`:
         /// a dispatch that looked the entry up already runs the callback after removal returns.
         RemoveSkipsCallbackSlot,

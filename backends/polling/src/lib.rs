@@ -57,14 +57,13 @@
 #![doc(test(attr(deny(warnings))))]
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use polling::{Event, Events, PollMode, Poller};
-use reactor::io::{DispatchBuffer, IoHandle, IoSource, Readiness, Registry};
+use reactor::io::{DispatchBuffer, IoHandle, IoSource, OneshotInterest, Readiness, Registry};
 use reactor::source::{Notifier, NotifierSlot};
 use reactor::sync::Mutex;
 use reactor::EventSource;
@@ -96,11 +95,9 @@ struct Inner {
     poller: Poller,
     registry: Registry,
     triggering: Triggering,
-    /// One-shot registrations only: the fd and the directions armed, per key. An event removes
-    /// the directions it reported (the rest are armed again at once), `rearm` adds them back;
-    /// both modify the registration under this lock, so they apply in the order they are
-    /// decided.
-    armed: Mutex<HashMap<usize, (RawFd, Readiness)>>,
+    /// One-shot registrations only: the directions armed per key, and the order of the
+    /// `modify` calls that keep them armed (the core's bookkeeping, loom-modelled).
+    oneshot: OneshotInterest,
     /// Reused by every wait; held for the whole wait, so a second concurrent wait can tell.
     buffers: Mutex<Buffers>,
     driver: NotifierSlot,
@@ -148,7 +145,7 @@ impl PollingSource {
             poller,
             registry: Registry::default(),
             triggering,
-            armed: Mutex::new(HashMap::new()),
+            oneshot: OneshotInterest::new(),
             buffers: Mutex::new(buffers),
             driver: NotifierSlot::new(),
         });
@@ -183,10 +180,30 @@ impl EventSource for PollingSource {
         self.inner.poller.wait(events, timeout)?;
         reported.clear();
         reported.extend(events.iter().map(|event| (event.key, readiness_of(&event))));
-        if self.inner.triggering == Triggering::Oneshot {
-            self.inner.rearm_unreported(reported);
-        }
-        Ok(self.inner.registry.dispatch(reported.drain(..), dispatch))
+        let ran = match self.inner.triggering {
+            Triggering::Edge => self.inner.registry.dispatch(reported.drain(..), dispatch),
+            Triggering::Oneshot => {
+                // Each reported registration was disarmed; the directions not reported are armed
+                // again before the callbacks run. A failure leaves them unwatched; the next
+                // `rearm` of the registration (after its next `WouldBlock`) tries again and
+                // reports the error to the task.
+                let ran = self.inner.oneshot.dispatch(
+                    &self.inner.registry,
+                    reported,
+                    dispatch,
+                    |fd, key, directions| {
+                        let _ = self.inner.poller.modify_with_mode(
+                            fd,
+                            interest(key, directions),
+                            PollMode::Oneshot,
+                        );
+                    },
+                );
+                reported.clear();
+                ran
+            }
+        };
+        Ok(ran)
     }
 
     fn notify(&self) {
@@ -270,26 +287,6 @@ impl Inner {
             Triggering::Oneshot => PollMode::Oneshot,
         }
     }
-
-    /// After a one-shot wait: each reported registration is disarmed, so its directions not
-    /// reported are armed again now; those reported wait for `rearm`.
-    fn rearm_unreported(&self, reported: &[(usize, Readiness)]) {
-        let mut armed = self.armed.lock();
-        for &(key, readiness) in reported {
-            let Some((fd, directions)) = armed.get_mut(&key) else {
-                continue; // deleted since the poller reported it
-            };
-            *directions = directions.without(readiness);
-            if *directions != Readiness::NONE {
-                // SAFETY: a key is in `armed` only between `add` and `delete` (both take this
-                // lock), and `add`'s caller keeps the fd open until `delete`.
-                let fd = unsafe { BorrowedFd::borrow_raw(*fd) };
-                // A failure leaves the direction unwatched; the next `rearm` of the registration
-                // (after its next `WouldBlock`) tries again and reports the error to the task.
-                let _ = self.poller.modify_with_mode(fd, interest(key, *directions), PollMode::Oneshot);
-            }
-        }
-    }
 }
 
 impl IoSource for Inner {
@@ -298,35 +295,33 @@ impl IoSource for Inner {
     }
 
     unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        let both = Readiness::READABLE | Readiness::WRITABLE;
-        // Under the lock, so that a wait reporting the new fd finds it in `armed`.
-        let mut armed = self.armed.lock();
-        // SAFETY: the caller keeps `fd` open until `delete`.
-        unsafe { self.poller.add_with_mode(fd.as_raw_fd(), interest(key, both), self.mode()) }
-            .map_err(|error| explain_add_error(error, fd.as_raw_fd()))?;
-        if self.triggering == Triggering::Oneshot {
-            armed.insert(key, (fd.as_raw_fd(), both));
+        let add = |directions| {
+            // SAFETY: the caller keeps `fd` open until `delete`.
+            unsafe { self.poller.add_with_mode(fd.as_raw_fd(), interest(key, directions), self.mode()) }
+        };
+        match self.triggering {
+            Triggering::Edge => add(Readiness::READABLE | Readiness::WRITABLE),
+            // SAFETY: the caller keeps `fd` open until `delete`, which forgets the key.
+            Triggering::Oneshot => unsafe { self.oneshot.add(fd, key, add) },
         }
-        Ok(())
+        .map_err(|error| explain_add_error(error, fd.as_raw_fd()))
     }
 
     fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        let mut armed = self.armed.lock();
-        armed.remove(&key);
-        self.poller.delete(fd)
+        match self.triggering {
+            Triggering::Edge => self.poller.delete(fd),
+            Triggering::Oneshot => self.oneshot.delete(key, || self.poller.delete(fd)),
+        }
     }
 
     fn needs_rearm(&self) -> bool {
         self.triggering == Triggering::Oneshot
     }
 
-    fn rearm(&self, fd: BorrowedFd<'_>, key: usize, directions: Readiness) -> io::Result<()> {
-        let mut armed = self.armed.lock();
-        let Some((_, armed_directions)) = armed.get_mut(&key) else {
-            return Ok(()); // deleted: nothing to watch
-        };
-        *armed_directions = *armed_directions | directions;
-        self.poller.modify_with_mode(fd, interest(key, *armed_directions), PollMode::Oneshot)
+    fn rearm(&self, _fd: BorrowedFd<'_>, key: usize, directions: Readiness) -> io::Result<()> {
+        self.oneshot.rearm(key, directions, |fd, armed| {
+            self.poller.modify_with_mode(fd, interest(key, armed), PollMode::Oneshot)
+        })
     }
 }
 
