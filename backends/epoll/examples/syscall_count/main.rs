@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Patterns: `timed-wait` (a 500 µs wait that times out), `timed-wait-ms` (a 1 ms one),
-//! `readiness` (a peer writes, the wait dispatches, the read completes, the next read meets
+//! `register` (an fd registered, put in non-blocking mode and deregistered), `readiness` (a peer writes, the wait dispatches, the read completes, the next read meets
 //! `WouldBlock` and parks), `stream-readiness` (the same through a stream's `AsyncRead` with a
 //! 64-byte buffer: a short read may mark the stream drained), `notify` (a notify, then the wait
 //! it ends), and `polling-timed-wait` (`polling::Poller::wait` with a 500 µs timeout, as smol's

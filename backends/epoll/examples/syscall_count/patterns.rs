@@ -13,7 +13,7 @@ use reactor::EventSource;
 use reactor_epoll::{net, Async, Epoll, PollingSource, Triggering};
 
 const USAGE: &str = "usage: syscall_count \
-    timed-wait|timed-wait-ms|readiness|stream-readiness|notify|polling-timed-wait \
+    timed-wait|timed-wait-ms|register|readiness|stream-readiness|notify|polling-timed-wait \
     [rounds] [epoll|polling|polling-oneshot]";
 
 struct NoopWake;
@@ -67,6 +67,12 @@ fn run_on<S: EventSource>(source: &S, pattern: &str, rounds: usize) -> std::io::
             for _ in 0..rounds {
                 source.notify();
                 source.wait(None)?;
+            }
+        }
+        "register" => {
+            let (stream, _peer) = UnixStream::pair()?;
+            for _ in 0..rounds {
+                drop(Async::with_source(&stream, source)?);
             }
         }
         "readiness" => readiness_cycles(source, rounds)?,
