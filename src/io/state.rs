@@ -92,6 +92,11 @@ impl IoState {
 
     /// Marks `direction` not ready, unless an event arrived after `tick` was read; returns
     /// whether it did (so the direction is to be re-armed).
+    // `#[inline]` here and on `clear_drained`: the I/O objects that call them are generic code
+    // of other crates (`reactor-net`), which cannot inline them otherwise; `clear_drained` runs
+    // after every short stream read, where the out-of-line call doubled its cost (about 20 of
+    // the instructions of an echo round trip, measured with callgrind).
+    #[inline]
     pub fn clear(&self, direction: Readiness, tick: u64) -> bool {
         let mut inner = self.inner.lock();
         let tick = if crate::sync::seeded!(ClearIgnoresTick) { inner.tick } else { tick };
@@ -110,6 +115,7 @@ impl IoState {
     ///
     /// Only for backends that [report every hang-up](super::IoSource::reports_read_closed):
     /// otherwise a hang-up that came with the data goes unnoticed and the EOF is never read.
+    #[inline]
     pub fn clear_drained(&self, direction: Readiness, tick: u64) -> bool {
         let mut inner = self.inner.lock();
         let cleared = inner.tick == tick && !inner.ready.contains(Readiness::READ_CLOSED);

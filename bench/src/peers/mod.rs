@@ -1,5 +1,5 @@
-//! The peers compared: reactor, tokio and smol each in a multi-thread and a single-thread setup,
-//! and the raw epoll loop (TCP echo only).
+//! The peers compared: reactor (on epoll and on the portable `polling` backend), tokio and smol
+//! each in a multi-thread and a single-thread setup, and the raw epoll loop (TCP echo only).
 
 mod futures_io;
 mod raw_epoll;
@@ -9,6 +9,8 @@ mod smol;
 mod tokio;
 
 use std::num::NonZeroUsize;
+
+use reactor_epoll::Backend;
 
 use crate::runtime::Runtime;
 use crate::sizes::Sizes;
@@ -32,12 +34,19 @@ pub(crate) enum Mode {
 pub(crate) enum Peer {
     /// reactor's executor over epoll, one worker thread per core.
     ReactorMulti,
+    /// The same on the portable backend (`reactor-polling`, edge-triggered on Linux).
+    ReactorPollingMulti,
     /// tokio's multi-thread runtime, one worker per core.
     TokioMulti,
     /// smol's `Executor` run by one thread per core plus the `block_on` thread.
     SmolMulti,
     /// reactor's executor with no worker threads: tasks run on the `block_on` thread.
     ReactorSingle,
+    /// The same on the portable backend, edge-triggered.
+    ReactorPollingSingle,
+    /// The same on the portable backend with one-shot registrations re-armed after each report
+    /// (the path of event ports and `poll`).
+    ReactorPollingOneshotSingle,
     /// tokio's current-thread runtime.
     TokioCurrent,
     /// smol's `LocalExecutor`.
@@ -57,11 +66,14 @@ pub(crate) trait WithRuntime {
 
 impl Peer {
     /// Every peer, in report order.
-    pub(crate) const ALL: [Peer; 7] = [
+    pub(crate) const ALL: [Peer; 10] = [
         Peer::ReactorMulti,
+        Peer::ReactorPollingMulti,
         Peer::TokioMulti,
         Peer::SmolMulti,
         Peer::ReactorSingle,
+        Peer::ReactorPollingSingle,
+        Peer::ReactorPollingOneshotSingle,
         Peer::TokioCurrent,
         Peer::SmolLocal,
         Peer::RawEpoll,
@@ -71,9 +83,12 @@ impl Peer {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Peer::ReactorMulti => "reactor",
+            Peer::ReactorPollingMulti => "reactor-polling",
             Peer::TokioMulti => "tokio-mt",
             Peer::SmolMulti => "smol",
             Peer::ReactorSingle => "reactor-1t",
+            Peer::ReactorPollingSingle => "reactor-polling-1t",
+            Peer::ReactorPollingOneshotSingle => "reactor-polling-oneshot-1t",
             Peer::TokioCurrent => "tokio-ct",
             Peer::SmolLocal => "smol-local",
             Peer::RawEpoll => "raw-epoll",
@@ -88,7 +103,9 @@ impl Peer {
     /// The peer's threading mode.
     pub(crate) fn mode(self) -> Mode {
         match self {
-            Peer::ReactorMulti | Peer::TokioMulti | Peer::SmolMulti => Mode::Multi,
+            Peer::ReactorMulti | Peer::ReactorPollingMulti | Peer::TokioMulti | Peer::SmolMulti => {
+                Mode::Multi
+            }
             _ => Mode::Single,
         }
     }
@@ -117,10 +134,21 @@ impl Peer {
         let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
         let built = |error: std::io::Error| format!("building {}: {error}", self.name());
         Ok(Some(match self {
-            Peer::ReactorMulti => visitor.call(&reactor::Reactor::new(workers).map_err(built)?),
+            Peer::ReactorMulti => {
+                visitor.call(&reactor::Reactor::new(workers, Backend::Epoll).map_err(built)?)
+            }
+            Peer::ReactorPollingMulti => {
+                visitor.call(&reactor::Reactor::new(workers, Backend::Polling).map_err(built)?)
+            }
             Peer::TokioMulti => visitor.call(&tokio::Tokio::multi_thread(workers).map_err(built)?),
             Peer::SmolMulti => visitor.call(&smol::multi::SmolMulti::new(workers).map_err(built)?),
-            Peer::ReactorSingle => visitor.call(&reactor::Reactor::new(0).map_err(built)?),
+            Peer::ReactorSingle => visitor.call(&reactor::Reactor::new(0, Backend::Epoll).map_err(built)?),
+            Peer::ReactorPollingSingle => {
+                visitor.call(&reactor::Reactor::new(0, Backend::Polling).map_err(built)?)
+            }
+            Peer::ReactorPollingOneshotSingle => {
+                visitor.call(&reactor::Reactor::new(0, Backend::PollingOneshot).map_err(built)?)
+            }
             Peer::TokioCurrent => visitor.call(&tokio::Tokio::current_thread().map_err(built)?),
             Peer::SmolLocal => visitor.call(&smol::local::SmolLocal),
             Peer::RawEpoll => return Ok(None),

@@ -1,6 +1,6 @@
-//! reactor's side: the default [`reactor_epoll::Runtime`] (the executor over epoll, the timer and
-//! the channel source), the channel crate, the ambient `sleep_until`, and `reactor-epoll`'s TCP
-//! types.
+//! reactor's side: the default [`reactor_epoll::Runtime`] (the executor over an I/O backend, the
+//! timer and the channel source) on epoll or on the portable `polling` backend, the channel crate,
+//! the ambient `sleep_until`, and `reactor-epoll`'s TCP types (which run on either backend).
 
 use std::future::Future;
 use std::io;
@@ -11,18 +11,19 @@ use std::time::Instant;
 
 use reactor::Handle;
 use reactor_epoll::net::{TcpListener as AsyncListener, TcpStream};
+use reactor_epoll::Backend;
 
 use crate::peers::{futures_io, serve};
 use crate::runtime::{ChannelReceiver, ChannelSender, Runtime, Spawner, Unwrapped};
 
 /// The default runtime with a given number of worker threads (`0`: everything runs on the
-/// `block_on` thread).
+/// `block_on` thread) on a given I/O backend.
 pub(crate) struct Reactor(reactor_epoll::Runtime);
 
 impl Reactor {
-    /// Starts an executor with `workers` worker threads.
-    pub(crate) fn new(workers: usize) -> io::Result<Self> {
-        reactor_epoll::Runtime::builder().worker_threads(workers).build().map(Self)
+    /// Starts an executor with `workers` worker threads blocking in `backend`.
+    pub(crate) fn new(workers: usize, backend: Backend) -> io::Result<Self> {
+        reactor_epoll::Runtime::builder().backend(backend).worker_threads(workers).build().map(Self)
     }
 }
 

@@ -7,7 +7,8 @@ use crate::report::{metric_heading, number, Results};
 /// Bars longer than this ratio are clipped (and say so).
 const MAX_RATIO: f64 = 4.0;
 const BAR_WIDTH: f64 = 420.0;
-const LABEL_WIDTH: f64 = 110.0;
+/// Room for the longest peer name (`reactor-polling-oneshot-1t`).
+const LABEL_WIDTH: f64 = 160.0;
 const LINE: f64 = 16.0;
 
 /// One group per workload metric, one bar per peer that has a value, labelled with the ratio,

@@ -12,11 +12,11 @@ pub(crate) fn text(results: &Results) -> String {
         let this = format!("{}: {}", row.workload, metric_heading(&row.metric));
         if this != heading {
             let _ = writeln!(out, "\n{this}");
-            let _ = writeln!(out, "  {:<12} {:>12} {:>25} {:>8}", "peer", "median", "min–max", "/reactor");
+            let _ = writeln!(out, "  {:<26} {:>12} {:>25} {:>8}", "peer", "median", "min–max", "/reactor");
             heading = this;
         }
         let [median, range, ratio] = cells(&row);
-        let _ = writeln!(out, "  {:<12} {median:>12} {range:>25} {ratio:>8}", row.peer.name());
+        let _ = writeln!(out, "  {:<26} {median:>12} {range:>25} {ratio:>8}", row.peer.name());
     }
     out
 }

@@ -1,4 +1,4 @@
-//! The patterns, each repeated `rounds` times.
+//! The patterns, each repeated `rounds` times, written once over any blocking I/O backend.
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -8,8 +8,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use futures_lite::AsyncReadExt;
 use reactor::EventSource;
-use reactor_epoll::{Async, Epoll};
+use reactor_epoll::{net, Async, Epoll, PollingSource, Triggering};
+
+const USAGE: &str = "usage: syscall_count \
+    timed-wait|timed-wait-ms|register|readiness|stream-readiness|notify|polling-timed-wait \
+    [rounds] [epoll|polling|polling-oneshot]";
 
 struct NoopWake;
 
@@ -18,28 +23,60 @@ impl Wake for NoopWake {
 }
 
 pub(crate) fn run() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let pattern = args.next().unwrap_or_default();
-    let rounds: usize = args.next().and_then(|rounds| rounds.parse().ok()).unwrap_or(1_000);
-    let epoll = Epoll::new()?;
-    match pattern.as_str() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() > 3 {
+        usage();
+    }
+    let pattern = args.first().map_or("", String::as_str);
+    let rounds = match args.get(1).map(|rounds| rounds.parse::<usize>()) {
+        None => 1_000,
+        Some(Ok(rounds)) => rounds,
+        Some(Err(_)) => usage(),
+    };
+    let known = match args.get(2).map_or("epoll", String::as_str) {
+        "epoll" => run_on(&Epoll::new()?, pattern, rounds)?,
+        "polling" => run_on(&PollingSource::with_triggering(Triggering::Edge)?, pattern, rounds)?,
+        "polling-oneshot" => run_on(&PollingSource::with_triggering(Triggering::Oneshot)?, pattern, rounds)?,
+        _ => false,
+    };
+    if !known {
+        usage();
+    }
+    Ok(())
+}
+
+fn usage() -> ! {
+    eprintln!("{USAGE}");
+    std::process::exit(2);
+}
+
+/// Runs `pattern` on `source`; `false` if there is no such pattern.
+fn run_on<S: EventSource>(source: &S, pattern: &str, rounds: usize) -> std::io::Result<bool> {
+    match pattern {
         "timed-wait" => {
             for _ in 0..rounds {
-                epoll.wait(Some(Duration::from_micros(500)))?;
+                source.wait(Some(Duration::from_micros(500)))?;
             }
         }
         "timed-wait-ms" => {
             for _ in 0..rounds {
-                epoll.wait(Some(Duration::from_millis(1)))?;
+                source.wait(Some(Duration::from_millis(1)))?;
             }
         }
         "notify" => {
             for _ in 0..rounds {
-                epoll.notify();
-                epoll.wait(None)?;
+                source.notify();
+                source.wait(None)?;
             }
         }
-        "readiness" => readiness_cycles(&epoll, rounds)?,
+        "register" => {
+            let (stream, _peer) = UnixStream::pair()?;
+            for _ in 0..rounds {
+                drop(Async::with_source(&stream, source)?);
+            }
+        }
+        "readiness" => readiness_cycles(source, rounds)?,
+        "stream-readiness" => stream_readiness_cycles(source, rounds)?,
         "polling-timed-wait" => {
             let poller = polling::Poller::new()?;
             let mut events = polling::Events::new();
@@ -47,19 +84,17 @@ pub(crate) fn run() -> std::io::Result<()> {
                 poller.wait(&mut events, Some(Duration::from_micros(500)))?;
             }
         }
-        _ => {
-            eprintln!(
-                "usage: syscall_count timed-wait|timed-wait-ms|readiness|notify|polling-timed-wait [rounds]"
-            );
-            std::process::exit(2);
-        }
+        _ => return Ok(false),
     }
-    Ok(())
+    Ok(true)
 }
 
-fn readiness_cycles(epoll: &Epoll, rounds: usize) -> std::io::Result<()> {
+/// Each round: a 1-byte read parks, the peer writes a byte, the wait dispatches, the read
+/// completes (filling its buffer, so nothing says the socket is drained: the next round's read
+/// meets `WouldBlock` first).
+fn readiness_cycles<S: EventSource>(source: &S, rounds: usize) -> std::io::Result<()> {
     let (stream, mut peer) = UnixStream::pair()?;
-    let stream = Async::with_source(stream, epoll)?;
+    let stream = Async::with_source(stream, source)?;
     let waker = Waker::from(Arc::new(NoopWake));
     let mut cx = Context::from_waker(&waker);
     let mut buf = [0; 1];
@@ -67,7 +102,27 @@ fn readiness_cycles(epoll: &Epoll, rounds: usize) -> std::io::Result<()> {
         let mut read = pin!(stream.read_with(|mut io| io.read(&mut buf)));
         assert!(read.as_mut().poll(&mut cx).is_pending(), "nothing to read yet: parks");
         peer.write_all(b"x")?;
-        epoll.wait(None)?;
+        source.wait(None)?;
+        assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(1))));
+    }
+    Ok(())
+}
+
+/// Each round: a read of a stream through `AsyncRead` into a 64-byte buffer parks, the peer
+/// writes a byte, the wait dispatches, the read completes short. Where the backend marks every
+/// hang-up (epoll), the short read marks the stream drained and the next round's read parks
+/// without a syscall; elsewhere it meets `WouldBlock` first.
+fn stream_readiness_cycles<S: EventSource>(source: &S, rounds: usize) -> std::io::Result<()> {
+    let (stream, mut peer) = UnixStream::pair()?;
+    let mut stream = net::UnixStream::from_std(stream, source)?;
+    let waker = Waker::from(Arc::new(NoopWake));
+    let mut cx = Context::from_waker(&waker);
+    let mut buf = [0; 64];
+    for _ in 0..rounds {
+        let mut read = pin!(stream.read(&mut buf));
+        assert!(read.as_mut().poll(&mut cx).is_pending(), "nothing to read yet: parks");
+        peer.write_all(b"x")?;
+        source.wait(None)?;
         assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(1))));
     }
     Ok(())
