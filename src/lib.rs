@@ -194,8 +194,8 @@ mod task;
 
 pub use coop::yield_now;
 pub use executor::{
-    current_source, BlockOnError, Builder, Executor, Handle, OnSourceError, SourceError, SpawnError,
-    SpawnLocalError,
+    current_source, BlockOnError, Builder, Executor, Handle, Host, HostError, OnSourceError, SourceError,
+    SpawnError, SpawnLocalError, Turn,
 };
 pub use source::EventSource;
 pub use task::{JoinError, Task};

@@ -46,6 +46,14 @@
 //! parker's own check (it fences after listing itself, then looks whether the token is free) is
 //! the other half of that handshake.
 //!
+//! # A host holds the role for good
+//!
+//! A host loop (`host.rs`) sleeps in a poll of its own on the source's readiness, where only
+//! the source's notify can reach it; a thread waiting in the source would consume that. So a
+//! host takes the token for its whole life: while `hosted` is set nobody else takes it, and no
+//! thread stays awake to take it either. When the host leaves it clears `hosted`, releases the
+//! token and hands the role on like a returning `block_on`.
+//!
 //! # A source that keeps failing
 //!
 //! After a failed wait the executor backs off: the `n`-th failure in a row makes it leave the
@@ -77,6 +85,8 @@ pub(crate) struct Sleepers {
     wake_pending: AtomicBool,
     /// The poll token: held by the one thread that may call the source's `wait`.
     poller: AtomicBool,
+    /// Whether a host loop holds (or is taking) the poll token for good (module docs).
+    hosted: AtomicBool,
     /// Failed waits in a row.
     failures: AtomicU32,
     /// Until when the source is left alone after failures.
@@ -90,6 +100,7 @@ impl Sleepers {
             num_idle: AtomicUsize::new(0),
             wake_pending: AtomicBool::new(false),
             poller: AtomicBool::new(false),
+            hosted: AtomicBool::new(false),
             failures: AtomicU32::new(0),
             retry_at: Mutex::new(None),
         }
@@ -124,7 +135,7 @@ impl Shared {
     ) -> io::Result<()> {
         let own_pending = || own.as_ref().is_some_and(|own| (own.pending)());
         let retry_in = self.backoff_remaining();
-        let token = if retry_in.is_none() { self.try_poll_token() } else { None };
+        let token = if retry_in.is_none() && !self.is_hosted() { self.try_poll_token() } else { None };
         let driving = token.is_some();
         if !parker.prepare(driving) {
             return Ok(());
@@ -134,11 +145,14 @@ impl Shared {
             self.enter_idle(parker, driving);
         }
         fence(Ordering::SeqCst);
-        // Relaxed on `poller`: ordered by the fences of the hand-off (module docs).
+        // Relaxed on `poller` and `hosted`: ordered by the fences of the hand-off (module docs).
         let stay_awake = self.has_work()
             || (own.is_none() && self.is_shut_down())
             || own_pending()
-            || (!driving && retry_in.is_none() && !self.sleepers.poller.load(Ordering::Relaxed));
+            || (!driving
+                && retry_in.is_none()
+                && !self.is_hosted()
+                && !self.sleepers.poller.load(Ordering::Relaxed));
         let mut result = Ok(());
         if !stay_awake {
             if driving && self.pauses_time && self.all_idle() {
@@ -163,7 +177,7 @@ impl Shared {
     ///
     /// Returns the error of the source's wait, if it failed.
     pub(crate) fn poll_events(&self) -> io::Result<()> {
-        if self.backoff_remaining().is_some() {
+        if self.backoff_remaining().is_some() || self.is_hosted() {
             return Ok(());
         }
         match self.try_poll_token() {
@@ -223,7 +237,7 @@ impl Shared {
 
     /// Called by the picked thread when it is up (or by a producer that found nobody to pick):
     /// the wake-up in flight has arrived, and the next task queued picks another sleeper.
-    fn woke_up(&self) {
+    pub(super) fn woke_up(&self) {
         if seeded!(WokenThreadKeepsWakeFlag) {
             return;
         }
@@ -234,7 +248,7 @@ impl Shared {
     }
 
     /// Lists `parker` (the poller's if `driving`) as asleep.
-    fn enter_idle(&self, parker: &Arc<Parker>, driving: bool) {
+    pub(super) fn enter_idle(&self, parker: &Arc<Parker>, driving: bool) {
         let mut idle = self.sleepers.idle.lock();
         idle.parkers.push(parker.clone());
         // Relaxed: published by the sleeper's SeqCst fence that follows (module docs).
@@ -251,7 +265,7 @@ impl Shared {
     }
 
     /// Takes `parker` off the idle list; returns whether a producer had picked it already.
-    fn leave_idle(&self, parker: &Arc<Parker>) -> bool {
+    pub(super) fn leave_idle(&self, parker: &Arc<Parker>) -> bool {
         let mut idle = self.sleepers.idle.lock();
         match idle.parkers.iter().rposition(|listed| Arc::ptr_eq(listed, parker)) {
             Some(index) => {
@@ -351,7 +365,7 @@ impl Shared {
     }
 
     /// How long the source is still left alone after failed waits, if it is.
-    fn backoff_remaining(&self) -> Option<Duration> {
+    pub(super) fn backoff_remaining(&self) -> Option<Duration> {
         // Relaxed: a stale zero only means one more wait, which fails and backs off again.
         if self.sleepers.failures.load(Ordering::Relaxed) == 0 {
             return None;
@@ -359,6 +373,34 @@ impl Shared {
         let retry_at = (*self.sleepers.retry_at.lock())?;
         let now = Instant::now();
         (now < retry_at).then(|| retry_at - now)
+    }
+
+    /// Whether a host loop holds the poll token for good, or is taking it.
+    fn is_hosted(&self) -> bool {
+        // Relaxed: a stale `false` lets a thread take the token once more, which the host's
+        // notify makes it give back; the release is ordered by the hand-off's fences.
+        self.sleepers.hosted.load(Ordering::Relaxed)
+    }
+
+    /// Marks the executor as hosted; `false` if it is already.
+    pub(super) fn claim_host(&self) -> bool {
+        // SeqCst: read by sleepers after their fence (see `is_hosted`).
+        !self.sleepers.hosted.swap(true, Ordering::SeqCst)
+    }
+
+    /// Takes the poll token for a host, to hold until [`release_host`](Self::release_host);
+    /// `false` if another thread holds it.
+    pub(super) fn take_token_for_host(&self) -> bool {
+        self.try_poll_token().map(std::mem::forget).is_some()
+    }
+
+    /// A host leaves: it no longer holds the token, and the executor is no longer hosted. The
+    /// caller then hands the poll role on ([`hand_off_poll_role`](Self::hand_off_poll_role)).
+    pub(super) fn release_host(&self) {
+        // SeqCst, and Release on the token as `PollToken` releases it: the next poller sees
+        // what the host did with the source; the hand-off's fence orders both against sleepers.
+        self.sleepers.hosted.store(false, Ordering::SeqCst);
+        self.sleepers.poller.store(false, Ordering::Release);
     }
 
     fn try_poll_token(&self) -> Option<PollToken<'_>> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reactor::source::Composite;
-use reactor::{Builder, EventSource, Executor, Handle, SpawnLocalError, Task};
+use reactor::{Builder, EventSource, Executor, Handle, Host, HostError, SpawnLocalError, Task};
 use reactor_channel::ChannelSource;
 use reactor_timer::Timer;
 
@@ -99,6 +99,52 @@ impl Runtime {
     /// A handle that spawns onto this runtime from anywhere.
     pub fn handle(&self) -> Handle {
         self.executor.handle()
+    }
+
+    /// Embeds the runtime in an event loop of this thread's own (GTK, winit, a Wayland
+    /// compositor's calloop, a plain `poll(2)` loop): the loop watches [`epoll`](Self::epoll)'s
+    /// fd ([`AsFd`](std::os::fd::AsFd)) for readability beside its own fds, and runs a
+    /// [`turn`](Host::turn) whenever it is readable or the last turn's
+    /// [`timeout`](reactor::Turn::timeout) has passed. Build the runtime with
+    /// [`worker_threads(0)`](RuntimeBuilder::worker_threads) for a runtime with no thread of its
+    /// own; with workers, the host's turns are still the only place events and timers are
+    /// dispatched (see [`Host`]).
+    ///
+    /// Timers, channels and sockets wake the host through the epoll fd: a timer's deadline is
+    /// the turn's deadline, and a send or a spawn from another thread notifies the epoll
+    /// instance, which makes its fd readable.
+    ///
+    /// # Errors
+    ///
+    /// As [`Executor::host`]: inside a task or a `block_on` on this thread, while another
+    /// `Host` of this runtime lives, or after shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::{AsFd, AsRawFd};
+    /// use std::time::Duration;
+    ///
+    /// let runtime = reactor_epoll::Runtime::builder().worker_threads(0).build()?;
+    /// let host = runtime.host()?;
+    /// let napping = runtime.spawn(async { reactor_epoll::time::sleep(Duration::from_millis(5)).await });
+    /// loop {
+    ///     let turn = host.turn(64)?;
+    ///     if napping.is_finished() {
+    ///         break;
+    ///     }
+    ///     // The host's own poll: the epoll fd, with the turn's timeout rounded up to whole ms.
+    ///     let timeout_ms = turn.timeout().map_or(-1, |timeout| {
+    ///         i32::try_from(timeout.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX)
+    ///     });
+    ///     let mut fds = [libc::pollfd { fd: runtime.epoll().as_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+    ///     // SAFETY: `fds` is a valid array of one `pollfd` for the duration of the call.
+    ///     unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn host(&self) -> Result<Host, HostError> {
+        self.executor.host()
     }
 
     /// The epoll source: register I/O with it explicitly ([`Async::with_source`](crate::Async::with_source)).
