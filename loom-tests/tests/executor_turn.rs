@@ -12,7 +12,9 @@
 //! - a turn ends by listing itself again, fencing, and only then looking at the queues: work
 //!   queued meanwhile is reported (`has_more`) or its producer saw the host listed and woke it;
 //! - a host that leaves hands the poll role to a thread parked without it, as a returning
-//!   `block_on` does.
+//!   `block_on` does;
+//! - a host made while another thread waits in the source notifies it until it gives the poll
+//!   token up.
 //!
 //! The models stand the host's poll in with a test source whose readiness is a flag under a
 //! loom mutex: `notify` sets it, a wait clears it, and the host's poll blocks until it is set
@@ -252,7 +254,10 @@ fn a_host_made_while_a_block_on_thread_waits_in_the_source_takes_the_source_over
 
 #[test]
 fn negative_control_a_takeover_that_never_notifies_the_poller_is_caught() {
-    assert_loom_catches("seeded_takeover_never_notifies_the_poller", "Model exceeded maximum number of branches");
+    assert_loom_catches(
+        "seeded_takeover_never_notifies_the_poller",
+        "Model exceeded maximum number of branches",
+    );
 }
 
 #[test]

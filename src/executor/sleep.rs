@@ -50,9 +50,11 @@
 //!
 //! A host loop (`host.rs`) sleeps in a poll of its own on the source's readiness, where only
 //! the source's notify can reach it; a thread waiting in the source would consume that. So a
-//! host takes the token for its whole life: while `hosted` is set nobody else takes it, and no
-//! thread stays awake to take it either. When the host leaves it clears `hosted`, releases the
-//! token and hands the role on like a returning `block_on`.
+//! host takes the token for its whole life. The token word has a second bit for it,
+//! [`HOSTED`]: while it is set the word is never free, so nobody else takes the token and no
+//! thread stays awake to take it (the same two reads as before, no new one on the sleep path).
+//! A host being made sets the bit first, then takes the token once its holder gives it back.
+//! When the host leaves it clears the word and hands the role on like a returning `block_on`.
 //!
 //! # A source that keeps failing
 //!
@@ -68,11 +70,17 @@ use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::parker::Parker;
 use crate::executor::shared::Shared;
 use crate::source::EventSource;
-use crate::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{seeded, Arc, Mutex};
 
 /// The longest back-off after failed waits of the source.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Bit of the poll token word: a thread holds the token.
+const HELD: u8 = 1;
+/// Bit of the poll token word: a host loop holds the token for good, or is taking it (module
+/// docs). The word is free only when it is zero.
+const HOSTED: u8 = 2;
 
 /// The sleeping half of an executor's shared state.
 pub(crate) struct Sleepers {
@@ -83,10 +91,9 @@ pub(crate) struct Sleepers {
     num_idle: AtomicUsize,
     /// Whether a picked thread is on its way up (module docs).
     wake_pending: AtomicBool,
-    /// The poll token: held by the one thread that may call the source's `wait`.
-    poller: AtomicBool,
-    /// Whether a host loop holds (or is taking) the poll token for good (module docs).
-    hosted: AtomicBool,
+    /// The poll token: [`HELD`] by the one thread that may call the source's `wait`, and
+    /// [`HOSTED`] while a host loop owns it (module docs).
+    poller: AtomicU8,
     /// Failed waits in a row.
     failures: AtomicU32,
     /// Until when the source is left alone after failures.
@@ -99,8 +106,7 @@ impl Sleepers {
             idle: Mutex::new(IdleList { parkers: Vec::new(), threads: 0 }),
             num_idle: AtomicUsize::new(0),
             wake_pending: AtomicBool::new(false),
-            poller: AtomicBool::new(false),
-            hosted: AtomicBool::new(false),
+            poller: AtomicU8::new(0),
             failures: AtomicU32::new(0),
             retry_at: Mutex::new(None),
         }
@@ -135,7 +141,7 @@ impl Shared {
     ) -> io::Result<()> {
         let own_pending = || own.as_ref().is_some_and(|own| (own.pending)());
         let retry_in = self.backoff_remaining();
-        let token = if retry_in.is_none() && !self.is_hosted() { self.try_poll_token() } else { None };
+        let token = if retry_in.is_none() { self.try_poll_token() } else { None };
         let driving = token.is_some();
         if !parker.prepare(driving) {
             return Ok(());
@@ -145,14 +151,12 @@ impl Shared {
             self.enter_idle(parker, driving);
         }
         fence(Ordering::SeqCst);
-        // Relaxed on `poller` and `hosted`: ordered by the fences of the hand-off (module docs).
+        // Relaxed on `poller`: ordered by the fences of the hand-off (module docs). Not free
+        // while a host owns it, though nobody may hold it at this moment.
         let stay_awake = self.has_work()
             || (own.is_none() && self.is_shut_down())
             || own_pending()
-            || (!driving
-                && retry_in.is_none()
-                && !self.is_hosted()
-                && !self.sleepers.poller.load(Ordering::Relaxed));
+            || (!driving && retry_in.is_none() && self.sleepers.poller.load(Ordering::Relaxed) == 0);
         let mut result = Ok(());
         if !stay_awake {
             if driving && self.pauses_time && self.all_idle() {
@@ -177,7 +181,7 @@ impl Shared {
     ///
     /// Returns the error of the source's wait, if it failed.
     pub(crate) fn poll_events(&self) -> io::Result<()> {
-        if self.backoff_remaining().is_some() || self.is_hosted() {
+        if self.backoff_remaining().is_some() {
             return Ok(());
         }
         match self.try_poll_token() {
@@ -295,8 +299,10 @@ impl Shared {
         }
         fence(Ordering::SeqCst);
         // Relaxed: ordered by the fence above against the parker's fence (module docs).
-        if self.sleepers.poller.load(Ordering::Relaxed) {
-            return; // Held: its holder waits in the source, or comes back to it.
+        if self.sleepers.poller.load(Ordering::Relaxed) != 0 {
+            // Held: its holder waits in the source, or comes back to it; or hosted: the host
+            // owns it, or is taking it.
+            return;
         }
         let parked =
             self.sleepers.idle.lock().parkers.iter().rev().find(|parker| parker.is_parked()).cloned();
@@ -375,40 +381,40 @@ impl Shared {
         (now < retry_at).then(|| retry_at - now)
     }
 
-    /// Whether a host loop holds the poll token for good, or is taking it.
-    fn is_hosted(&self) -> bool {
-        // Relaxed: a stale `false` lets a thread take the token once more, which the host's
-        // notify makes it give back; the release is ordered by the hand-off's fences.
-        self.sleepers.hosted.load(Ordering::Relaxed)
-    }
-
-    /// Marks the executor as hosted; `false` if it is already.
+    /// Marks the executor as hosted, so that no thread takes the poll token any more; `false`
+    /// if it is hosted already.
     pub(super) fn claim_host(&self) -> bool {
-        // SeqCst: read by sleepers after their fence (see `is_hosted`).
-        !self.sleepers.hosted.swap(true, Ordering::SeqCst)
+        // Relaxed: the bit publishes nothing; taking the token (`take_token_for_host`) is what
+        // orders the host after the last poller.
+        self.sleepers.poller.fetch_or(HOSTED, Ordering::Relaxed) & HOSTED == 0
     }
 
-    /// Takes the poll token for a host, to hold until [`release_host`](Self::release_host);
-    /// `false` if another thread holds it.
+    /// Takes the poll token for a host that [claimed](Self::claim_host) it, to hold until
+    /// [`release_host`](Self::release_host); `false` while another thread still holds it.
     pub(super) fn take_token_for_host(&self) -> bool {
-        self.try_poll_token().map(std::mem::forget).is_some()
+        // Acquire: as in `try_poll_token`, the host sees what the last poller did with the
+        // source.
+        self.sleepers
+            .poller
+            .compare_exchange(HOSTED, HOSTED | HELD, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
-    /// A host leaves: it no longer holds the token, and the executor is no longer hosted. The
-    /// caller then hands the poll role on ([`hand_off_poll_role`](Self::hand_off_poll_role)).
+    /// A host leaves: the token is free, and the executor no longer hosted. The caller then
+    /// hands the poll role on ([`hand_off_poll_role`](Self::hand_off_poll_role)).
     pub(super) fn release_host(&self) {
-        // SeqCst, and Release on the token as `PollToken` releases it: the next poller sees
-        // what the host did with the source; the hand-off's fence orders both against sleepers.
-        self.sleepers.hosted.store(false, Ordering::SeqCst);
-        self.sleepers.poller.store(false, Ordering::Release);
+        // Release: as `PollToken` releases it, the next poller sees what the host did with the
+        // source. A store: while hosted nobody else writes the word.
+        self.sleepers.poller.store(0, Ordering::Release);
     }
 
     fn try_poll_token(&self) -> Option<PollToken<'_>> {
         // Acquire/Release: the token hands the source from one poller to the next; `wait`
         // calls are serialised by it (the EventSource contract the implementations rely on).
+        // Fails while a host owns the token, even before it holds it.
         self.sleepers
             .poller
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(0, HELD, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
             // `then`, not `then_some`: a token built eagerly would release the poller's token
             // when dropped on failure.
@@ -431,13 +437,14 @@ fn min_timeout(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 
 /// Releases the poll token on drop (also when `wait` panics).
 struct PollToken<'a> {
-    poller: &'a AtomicBool,
+    poller: &'a AtomicU8,
 }
 
 impl Drop for PollToken<'_> {
     fn drop(&mut self) {
-        // Release: the next poller sees everything this one did with the source.
-        self.poller.store(false, Ordering::Release);
+        // Release: the next poller sees everything this one did with the source. Clears only
+        // its own bit: a host may have set [`HOSTED`] meanwhile, and waits for this.
+        self.poller.fetch_and(!HELD, Ordering::Release);
     }
 }
 

@@ -123,9 +123,15 @@ fn a_spawn_from_another_thread_makes_the_epoll_fd_readable_and_the_next_turn_run
         for round in 0..3 {
             let handle = runtime.handle();
             let (task_tx, task) = mpsc::channel();
-            thread::spawn(move || task_tx.send(handle.spawn(async move { round * 2 })).unwrap()).join().unwrap();
+            thread::spawn(move || task_tx.send(handle.spawn(async move { round * 2 })).unwrap())
+                .join()
+                .unwrap();
             let task = task.recv().unwrap();
-            assert_eq!(poll(&[runtime.epoll().as_fd()], None), [true], "round {round}: the host was not woken");
+            assert_eq!(
+                poll(&[runtime.epoll().as_fd()], None),
+                [true],
+                "round {round}: the host was not woken"
+            );
             let turn = host.turn(8).unwrap();
             assert_eq!((turn.tasks_run(), turn.has_more()), (1, false));
             assert!(task.is_finished());
@@ -138,8 +144,7 @@ fn a_timer_deadline_is_the_turns_deadline_and_a_later_turn_fires_it() {
     within_watchdog("a hosted timer", || {
         let runtime = hosted_runtime();
         let host = runtime.host().unwrap();
-        let napping =
-            runtime.spawn(async { reactor_epoll::time::sleep(Duration::from_millis(20)).await });
+        let napping = runtime.spawn(async { reactor_epoll::time::sleep(Duration::from_millis(20)).await });
         let turn = host.turn(8).unwrap();
         assert!(turn.deadline().is_some() && !turn.has_more());
         host_loop(&runtime, &host, || napping.is_finished());
