@@ -78,7 +78,9 @@ pub(crate) fn hosts_here(shared: &Arc<Shared>) -> bool {
 /// worker or `block_on` thread takes the poll role (another thread waiting in the source would
 /// consume the readiness the host's poll waits for). With worker threads, that means events and
 /// timers are dispatched only in turns, and the workers run the tasks they wake; a host that
-/// turns rarely delays them. A `block_on` on another thread works as usual, its I/O dispatched
+/// turns rarely delays them. A pool task that completes on a worker wakes only what awaits it:
+/// a host loop that waits for one awaits it in a [`spawn_local`](Self::spawn_local) task,
+/// whose wake-up reaches the host. A `block_on` on another thread works as usual, its I/O dispatched
 /// by the host's turns. Creating a `Host` while another thread waits in the source notifies
 /// that thread and waits for it to come out, which the source's notify makes prompt.
 ///

@@ -172,11 +172,13 @@ impl<S: EventSource + 'static> Executor<S> {
     ///
     /// The task lives as long as that `block_on` call: if the call returns first, the task is
     /// cancelled (its future dropped on that thread) and awaiting its handle reports
-    /// cancellation.
+    /// cancellation. Inside a [turn](Host::turn) of the executor's [`Host`], the task is the
+    /// host's, as with [`Host::spawn_local`].
     ///
     /// # Errors
     ///
-    /// Hands the future back if the calling thread is not inside this executor's `block_on`.
+    /// Hands the future back if the calling thread is not inside this executor's `block_on` or
+    /// a turn of its `Host`.
     ///
     /// # Examples
     ///

@@ -245,3 +245,40 @@ fn a_plain_std_client_is_served_by_a_hosted_echo_server() {
         assert_eq!(&client.join().unwrap(), b"ping");
     });
 }
+
+#[test]
+fn a_runtime_with_workers_can_be_hosted_and_its_workers_run_what_the_turns_dispatch() {
+    within_watchdog("a hosted runtime with workers", || {
+        let runtime = Runtime::builder().worker_threads(2).build().unwrap();
+        // The workers may be waiting in epoll: making the host takes the source over from them.
+        let host = runtime.host().unwrap();
+        assert_eq!(runtime.host().err(), Some(reactor::HostError::AlreadyHosted));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let listener = TcpListener::from_std(listener, runtime.epoll()).unwrap();
+        let echoing = runtime.spawn(async move {
+            let (stream, _) = listener.accept().await?;
+            let (mut reader, mut writer) = stream.into_split();
+            futures_lite::io::copy(&mut reader, &mut writer).await
+        });
+        let talking = runtime.spawn(async move {
+            let mut client = TcpStream::connect(addr).await?;
+            client.write_all(b"beside the workers").await?;
+            client.close().await?;
+            let mut echoed = String::new();
+            client.read_to_string(&mut echoed).await?;
+            Ok::<_, std::io::Error>(echoed)
+        });
+        // The tasks may finish on a worker, which wakes nobody: a task of the host awaits them,
+        // and its wake-up reaches the host's poll.
+        let both = host.spawn_local(async move { (talking.await, echoing.await) });
+        host_loop(&runtime, &host, || both.is_finished());
+        // Once the host is gone, the workers wait in epoll again.
+        drop(host);
+        let napping = runtime.spawn(async { reactor_epoll::time::sleep(Duration::from_millis(5)).await });
+        runtime.block_on(napping).unwrap();
+        let (talked, echoed) = runtime.block_on(both).unwrap();
+        assert_eq!(talked.unwrap().unwrap(), "beside the workers");
+        assert_eq!(echoed.unwrap().unwrap(), 18);
+    });
+}
