@@ -360,20 +360,24 @@ impl<'a> Awake<'a> {
         Self { host, entered: Some(entered) }
     }
 
-    /// Ends the turn: leaves the executor's context, gives the borrowed queue's tasks back to
-    /// the pool, wakes a sleeper for them, and puts the host back to sleep. Returns whether work
-    /// is ready.
+    /// Ends the turn: gives the borrowed queue's tasks back to the pool, wakes a sleeper for
+    /// them, puts the host back to sleep, and leaves the executor's context (only then: the
+    /// paused-time dispatch of `Host::sleep` runs callbacks that may use ambient APIs). Returns
+    /// whether work is ready.
     fn end(&mut self) -> bool {
         let Some(entered) = self.entered.take() else {
             return true;
         };
         let shared = &self.host.shared;
-        if let Some(owned) = entered.exit().and_then(|current| current.queue) {
+        // From now on tasks woken on this thread go to the injector, where `sleep` looks.
+        if let Some(owned) = context::with_current(|current| current.queue.take()).flatten() {
             *shared.spare_queue.lock() = Some(owned.into_queue(shared));
         }
         // Before the host lists itself, so that it cannot pick itself.
         shared.wake_for_leftover_work();
-        self.host.sleep()
+        let ready = self.host.sleep();
+        drop(entered);
+        ready
     }
 }
 
