@@ -8,9 +8,10 @@
 //! 2. [A passive source: deregistration, events before `attach`, flag and queue](#a-passive-source)
 //! 3. [A blocking source over file descriptors](#a-blocking-source-over-file-descriptors)
 //! 4. [Composing with the default runtime](#composing-with-the-default-runtime)
-//! 5. [Testing with a manual clock](#testing-with-a-manual-clock)
-//! 6. [Checking the contract: the conformance suite](#checking-the-contract-the-conformance-suite)
-//! 7. [Model-checking with loom](#model-checking-with-loom)
+//! 5. [Embedding in a host loop](#embedding-in-a-host-loop)
+//! 6. [Testing with a manual clock](#testing-with-a-manual-clock)
+//! 7. [Checking the contract: the conformance suite](#checking-the-contract-the-conformance-suite)
+//! 8. [Model-checking with loom](#model-checking-with-loom)
 //!
 //! This module has no items: it is documentation only.
 //!
@@ -303,6 +304,30 @@
 //! drop(server);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Embedding in a host loop
+//!
+//! A GUI toolkit, winit or a Wayland compositor has an event loop of its own, and reactor can
+//! run inside it instead of on threads of its own. Build the executor (or
+//! `reactor_epoll::Runtime`) with [`worker_threads(0)`](crate::Builder::worker_threads) and make
+//! the loop's thread its [`Host`](crate::Host) with [`Executor::host`](crate::Executor::host).
+//! Each iteration of the host's loop runs one non-blocking [`turn`](crate::Host::turn), which
+//! dispatches the source's ready events, runs up to a budget of tasks, and returns a
+//! [`Turn`](crate::Turn): the host then waits in its own poll, for the turn's
+//! [`timeout`](crate::Turn::timeout) at most (zero when it reports more work), on its own fds
+//! and on the source's fd: `reactor_epoll::Epoll` implements `AsFd`, and its fd turns readable
+//! for every event and every `notify`. Everything that must reach the sleeping host arrives
+//! there: I/O, a task spawned or woken on another thread, a timer registered with an earlier
+//! deadline. `!Send` tasks spawned with [`Host::spawn_local`](crate::Host::spawn_local) run on
+//! the host's thread, in its turns. The `host_loop` example of `reactor-epoll` is a complete
+//! `poll(2)` loop with a TCP echo server, a timer and a pipe of the host's own.
+//!
+//! What this asks of a source: a blocking source that wants to be embeddable exposes an fd that
+//! turns readable whenever its `wait` would return, **including after `notify`** (put the
+//! notify eventfd inside the set the fd watches, as `Epoll` does, or use
+//! `reactor_epoll::FdNotifier`), and its `wait(Some(Duration::ZERO))` consumes that readiness.
+//! The host owns the source while it lives: no other thread of the executor waits in it, since
+//! that thread would consume the readiness the host's poll is waiting for.
 //!
 //! # Testing with a manual clock
 //!

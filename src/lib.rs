@@ -8,7 +8,8 @@
 //! - [`EventSource`] is the trait every source implements: epoll, timers and channels (the
 //!   `reactor-epoll`, `reactor-timer` and `reactor-channel` crates) and your own, alike.
 //! - [`Executor`] runs tasks over any source: a work-stealing thread pool, `block_on`,
-//!   `spawn_local`, task handles that report panics, cancellation at shutdown.
+//!   `spawn_local`, task handles that report panics, cancellation at shutdown; or, with no
+//!   thread of its own, turn by turn inside a GUI's or compositor's event loop ([`Host`]).
 //! - [`source`] holds the portable sources: [`Parking`](source::Parking) (block a thread, no OS
 //!   resources), [`PingSource`](source::PingSource) (callbacks triggered from any thread),
 //!   [`Composite`](source::Composite) (many sources, one of which blocks), and the two building
@@ -196,8 +197,8 @@ mod task;
 
 pub use coop::yield_now;
 pub use executor::{
-    current_source, BlockOnError, Builder, Executor, Handle, OnSourceError, SourceError, SpawnError,
-    SpawnLocalError,
+    current_source, BlockOnError, Builder, Executor, Handle, Host, HostError, OnSourceError, SourceError,
+    SpawnError, SpawnLocalError, Turn,
 };
 pub use source::EventSource;
 pub use task::{JoinError, Task};

@@ -42,7 +42,8 @@ macro_rules! future_error {
 
 future_error!(
     /// [`Executor::try_block_on`](crate::Executor::try_block_on) was called on a thread that
-    /// already runs tasks (inside a task, or inside another `block_on`), where blocking could
+    /// already runs tasks (inside a task, or inside another `block_on`), or on the thread of
+    /// the executor's [`Host`](crate::Host), whose turns run its tasks: blocking there could
     /// deadlock the executor.
     BlockOnError,
     "block_on was called from a thread that already runs an executor's tasks"
@@ -56,7 +57,7 @@ future_error!(
 
 future_error!(
     /// [`Executor::spawn_local`](crate::Executor::spawn_local) was called on a thread that is
-    /// not running this executor's `block_on`.
+    /// not running this executor's `block_on` (or a turn of its [`Host`](crate::Host)).
     SpawnLocalError,
     "spawn_local must be called on a thread running this executor's block_on"
 );

@@ -5,6 +5,7 @@ mod active;
 mod builder;
 mod context;
 mod error;
+mod host;
 mod injector;
 pub(crate) mod local_queue;
 mod local_tasks;
@@ -28,6 +29,7 @@ use std::time::{Duration, Instant};
 pub use builder::Builder;
 pub use context::current_source;
 pub use error::{BlockOnError, OnSourceError, SourceError, SpawnError, SpawnLocalError};
+pub use host::{Host, HostError, Turn};
 
 use crate::coop;
 use crate::executor::context::{Current, EnterGuard, OwnedQueue};
@@ -170,11 +172,13 @@ impl<S: EventSource + 'static> Executor<S> {
     ///
     /// The task lives as long as that `block_on` call: if the call returns first, the task is
     /// cancelled (its future dropped on that thread) and awaiting its handle reports
-    /// cancellation.
+    /// cancellation. Inside a [turn](Host::turn) of the executor's [`Host`], the task is the
+    /// host's, as with [`Host::spawn_local`].
     ///
     /// # Errors
     ///
-    /// Hands the future back if the calling thread is not inside this executor's `block_on`.
+    /// Hands the future back if the calling thread is not inside this executor's `block_on` or
+    /// a turn of its `Host`.
     ///
     /// # Examples
     ///
@@ -212,7 +216,8 @@ impl<S: EventSource + 'static> Executor<S> {
     /// # Panics
     ///
     /// Panics with "block_on was called from a thread that already runs an executor's tasks" if
-    /// called inside a task or another `block_on`, where blocking could deadlock; use
+    /// called inside a task or another `block_on`, or on a thread that hosts this executor
+    /// ([`Host`]), where blocking could deadlock; use
     /// [`try_block_on`](Self::try_block_on) to get an error instead. A panic of `future` itself
     /// propagates to the caller.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -227,16 +232,60 @@ impl<S: EventSource + 'static> Executor<S> {
     ///
     /// # Errors
     ///
-    /// Hands the future back, unpolled, when called inside a task or another `block_on`.
+    /// Hands the future back, unpolled, when called inside a task or another `block_on`, or on
+    /// a thread that hosts this executor (see [`Host`]), whose turns alone would dispatch the
+    /// events the future waits for.
     pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, BlockOnError<F>> {
         self.block_on_until(future, None).map(|output| output.expect("no deadline was given"))
+    }
+
+    /// Embeds the executor in an event loop of the calling thread's own: returns the [`Host`]
+    /// through which that loop drives the executor, one non-blocking [`turn`](Host::turn) at a
+    /// time, so that the executor needs no thread of its own (build it with
+    /// [`worker_threads(0)`](Builder::worker_threads)).
+    ///
+    /// The host owns the executor's source from now on (see [`Host`]); if another thread is
+    /// waiting in it, that thread is notified and this call waits for it to come out.
+    ///
+    /// # Errors
+    ///
+    /// - [`HostError::Nested`] inside a task, a `block_on` or a turn on this thread;
+    /// - [`HostError::AlreadyHosted`] while another `Host` of this executor lives;
+    /// - [`HostError::ShutDown`] if the executor has shut down.
+    ///
+    /// # Examples
+    ///
+    /// A host loop over a source without an fd: a real host waits between turns in its own
+    /// poll, on the source's fd and for [`Turn::timeout`] (see `reactor_epoll`'s `host_loop`
+    /// example).
+    ///
+    /// ```
+    /// use reactor::{source::Parking, Builder};
+    ///
+    /// let executor = Builder::new().worker_threads(0).build(Parking::new())?;
+    /// let host = executor.host()?;
+    /// let task = executor.spawn(async {
+    ///     reactor::yield_now().await;
+    ///     "done"
+    /// });
+    /// let turn = host.turn(1)?; // a budget of one task
+    /// assert_eq!(turn.tasks_run(), 1);
+    /// assert!(turn.has_more()); // the task yielded: do not block, turn again
+    /// let turn = host.turn(1)?;
+    /// assert!(task.is_finished() && !turn.has_more());
+    /// assert!(executor.host().is_err()); // one host at a time
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn host(&self) -> Result<Host, HostError> {
+        Host::new(&self.shared)
     }
 
     /// Waits until every spawned task has finished or `timeout` has passed, helping to run them,
     /// then shuts the executor down, cancelling what is left. Returns whether all tasks
     /// finished.
     ///
-    /// Called from inside one of the executor's own tasks it cannot wait, and shuts down at once.
+    /// Called from inside one of the executor's own tasks, or on the thread of its [`Host`], it
+    /// cannot wait, and shuts down at once.
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
         let shared = self.shared.clone();
         let all_done = async move {
@@ -266,6 +315,9 @@ impl<S: EventSource + 'static> Executor<S> {
         future: F,
         deadline: Option<Instant>,
     ) -> Result<Option<F::Output>, BlockOnError<F>> {
+        if host::hosts_here(&self.shared) {
+            return Err(BlockOnError::new(future));
+        }
         let (parker, _in_use) = Parker::enter();
         let signal = Arc::new(Signal::new(parker.clone(), self.shared.source.clone()));
         let local_tasks = LocalTasks::new(signal.clone(), self.shared.clone());

@@ -7,6 +7,10 @@
 //! - **driving**: blocked in the executor's event source as *the poller* (it holds the poll
 //!   token, see `sleep.rs`), woken by the source's [`notify`](crate::EventSource::notify).
 //!
+//! A host loop's parker (`host.rs`) is *driving* between turns without being blocked in
+//! `wait`: the host sleeps in a poll of its own on the source's readiness, which the source's
+//! notify ends just the same.
+//!
 //! A worker has one parker for its whole life; a `block_on` call makes one for its duration, so a
 //! late wake-up meant for a thread's sleep in one executor can never land on a sleep of the same
 //! thread in another executor (whose source it would not notify).
@@ -64,10 +68,15 @@ impl Parker {
     /// A parker for the calling thread, which becomes the parker it sleeps with until the
     /// returned guard drops.
     pub(crate) fn enter() -> (Arc<Self>, InUse) {
-        let parker =
-            Arc::new(Self { state: AtomicU8::new(RUNNING), thread: ThreadPark::for_current_thread() });
+        let parker = Arc::new(Self::new());
         let previous = IN_USE.with(|in_use| in_use.replace(Arc::as_ptr(&parker)));
         (parker, InUse { previous })
+    }
+
+    /// A parker for the calling thread that is never its parker [in use](Self::enter): a host
+    /// loop's, which never sleeps inside the source's `wait` (see `host.rs`).
+    pub(crate) fn new() -> Self {
+        Self { state: AtomicU8::new(RUNNING), thread: ThreadPark::for_current_thread() }
     }
 
     /// Whether this is the parker the calling thread sleeps with now.

@@ -46,6 +46,16 @@
 //! parker's own check (it fences after listing itself, then looks whether the token is free) is
 //! the other half of that handshake.
 //!
+//! # A host holds the role for good
+//!
+//! A host loop (`host.rs`) sleeps in a poll of its own on the source's readiness, where only
+//! the source's notify can reach it; a thread waiting in the source would consume that. So a
+//! host takes the token for its whole life. The token word has a second bit for it,
+//! [`HOSTED`]: while it is set the word is never free, so nobody else takes the token and no
+//! thread stays awake to take it (the same two reads as before, no new one on the sleep path).
+//! A host being made sets the bit first, then takes the token once its holder gives it back.
+//! When the host leaves it clears the word and hands the role on like a returning `block_on`.
+//!
 //! # A source that keeps failing
 //!
 //! After a failed wait the executor backs off: the `n`-th failure in a row makes it leave the
@@ -60,11 +70,17 @@ use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::parker::Parker;
 use crate::executor::shared::Shared;
 use crate::source::EventSource;
-use crate::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{seeded, Arc, Mutex};
 
 /// The longest back-off after failed waits of the source.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Bit of the poll token word: a thread holds the token.
+const HELD: u8 = 1;
+/// Bit of the poll token word: a host loop holds the token for good, or is taking it (module
+/// docs). The word is free only when it is zero.
+const HOSTED: u8 = 2;
 
 /// The sleeping half of an executor's shared state.
 pub(crate) struct Sleepers {
@@ -75,8 +91,9 @@ pub(crate) struct Sleepers {
     num_idle: AtomicUsize,
     /// Whether a picked thread is on its way up (module docs).
     wake_pending: AtomicBool,
-    /// The poll token: held by the one thread that may call the source's `wait`.
-    poller: AtomicBool,
+    /// The poll token: [`HELD`] by the one thread that may call the source's `wait`, and
+    /// [`HOSTED`] while a host loop owns it (module docs).
+    poller: AtomicU8,
     /// Failed waits in a row.
     failures: AtomicU32,
     /// Until when the source is left alone after failures.
@@ -89,7 +106,7 @@ impl Sleepers {
             idle: Mutex::new(IdleList { parkers: Vec::new(), threads: 0 }),
             num_idle: AtomicUsize::new(0),
             wake_pending: AtomicBool::new(false),
-            poller: AtomicBool::new(false),
+            poller: AtomicU8::new(0),
             failures: AtomicU32::new(0),
             retry_at: Mutex::new(None),
         }
@@ -134,11 +151,12 @@ impl Shared {
             self.enter_idle(parker, driving);
         }
         fence(Ordering::SeqCst);
-        // Relaxed on `poller`: ordered by the fences of the hand-off (module docs).
+        // Relaxed on `poller`: ordered by the fences of the hand-off (module docs). Not free
+        // while a host owns it, though nobody may hold it at this moment.
         let stay_awake = self.has_work()
             || (own.is_none() && self.is_shut_down())
             || own_pending()
-            || (!driving && retry_in.is_none() && !self.sleepers.poller.load(Ordering::Relaxed));
+            || (!driving && retry_in.is_none() && self.sleepers.poller.load(Ordering::Relaxed) == 0);
         let mut result = Ok(());
         if !stay_awake {
             if driving && self.pauses_time && self.all_idle() {
@@ -223,7 +241,7 @@ impl Shared {
 
     /// Called by the picked thread when it is up (or by a producer that found nobody to pick):
     /// the wake-up in flight has arrived, and the next task queued picks another sleeper.
-    fn woke_up(&self) {
+    pub(super) fn woke_up(&self) {
         if seeded!(WokenThreadKeepsWakeFlag) {
             return;
         }
@@ -234,7 +252,7 @@ impl Shared {
     }
 
     /// Lists `parker` (the poller's if `driving`) as asleep.
-    fn enter_idle(&self, parker: &Arc<Parker>, driving: bool) {
+    pub(super) fn enter_idle(&self, parker: &Arc<Parker>, driving: bool) {
         let mut idle = self.sleepers.idle.lock();
         idle.parkers.push(parker.clone());
         // Relaxed: published by the sleeper's SeqCst fence that follows (module docs).
@@ -251,7 +269,7 @@ impl Shared {
     }
 
     /// Takes `parker` off the idle list; returns whether a producer had picked it already.
-    fn leave_idle(&self, parker: &Arc<Parker>) -> bool {
+    pub(super) fn leave_idle(&self, parker: &Arc<Parker>) -> bool {
         let mut idle = self.sleepers.idle.lock();
         match idle.parkers.iter().rposition(|listed| Arc::ptr_eq(listed, parker)) {
             Some(index) => {
@@ -281,8 +299,10 @@ impl Shared {
         }
         fence(Ordering::SeqCst);
         // Relaxed: ordered by the fence above against the parker's fence (module docs).
-        if self.sleepers.poller.load(Ordering::Relaxed) {
-            return; // Held: its holder waits in the source, or comes back to it.
+        if self.sleepers.poller.load(Ordering::Relaxed) != 0 {
+            // Held: its holder waits in the source, or comes back to it; or hosted: the host
+            // owns it, or is taking it.
+            return;
         }
         let parked =
             self.sleepers.idle.lock().parkers.iter().rev().find(|parker| parker.is_parked()).cloned();
@@ -351,7 +371,7 @@ impl Shared {
     }
 
     /// How long the source is still left alone after failed waits, if it is.
-    fn backoff_remaining(&self) -> Option<Duration> {
+    pub(super) fn backoff_remaining(&self) -> Option<Duration> {
         // Relaxed: a stale zero only means one more wait, which fails and backs off again.
         if self.sleepers.failures.load(Ordering::Relaxed) == 0 {
             return None;
@@ -361,12 +381,40 @@ impl Shared {
         (now < retry_at).then(|| retry_at - now)
     }
 
+    /// Marks the executor as hosted, so that no thread takes the poll token any more; `false`
+    /// if it is hosted already.
+    pub(super) fn claim_host(&self) -> bool {
+        // Relaxed: the bit publishes nothing; taking the token (`take_token_for_host`) is what
+        // orders the host after the last poller.
+        self.sleepers.poller.fetch_or(HOSTED, Ordering::Relaxed) & HOSTED == 0
+    }
+
+    /// Takes the poll token for a host that [claimed](Self::claim_host) it, to hold until
+    /// [`release_host`](Self::release_host); `false` while another thread still holds it.
+    pub(super) fn take_token_for_host(&self) -> bool {
+        // Acquire: as in `try_poll_token`, the host sees what the last poller did with the
+        // source.
+        self.sleepers
+            .poller
+            .compare_exchange(HOSTED, HOSTED | HELD, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// A host leaves: the token is free, and the executor no longer hosted. The caller then
+    /// hands the poll role on ([`hand_off_poll_role`](Self::hand_off_poll_role)).
+    pub(super) fn release_host(&self) {
+        // Release: as `PollToken` releases it, the next poller sees what the host did with the
+        // source. A store: while hosted nobody else writes the word.
+        self.sleepers.poller.store(0, Ordering::Release);
+    }
+
     fn try_poll_token(&self) -> Option<PollToken<'_>> {
         // Acquire/Release: the token hands the source from one poller to the next; `wait`
         // calls are serialised by it (the EventSource contract the implementations rely on).
+        // Fails while a host owns the token, even before it holds it.
         self.sleepers
             .poller
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(0, HELD, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
             // `then`, not `then_some`: a token built eagerly would release the poller's token
             // when dropped on failure.
@@ -389,13 +437,14 @@ fn min_timeout(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 
 /// Releases the poll token on drop (also when `wait` panics).
 struct PollToken<'a> {
-    poller: &'a AtomicBool,
+    poller: &'a AtomicU8,
 }
 
 impl Drop for PollToken<'_> {
     fn drop(&mut self) {
-        // Release: the next poller sees everything this one did with the source.
-        self.poller.store(false, Ordering::Release);
+        // Release: the next poller sees everything this one did with the source. Clears only
+        // its own bit: a host may have set [`HOSTED`] meanwhile, and waits for this.
+        self.poller.fetch_and(!HELD, Ordering::Release);
     }
 }
 

@@ -204,6 +204,19 @@ mod core_bugs {
         CallbackRemoveSeesOnlyInnermost,
         /// `NotifierSlot::attach` stores a second notifier over the first instead of refusing it.
         NotifierSlotOverwrites,
+        /// A host's turn reports whether more work is ready without looking at the queues after
+        /// it lists itself as asleep again, so a task queued meanwhile by a thread that found
+        /// nobody listed is left for a host that sleeps.
+        TurnEndSkipsRecheck,
+        /// Between turns a host's parker stays *running* instead of *driving*, so a wake-up of
+        /// one of its tasks sets a permit nobody looks at instead of notifying the source.
+        HostSleepsUnannounced,
+        /// A host that leaves releases the poll token without handing the role to a thread
+        /// parked without it.
+        HostExitSkipsHandOff,
+        /// A host being made waits for the poll token without notifying the source, so a thread
+        /// blocked in it as the poller never gives the token up.
+        HostTakeoverSkipsNotify,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use reactor::io::IoHandle;
 use reactor::EventSource;
@@ -80,6 +81,16 @@ impl BackendSource {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             Self::Epoll(epoll) => Box::new(epoll.clone()),
             Self::Polling(polling) => Box::new(polling.clone()),
+        }
+    }
+}
+
+impl AsFd for BackendSource {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            Self::Epoll(epoll) => epoll.as_fd(),
+            Self::Polling(polling) => polling.as_fd(),
         }
     }
 }

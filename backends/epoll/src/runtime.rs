@@ -3,12 +3,13 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
 use reactor::io::IoHandle;
 use reactor::source::Composite;
-use reactor::{Builder, EventSource, Executor, Handle, SpawnLocalError, Task};
+use reactor::{Builder, EventSource, Executor, Handle, Host, HostError, SpawnLocalError, Task};
 use reactor_channel::ChannelSource;
 use reactor_polling::PollingSource;
 use reactor_timer::Timer;
@@ -137,6 +138,53 @@ impl Runtime {
         }
     }
 
+    /// Embeds the runtime in an event loop of this thread's own (GTK, winit, a Wayland
+    /// compositor's calloop, a plain `poll(2)` loop): the loop watches the runtime's fd (its I/O
+    /// backend's, through [`AsFd`](std::os::fd::AsFd)) for readability beside its own fds, and runs a
+    /// [`turn`](Host::turn) whenever it is readable or the last turn's
+    /// [`timeout`](reactor::Turn::timeout) has passed. Build the runtime with
+    /// [`worker_threads(0)`](RuntimeBuilder::worker_threads) for a runtime with no thread of its
+    /// own; with workers, the host's turns are still the only place events and timers are
+    /// dispatched (see [`Host`]).
+    ///
+    /// Timers, channels and sockets wake the host through that fd: a timer's deadline is the
+    /// turn's deadline, and a send or a spawn from another thread notifies the backend, which
+    /// makes its fd readable (epoll's eventfd, or the portable backend's notifier, is inside the
+    /// set the fd stands for).
+    ///
+    /// # Errors
+    ///
+    /// As [`Executor::host`]: inside a task or a `block_on` on this thread, while another
+    /// `Host` of this runtime lives, or after shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::{AsFd, AsRawFd};
+    /// use std::time::Duration;
+    ///
+    /// let runtime = reactor_epoll::Runtime::builder().worker_threads(0).build()?;
+    /// let host = runtime.host()?;
+    /// let napping = runtime.spawn(async { reactor_epoll::time::sleep(Duration::from_millis(5)).await });
+    /// loop {
+    ///     let turn = host.turn(64)?;
+    ///     if napping.is_finished() {
+    ///         break;
+    ///     }
+    ///     // The host's own poll: the runtime's fd, with the turn's timeout rounded up to whole ms.
+    ///     let timeout_ms = turn.timeout().map_or(-1, |timeout| {
+    ///         i32::try_from(timeout.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX)
+    ///     });
+    ///     let mut fds = [libc::pollfd { fd: runtime.as_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+    ///     // SAFETY: `fds` is a valid array of one `pollfd` for the duration of the call.
+    ///     unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn host(&self) -> Result<Host, HostError> {
+        self.executor.host()
+    }
+
     /// The timer source, for explicit timers and callbacks.
     pub fn timer(&self) -> &Timer {
         &self.timer
@@ -156,6 +204,15 @@ impl Runtime {
     /// they all finished (see [`Executor::shutdown_timeout`]).
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
         self.executor.shutdown_timeout(timeout)
+    }
+}
+
+/// The I/O backend's own fd (the epoll instance, or the portable backend's poller), which turns
+/// readable when the backend has events for a [turn](Runtime::host), a timer's wait aside. Only
+/// watch it for readability; never wait on it yourself.
+impl AsFd for Runtime {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.backend.as_fd()
     }
 }
 

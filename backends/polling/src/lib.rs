@@ -79,7 +79,7 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use polling::{Event, Events, PollMode, Poller};
@@ -342,6 +342,16 @@ impl IoSource for Inner {
         self.oneshot.rearm(key, directions, |fd, armed| {
             self.poller.modify_with_mode(fd, interest(key, armed), PollMode::Oneshot)
         })
+    }
+}
+
+/// The poller's own fd (epoll, kqueue or event port; `poll` has none, and there this is its
+/// notifier's), for a host event loop to watch for readability: it turns readable when a
+/// registered fd has an event or [`notify`](EventSource::notify) was called. Never wait on it
+/// yourself.
+impl AsFd for PollingSource {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.poller.as_fd()
     }
 }
 
