@@ -18,28 +18,7 @@ use reactor::{Builder, Executor, Handle, HostError};
 use reactor_timer::Timer;
 
 mod common;
-use common::{DropCounter, Gate};
-
-/// How long a scenario may take before it counts as hung. Generous: these machines are shared.
-const WATCHDOG: Duration = Duration::from_secs(30);
-
-/// Runs `scenario` on a thread and fails with `what` if it has not finished within [`WATCHDOG`].
-fn within_watchdog(what: &str, scenario: impl FnOnce() + Send + 'static) {
-    let (done_tx, done) = mpsc::channel();
-    let runner = thread::spawn(move || {
-        scenario();
-        let _ = done_tx.send(());
-    });
-    match done.recv_timeout(WATCHDOG) {
-        Ok(()) => runner.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = runner.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung for {WATCHDOG:?}: {what}"),
-    }
-}
+use common::{within_watchdog, DropCounter, Gate};
 
 fn no_workers<S: reactor::EventSource + 'static>(source: S) -> Executor<S> {
     Builder::new().worker_threads(0).build(source).unwrap()

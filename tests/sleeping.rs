@@ -16,28 +16,7 @@ use reactor::{Builder, Executor};
 use reactor_epoll::Runtime;
 
 mod common;
-use common::{DropCounter, Gate};
-
-/// How long a scenario may take before it counts as hung. Generous: these machines are shared.
-const WATCHDOG: Duration = Duration::from_secs(30);
-
-/// Runs `scenario` on a thread and fails with `what` if it has not finished within [`WATCHDOG`].
-fn within_watchdog(what: &str, scenario: impl FnOnce() + Send + 'static) {
-    let (done_tx, done) = mpsc::channel();
-    let runner = thread::spawn(move || {
-        scenario();
-        let _ = done_tx.send(());
-    });
-    match done.recv_timeout(WATCHDOG) {
-        Ok(()) => runner.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = runner.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung for {WATCHDOG:?}: {what}"),
-    }
-}
+use common::{within_watchdog, DropCounter, Gate};
 
 fn executor(workers: usize) -> Executor<Parking> {
     Builder::new().worker_threads(workers).build(Parking::new()).unwrap()

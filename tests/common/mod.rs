@@ -56,3 +56,27 @@ impl Drop for DropCounter {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
+
+/// How long a scenario may take before it counts as hung. Generous: these machines are shared.
+pub(crate) const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs `scenario` on a thread and fails with `what` if it has not finished within [`WATCHDOG`];
+/// a panic of the scenario fails the caller with the same payload.
+#[allow(dead_code)] // not every test binary uses it
+pub(crate) fn within_watchdog(what: &str, scenario: impl FnOnce() + Send + 'static) {
+    use std::sync::mpsc;
+    let (done_tx, done) = mpsc::channel();
+    let runner = std::thread::spawn(move || {
+        scenario();
+        let _ = done_tx.send(());
+    });
+    match done.recv_timeout(WATCHDOG) {
+        Ok(()) => runner.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = runner.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung for {WATCHDOG:?}: {what}"),
+    }
+}
