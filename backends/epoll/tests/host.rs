@@ -133,9 +133,7 @@ fn a_spawn_from_another_thread_makes_the_fd_readable_and_the_next_turn_runs_it(b
     for round in 0..3 {
         let handle = runtime.handle();
         let (task_tx, task) = mpsc::channel();
-        thread::spawn(move || task_tx.send(handle.spawn(async move { round * 2 })).unwrap())
-            .join()
-            .unwrap();
+        thread::spawn(move || task_tx.send(handle.spawn(async move { round * 2 })).unwrap()).join().unwrap();
         let task = task.recv().unwrap();
         assert_eq!(poll(&[runtime.as_fd()], None), [true], "round {round}: the host was not woken");
         let turn = host.turn(8).unwrap();
@@ -294,9 +292,12 @@ fn a_wait_cut_short_before_the_host_leaves_nothing_for_its_poll(backend: Backend
         thread::sleep(CUT_SHORT_AFTER);
         sender.send_blocking(()).unwrap();
     });
-    runtime.block_on(futures_lite::future::or(async { drop(receiver.recv().await) }, async {
-        reactor_epoll::time::sleep(TIMEOUT).await
-    }));
+    runtime.block_on(futures_lite::future::or(
+        async {
+            let _ = receiver.recv().await;
+        },
+        async { reactor_epoll::time::sleep(TIMEOUT).await },
+    ));
     sending.join().unwrap();
     // The timer of `block_on` is gone with its future: nothing is due, and nothing is ready.
     let host = runtime.host().unwrap();
