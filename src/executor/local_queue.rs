@@ -266,17 +266,29 @@ impl<T> LocalQueue<T> {
     ///
     /// If the queue is full because a stealer is still moving its batch out, those slots are
     /// about to be freed, so only `task` goes to `overflow`.
-    pub fn push_back(&mut self, mut task: T, overflow: &impl Overflow<T>) {
+    #[inline]
+    pub fn push_back(&mut self, task: T, overflow: &impl Overflow<T>) {
+        // Only the fast path is inlined into the callers (every spawn and wake): inlined, the
+        // overflow loop cost the hot path about nine instructions per push.
+        if let Err(task) = self.try_push_back(task) {
+            self.push_back_overflowing(task, overflow);
+        }
+    }
+
+    /// The slow path of [`push_back`](Self::push_back): the queue was full at the last look.
+    #[cold]
+    #[inline(never)]
+    fn push_back_overflowing(&mut self, mut task: T, overflow: &impl Overflow<T>) {
         loop {
-            task = match self.try_push_back(task) {
-                Ok(()) => return,
-                Err(task) => task,
-            };
             // Acquire: as in `try_push_back`.
             let word = self.inner.head.load(Acquire);
             let head = Head::unpack(word);
             if self.tail.wrapping_sub(head.steal) < CAPACITY_U32 {
                 // A stealer finished in between: there is room now.
+                task = match self.try_push_back(task) {
+                    Ok(()) => return,
+                    Err(task) => task,
+                };
                 continue;
             }
             if head.steal != head.real {

@@ -1,16 +1,19 @@
 //! A runtime with no thread of its own, driven by a plain `poll(2)` host loop: what embedding
 //! reactor in a GUI toolkit's main loop, winit or a Wayland compositor's calloop looks like.
 //!
-//! The host loop watches two fds: the runtime's epoll fd, and a pipe of the host's own (here a
-//! helper thread writes "clicks" to it, standing in for a toolkit's input events). It runs a
-//! turn of the runtime whenever the epoll fd is readable or the last turn's timeout passes, and
+//! The host loop watches two fds: the runtime's fd (its I/O backend's: the epoll instance, or
+//! the portable backend's poller), and a pipe of the host's own (here a helper thread writes
+//! "clicks" to it, standing in for a toolkit's input events). It runs a turn of the runtime
+//! whenever the runtime's fd is readable or the last turn's timeout passes, and
 //! handles its own events in between. The runtime runs a TCP echo server (serving a plain client
 //! thread), a timer task, and a `!Send` task per click, spawned from the host's own handler.
 //!
-//! Exits on its own once the demo is over (about half a second), or after 10 s as a failure:
+//! Exits on its own once the demo is over (about half a second), or after 10 s as a failure.
+//! The optional argument picks the backend: `epoll` (the default on Linux), `polling` or
+//! `polling-oneshot`; the results are the same on each.
 //!
 //! ```sh
-//! cargo run -p reactor-epoll --example host_loop
+//! cargo run -p reactor-epoll --example host_loop -- polling
 //! ```
 
 use std::cell::RefCell;
@@ -23,14 +26,16 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncBufReadExt, AsyncWriteExt};
 use reactor_epoll::net::TcpListener;
-use reactor_epoll::{time, Runtime};
+use reactor_epoll::{time, Backend, Runtime};
 
 /// The demo fails instead of hanging if it has not finished by then.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(10);
 
 fn main() -> io::Result<()> {
+    let backend = backend_from_args()?;
     let started = Instant::now();
-    let runtime = Runtime::builder().worker_threads(0).build()?;
+    let runtime = Runtime::builder().backend(backend).worker_threads(0).build()?;
+    println!("host: runtime on {backend:?}");
     let host = runtime.host()?;
 
     // The runtime's tasks: an echo server and a timer.
@@ -81,9 +86,9 @@ fn main() -> io::Result<()> {
         }
         // Once the pipe is at its end it would stay readable for ever: stop watching it.
         let clicks_fd = if clicks_open { clicks_in.as_raw_fd() } else { -1 };
-        let [epoll_ready, clicks_ready] =
+        let [runtime_ready, clicks_ready] =
             poll([runtime.as_fd().as_raw_fd(), clicks_fd], poll_timeout_ms(turn.timeout()))?;
-        stats.count(epoll_ready, clicks_ready);
+        stats.count(runtime_ready, clicks_ready);
         if clicks_ready {
             let (clicks, open) = read_clicks(&mut clicks_in)?;
             clicks_open = open;
@@ -107,13 +112,13 @@ fn main() -> io::Result<()> {
     clicker.join().map_err(|_| io::Error::other("the clicker panicked"))??;
     println!("client: got back {replies:?}");
     println!(
-        "done in {:?}: {} turns ran {} tasks; the host polled {} times (epoll fd readable {}, \
+        "done in {:?}: {} turns ran {} tasks; the host polled {} times (runtime's fd readable {}, \
          clicks {}, timed out {}); {echoed} lines echoed, clicks handled {:?}",
         started.elapsed(),
         stats.turns,
         stats.tasks,
         stats.polls,
-        stats.epoll_ready,
+        stats.runtime_ready,
         stats.clicks_ready,
         stats.timeouts,
         handled.borrow(),
@@ -127,17 +132,31 @@ struct Stats {
     turns: usize,
     tasks: usize,
     polls: usize,
-    epoll_ready: usize,
+    runtime_ready: usize,
     clicks_ready: usize,
     timeouts: usize,
 }
 
 impl Stats {
-    fn count(&mut self, epoll_ready: bool, clicks_ready: bool) {
+    fn count(&mut self, runtime_ready: bool, clicks_ready: bool) {
         self.polls += 1;
-        self.epoll_ready += usize::from(epoll_ready);
+        self.runtime_ready += usize::from(runtime_ready);
         self.clicks_ready += usize::from(clicks_ready);
-        self.timeouts += usize::from(!epoll_ready && !clicks_ready);
+        self.timeouts += usize::from(!runtime_ready && !clicks_ready);
+    }
+}
+
+/// The backend named by the first argument, if any; the default backend without one.
+fn backend_from_args() -> io::Result<Backend> {
+    match std::env::args().nth(1).as_deref() {
+        None => Ok(Backend::Automatic),
+        Some("epoll") => Ok(Backend::Epoll),
+        Some("polling") => Ok(Backend::Polling),
+        Some("polling-oneshot") => Ok(Backend::PollingOneshot),
+        Some(other) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unknown backend {other:?}; use epoll, polling or polling-oneshot"),
+        )),
     }
 }
 

@@ -150,7 +150,11 @@ impl Runtime {
     /// Timers, channels and sockets wake the host through that fd: a timer's deadline is the
     /// turn's deadline, and a send or a spawn from another thread notifies the backend, which
     /// makes its fd readable (epoll's eventfd, or the portable backend's notifier, is inside the
-    /// set the fd stands for).
+    /// set the fd stands for). Turn once before the first poll: on the portable backend, a wait
+    /// made before the host existed (a `block_on`'s, a worker's) and ended before its timeout
+    /// leaves `polling`'s internal timer armed, which would make the fd readable once at that
+    /// deadline with nothing to do; a turn disarms it. After that, the fd is readable only when
+    /// a turn has work, on every backend.
     ///
     /// # Errors
     ///

@@ -347,8 +347,16 @@ impl IoSource for Inner {
 
 /// The poller's own fd (epoll, kqueue or event port; `poll` has none, and there this is its
 /// notifier's), for a host event loop to watch for readability: it turns readable when a
-/// registered fd has an event or [`notify`](EventSource::notify) was called. Never wait on it
-/// yourself.
+/// registered fd has an event or [`notify`](EventSource::notify) was called, in both
+/// [`Triggering`] modes, and a [`wait`](EventSource::wait) with a zero timeout consumes that
+/// readiness (the events it returns, the notification it clears). Never wait on it yourself.
+///
+/// One more readiness comes from `polling`'s internals, not from any event: it bounds a wait
+/// with a timer inside the poller (on Linux a timerfd in its epoll set, re-armed by every wait),
+/// and a wait that ends before its timeout leaves that timer armed, so the fd turns readable once
+/// at that wait's deadline with nothing to report. The next wait, whatever its timeout, re-arms
+/// or disarms the timer and consumes it. A host that runs a turn (a zero-timeout wait) before
+/// it first polls the fd, as the host loop of `reactor::Host` does, never sees it.
 impl AsFd for PollingSource {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.inner.poller.as_fd()
