@@ -62,7 +62,7 @@ pub(crate) fn hosts_here(shared: &Arc<Shared>) -> bool {
 /// 1. [`turn`](Self::turn): dispatch the events the source has ready, run up to a budget of
 ///    ready tasks, and report when the executor next needs a turn;
 /// 2. wait, in the host's own poll, until the source is ready (for
-///    [`reactor_epoll::Epoll`](https://docs.rs/reactor-epoll), its fd turns readable: watch it
+///    `reactor_epoll::Epoll`, its fd turns readable: watch it
 ///    beside the host's own fds) or the turn's [`timeout`](Turn::timeout) passes. When the turn
 ///    reports [`has_more`](Turn::has_more), do not block.
 ///
