@@ -5,13 +5,18 @@
 //!
 //! - **slots** hold what a timer fires (a waker or a callback). A slot is addressed by a [`Key`]:
 //!   its index plus a generation that changes each time the slot is freed, so a stale key held by
-//!   a concurrent firing can never touch the slot's next occupant. Free slots form a linked list
-//!   through their `position` field, so allocation and release are O(1) and never move a slot.
+//!   a concurrent firing can never touch the slot's next occupant. Free slot indices are kept on
+//!   a stack, so allocation and release are O(1) and never move a slot.
 //! - **heap** orders the queued slots by deadline. Each heap node is 16 bytes (deadline and slot
 //!   index side by side, so sifting compares without touching the slots), and each queued slot
 //!   records its node's position, so a timer is removed or moved from the middle of the heap in
 //!   O(log₄ n) instead of being searched for (the O(n) cancel that calloop pays) or left behind as
 //!   a tombstone until its deadline.
+//!
+//! - **memory** goes back once most of it is free (see `release_free_slots`): the heap halves
+//!   its array when under a quarter full; the slab, whose keys must stay valid, cuts off its
+//!   free tail when under a quarter occupied and shrinks once under a quarter of its capacity.
+//!   Both stay amortised O(1) and never thrash around a threshold.
 //!
 //! A 4-ary heap halves the depth of a binary one (10 levels for a million timers) and its four
 //! children share a cache line, which makes it faster than a binary heap for the sift-down that
@@ -27,14 +32,17 @@ pub(crate) const NEVER: Tick = Tick::MAX;
 
 /// `Slot::position` of a slot that is occupied but not in the heap.
 const NOT_QUEUED: u32 = u32::MAX;
-/// End of the free list.
+/// Not a slot index: `insert` never hands it out.
 const NO_SLOT: u32 = u32::MAX;
 /// Children per heap node. `earliest_child` compares four at once.
 const ARITY: usize = 4;
 const _: () = assert!(ARITY == 4);
+/// Below this many slots or heap nodes (2 KiB of slots, 1 KiB of heap) memory is not given back.
+/// Tiny in unit tests, so that the property test's small queues trim too.
+const FLOOR: usize = if cfg!(test) { 4 } else { 64 };
 
 /// Identifies one occupant of one slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     index: u32,
     generation: u32,
@@ -43,8 +51,7 @@ pub(crate) struct Key {
 struct Slot<T> {
     /// Incremented when the slot is freed, so keys to the previous occupant stop matching.
     generation: u32,
-    /// Occupied: the heap position of this slot's node, or `NOT_QUEUED`. Free: the next free
-    /// slot, or `NO_SLOT`.
+    /// The heap position of this slot's node, or `NOT_QUEUED` (always, when free).
     position: u32,
     /// `None` exactly when the slot is free.
     target: Option<T>,
@@ -59,14 +66,23 @@ struct Node {
 /// Timers ordered by deadline, each holding a `T` (what firing it wakes or runs).
 pub(crate) struct TimerQueue<T> {
     slots: Vec<Slot<T>>,
-    /// Head of the free-slot list.
-    free: u32,
+    /// The free slots' indices, most recently freed last; each free slot is here once. Also
+    /// the `cut` indices of slots cut off the end since, which `insert` skips: they are all
+    /// gone before `slots` grows again, since it grows only when this is empty.
+    free: Vec<u32>,
+    /// Indices in `free` that are `slots.len()` or more.
+    cut: u32,
+    /// Occupied slots.
+    occupied: u32,
+    /// The generation a new slot starts at: above every generation a slot cut off the end of
+    /// `slots` ever had, so that a stale key to a cut-off slot never matches its successor.
+    epoch: u32,
     heap: Vec<Node>,
 }
 
 impl<T> TimerQueue<T> {
     pub(crate) const fn new() -> Self {
-        Self { slots: Vec::new(), free: NO_SLOT, heap: Vec::new() }
+        Self { slots: Vec::new(), free: Vec::new(), cut: 0, occupied: 0, epoch: 0, heap: Vec::new() }
     }
 
     /// Occupies a slot with `target`, queued at `deadline` unless that is [`NEVER`].
@@ -76,21 +92,21 @@ impl<T> TimerQueue<T> {
     /// With more than 4,294,967,294 timers registered at once (about 170 GB of timers), like
     /// `Vec` panics on capacity overflow.
     pub(crate) fn insert(&mut self, deadline: Tick, target: T) -> Key {
-        let index = if self.free == NO_SLOT {
-            let index = u32::try_from(self.slots.len())
-                .ok()
-                .filter(|&index| index != NO_SLOT)
-                .expect("timer queue capacity overflow: more than u32::MAX - 1 timers");
-            self.slots.push(Slot { generation: 0, position: NOT_QUEUED, target: Some(target) });
-            index
-        } else {
-            let index = self.free;
-            let slot = &mut self.slots[index as usize];
-            self.free = slot.position;
-            slot.position = NOT_QUEUED;
-            slot.target = Some(target);
-            index
+        let index = match self.pop_free() {
+            Some(index) => {
+                self.slots[index as usize].target = Some(target);
+                index
+            }
+            None => {
+                let index = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&index| index != NO_SLOT)
+                    .expect("timer queue capacity overflow: more than u32::MAX - 1 timers");
+                self.slots.push(Slot { generation: self.epoch, position: NOT_QUEUED, target: Some(target) });
+                index
+            }
         };
+        self.occupied += 1;
         let key = Key { index, generation: self.slots[index as usize].generation };
         self.schedule(key, deadline);
         key
@@ -102,12 +118,25 @@ impl<T> TimerQueue<T> {
         if position != NOT_QUEUED {
             self.unqueue(position as usize);
         }
-        let free = self.free;
         let slot = &mut self.slots[key.index as usize];
         slot.generation = slot.generation.wrapping_add(1);
-        slot.position = free;
-        self.free = key.index;
-        slot.target.take()
+        let target = slot.target.take();
+        self.free.push(key.index);
+        self.occupied -= 1;
+        self.release_free_slots();
+        target
+    }
+
+    /// The most recently freed slot still in `slots`, if any.
+    #[inline]
+    fn pop_free(&mut self) -> Option<u32> {
+        loop {
+            let index = self.free.pop()?;
+            if (index as usize) < self.slots.len() {
+                return Some(index);
+            }
+            self.cut -= 1;
+        }
     }
 
     /// Queues `key` at `deadline`, moving it if it is queued already; [`NEVER`] unqueues it.
@@ -234,9 +263,65 @@ impl<T> TimerQueue<T> {
     /// timers does not pin its peak forever; amortised O(1), as each halving follows at least as
     /// many removals as it frees places.
     fn release_spare_capacity(&mut self) {
-        if self.heap.capacity() > 64 && self.heap.len() < self.heap.capacity() / 4 {
+        if self.heap.capacity() > FLOOR && self.heap.len() < self.heap.capacity() / 4 {
             self.heap.shrink_to(self.heap.capacity() / 2);
         }
+    }
+
+    /// Gives slab memory back once under a quarter of the slots are occupied.
+    ///
+    /// Keys name slot indices, so an occupied slot never moves: only the free slots at the end
+    /// can go. Under a quarter occupied, whenever the last slot is free, the free slots at the
+    /// end are cut off at once (each slot is cut at most once per time it was added, so this is
+    /// amortised O(1)); their indices stay in `free` until `insert` skips them, or are purged
+    /// once they are most of it. The arrays shrink to twice what they hold once that is under a
+    /// quarter of their capacity, so a queue hovering at a threshold needs as many operations
+    /// as it has slots before it reallocates again. Each array is one allocation, which the
+    /// allocator hands back to the system whole when it is large (no million small blocks
+    /// stranded in its free lists).
+    ///
+    /// A timer that lives long in a high slot keeps the slots below it; that is the price of
+    /// keys that stay valid without an indirection.
+    #[inline]
+    fn release_free_slots(&mut self) {
+        let len = self.slots.len();
+        if len > FLOOR && (self.occupied as usize) < len / 4 && self.slots[len - 1].target.is_none() {
+            self.cut_free_tail();
+        }
+    }
+
+    #[cold]
+    fn cut_free_tail(&mut self) {
+        while let Some(slot) = self.slots.last().filter(|slot| slot.target.is_none()) {
+            // Freeing a slot bumped its generation past every key to it; `wrapping_sub` orders
+            // generations the way the keys' wrapping increments do.
+            if slot.generation.wrapping_sub(self.epoch) < u32::MAX / 2 {
+                self.epoch = slot.generation;
+            }
+            self.slots.pop();
+            self.cut += 1;
+        }
+        if self.cut as usize > self.free.len() / 2 {
+            let len = self.slots.len();
+            self.free.retain(|&index| (index as usize) < len);
+            self.cut = 0;
+        }
+        shrink(&mut self.slots);
+        shrink(&mut self.free);
+    }
+
+    /// Slots allocated (occupied and free), for tests of memory release.
+    #[cfg(test)]
+    fn slot_capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+}
+
+/// Halves or more the capacity of `vec` once it holds under a quarter of it, down to twice its
+/// length and no less than `FLOOR`.
+fn shrink<E>(vec: &mut Vec<E>) {
+    if vec.capacity() > FLOOR && vec.len() < vec.capacity() / 4 {
+        vec.shrink_to((vec.len() * 2).max(FLOOR));
     }
 }
 
@@ -276,7 +361,7 @@ impl<T> fmt::Debug for TimerQueue<T> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeSet, HashSet};
 
     use proptest::prelude::*;
 
@@ -300,6 +385,100 @@ mod tests {
         assert_eq!(queue.remove(first), None);
         assert!(!queue.schedule(first, 1));
         assert_eq!(queue.get_mut(second), Some(&mut "second"));
+    }
+
+    /// `count` timers with deadlines 0, 1, 2, ...; their keys in slot order.
+    fn filled(count: u64) -> (TimerQueue<u64>, Vec<Key>) {
+        let mut queue = TimerQueue::new();
+        let keys = (0..count).map(|id| queue.insert(id, id)).collect();
+        (queue, keys)
+    }
+
+    #[test]
+    fn cancelling_every_timer_gives_the_memory_back_in_any_order() {
+        for reverse in [false, true] {
+            let (mut queue, mut keys) = filled(100_000);
+            assert!(queue.slot_capacity() >= 100_000);
+            if reverse {
+                keys.reverse();
+            }
+            for (removed, key) in keys.into_iter().enumerate() {
+                assert!(queue.remove(key).is_some(), "timer {removed}");
+            }
+            assert_eq!(queue.len(), 0);
+            assert!(queue.slot_capacity() <= 2 * FLOOR, "{} slots kept", queue.slot_capacity());
+            assert!(queue.heap.capacity() <= 2 * FLOOR, "{} heap nodes kept", queue.heap.capacity());
+        }
+    }
+
+    #[test]
+    fn survivors_keep_their_keys_when_the_free_end_is_cut_off() {
+        let (mut queue, keys) = filled(100_000);
+        let (survivors, cancelled) = keys.split_at(10_000);
+        for &key in cancelled.iter().rev().step_by(2).chain(cancelled.iter().step_by(2)) {
+            queue.remove(key);
+        }
+        assert!(queue.slot_capacity() < 50_000, "{} slots kept", queue.slot_capacity());
+        for (id, &key) in survivors.iter().enumerate() {
+            assert_eq!(queue.get_mut(key), Some(&mut (id as u64)));
+        }
+        // Growing back over the cut-off slots: none of their old keys matches a new occupant.
+        let regrown: HashSet<Key> = (0..100_000).map(|id| queue.insert(NEVER, id + 1_000_000)).collect();
+        assert!(queue.slot_capacity() >= 110_000);
+        assert!(cancelled.iter().all(|key| !regrown.contains(key)));
+        for &stale in cancelled {
+            assert_eq!(queue.get_mut(stale), None);
+            assert!(!queue.schedule(stale, 1));
+            assert_eq!(queue.remove(stale), None);
+        }
+        // The survivors still fire, in order.
+        for id in 0..10_000 {
+            let (key, deadline, &mut target) = queue.pop_due(u64::MAX - 1).unwrap();
+            assert_eq!((key, deadline, target), (survivors[id as usize], id, id));
+        }
+    }
+
+    #[test]
+    fn hovering_at_a_quarter_full_does_not_shrink_and_grow_again_and_again() {
+        let (mut queue, keys) = filled(4_096);
+        // Keep the top slot occupied so the end cannot be cut off, and go to just under a
+        // quarter occupied.
+        for &key in &keys[..3_073] {
+            queue.remove(key);
+        }
+        let mut capacity = queue.slot_capacity();
+        let mut changes = 0;
+        for round in 0..100_000u64 {
+            let key = queue.insert(round, round);
+            queue.remove(key);
+            changes += usize::from(queue.slot_capacity() != capacity);
+            capacity = queue.slot_capacity();
+        }
+        assert_eq!(changes, 0);
+        assert_eq!(capacity, 4_096);
+        assert_eq!(queue.len(), 1_023);
+    }
+
+    #[test]
+    fn a_slab_trimmed_at_the_threshold_regrows_without_thrashing() {
+        let (mut queue, keys) = filled(4_096);
+        for &key in keys[1_000..].iter().rev() {
+            queue.remove(key);
+        }
+        let trimmed = queue.slot_capacity();
+        assert!(trimmed < 4_096, "{trimmed} slots kept");
+        // Insert and cancel in waves just around the size it was trimmed to.
+        let mut capacities = vec![trimmed];
+        for _ in 0..1_000 {
+            let wave: Vec<_> = (0..16).map(|id| queue.insert(id, id)).collect();
+            for key in wave {
+                queue.remove(key);
+            }
+            if capacities.last() != Some(&queue.slot_capacity()) {
+                capacities.push(queue.slot_capacity());
+            }
+        }
+        assert_eq!(capacities, [trimmed]);
     }
 
     #[derive(Clone, Debug)]
