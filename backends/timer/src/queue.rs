@@ -113,6 +113,7 @@ impl<T> TimerQueue<T> {
     }
 
     /// Frees the slot of `key` (unqueuing it) and returns its target, or `None` for a stale key.
+    #[inline]
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
         let position = self.slot(key)?.position;
         if position != NOT_QUEUED {
@@ -291,17 +292,23 @@ impl<T> TimerQueue<T> {
     }
 
     #[cold]
+    #[inline(never)]
     fn cut_free_tail(&mut self) {
-        while let Some(slot) = self.slots.last().filter(|slot| slot.target.is_none()) {
+        let keep = self.slots.iter().rposition(|slot| slot.target.is_some()).map_or(0, |last| last + 1);
+        for slot in &self.slots[keep..] {
             // Freeing a slot bumped its generation past every key to it; `wrapping_sub` orders
             // generations the way the keys' wrapping increments do.
             if slot.generation.wrapping_sub(self.epoch) < u32::MAX / 2 {
                 self.epoch = slot.generation;
             }
-            self.slots.pop();
-            self.cut += 1;
         }
-        if self.cut as usize > self.free.len() / 2 {
+        // `slots.len() < u32::MAX` (see `insert`).
+        self.cut += (self.slots.len() - keep) as u32;
+        self.slots.truncate(keep);
+        if self.cut as usize == self.free.len() {
+            self.free.clear();
+            self.cut = 0;
+        } else if self.cut as usize > self.free.len() / 2 {
             let len = self.slots.len();
             self.free.retain(|&index| (index as usize) < len);
             self.cut = 0;
