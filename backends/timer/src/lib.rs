@@ -74,9 +74,9 @@
 //! **Memory per pending timer: 48 bytes** inside the timer (a 32-byte slot holding the waker
 //! and its heap position, and a 16-byte heap node holding the deadline and slot index), plus the
 //! 48-byte [`Sleep`] future itself in the task that awaits it (no allocation). A deadline callback
-//! adds one allocation for its shared, boxed closure, and a free slot costs 4 bytes more (its
-//! index on the free list) until it is reused or given back. Limits: at most `u32::MAX - 1`
-//! timers registered at once per shard.
+//! adds one allocation for its shared, boxed closure. Free slots cost nothing besides their 32
+//! bytes (the free list runs through them). Limits: at most `u32::MAX - 1` timers registered at
+//! once per shard.
 //!
 //! **Memory is given back** once most of it is free, so a burst does not pin its peak: the heap
 //! array halves when under a quarter full, and once under a quarter of the slots are occupied,

@@ -5,8 +5,9 @@
 //!
 //! - **slots** hold what a timer fires (a waker or a callback). A slot is addressed by a [`Key`]:
 //!   its index plus a generation that changes each time the slot is freed, so a stale key held by
-//!   a concurrent firing can never touch the slot's next occupant. Free slot indices are kept on
-//!   a stack, so allocation and release are O(1) and never move a slot.
+//!   a concurrent firing can never touch the slot's next occupant. Free slots form a doubly
+//!   linked list through the slots themselves (no memory besides the slots), so allocation,
+//!   release and unlinking any free slot are O(1) and never move a slot.
 //! - **heap** orders the queued slots by deadline. Each heap node is 16 bytes (deadline and slot
 //!   index side by side, so sifting compares without touching the slots), and each queued slot
 //!   records its node's position, so a timer is removed or moved from the middle of the heap in
@@ -23,6 +24,7 @@
 //! every removal does.
 
 use std::fmt;
+use std::mem;
 
 /// A deadline in nanoseconds since the clock's origin; [`NEVER`] for "never".
 pub(crate) type Tick = u64;
@@ -32,7 +34,7 @@ pub(crate) const NEVER: Tick = Tick::MAX;
 
 /// `Slot::position` of a slot that is occupied but not in the heap.
 const NOT_QUEUED: u32 = u32::MAX;
-/// Not a slot index: `insert` never hands it out.
+/// End of the free list. Not a slot index: `insert` never hands it out.
 const NO_SLOT: u32 = u32::MAX;
 /// Children per heap node. `earliest_child` compares four at once.
 const ARITY: usize = 4;
@@ -51,10 +53,33 @@ pub(crate) struct Key {
 struct Slot<T> {
     /// Incremented when the slot is freed, so keys to the previous occupant stop matching.
     generation: u32,
-    /// The heap position of this slot's node, or `NOT_QUEUED` (always, when free).
+    /// Occupied: the heap position of this slot's node, or `NOT_QUEUED`. Free: the next free
+    /// slot, or `NO_SLOT`.
     position: u32,
-    /// `None` exactly when the slot is free.
-    target: Option<T>,
+    target: Entry<T>,
+}
+
+/// What a slot holds. As small as `Option<T>` for the timer's targets (which have spare tag
+/// values), so the free list's back link costs no memory.
+enum Entry<T> {
+    Occupied(T),
+    /// `prev` is the previous free slot; meaningless for the head of the free list.
+    Free {
+        prev: u32,
+    },
+}
+
+impl<T> Entry<T> {
+    fn is_occupied(&self) -> bool {
+        matches!(self, Entry::Occupied(_))
+    }
+
+    fn as_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Entry::Occupied(target) => Some(target),
+            Entry::Free { .. } => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -66,12 +91,8 @@ struct Node {
 /// Timers ordered by deadline, each holding a `T` (what firing it wakes or runs).
 pub(crate) struct TimerQueue<T> {
     slots: Vec<Slot<T>>,
-    /// The free slots' indices, most recently freed last; each free slot is here once. Also
-    /// the `cut` indices of slots cut off the end since, which `insert` skips: they are all
-    /// gone before `slots` grows again, since it grows only when this is empty.
-    free: Vec<u32>,
-    /// Indices in `free` that are `slots.len()` or more.
-    cut: u32,
+    /// Head of the free-slot list: the most recently freed slot.
+    free: u32,
     /// Occupied slots.
     occupied: u32,
     /// The generation a new slot starts at: above every generation a slot cut off the end of
@@ -82,7 +103,7 @@ pub(crate) struct TimerQueue<T> {
 
 impl<T> TimerQueue<T> {
     pub(crate) const fn new() -> Self {
-        Self { slots: Vec::new(), free: Vec::new(), cut: 0, occupied: 0, epoch: 0, heap: Vec::new() }
+        Self { slots: Vec::new(), free: NO_SLOT, occupied: 0, epoch: 0, heap: Vec::new() }
     }
 
     /// Occupies a slot with `target`, queued at `deadline` unless that is [`NEVER`].
@@ -92,19 +113,25 @@ impl<T> TimerQueue<T> {
     /// With more than 4,294,967,294 timers registered at once (about 170 GB of timers), like
     /// `Vec` panics on capacity overflow.
     pub(crate) fn insert(&mut self, deadline: Tick, target: T) -> Key {
-        let index = match self.pop_free() {
-            Some(index) => {
-                self.slots[index as usize].target = Some(target);
-                index
-            }
-            None => {
-                let index = u32::try_from(self.slots.len())
-                    .ok()
-                    .filter(|&index| index != NO_SLOT)
-                    .expect("timer queue capacity overflow: more than u32::MAX - 1 timers");
-                self.slots.push(Slot { generation: self.epoch, position: NOT_QUEUED, target: Some(target) });
-                index
-            }
+        let index = if self.free == NO_SLOT {
+            let index = u32::try_from(self.slots.len())
+                .ok()
+                .filter(|&index| index != NO_SLOT)
+                .expect("timer queue capacity overflow: more than u32::MAX - 1 timers");
+            self.slots.push(Slot {
+                generation: self.epoch,
+                position: NOT_QUEUED,
+                target: Entry::Occupied(target),
+            });
+            index
+        } else {
+            // The new head's back link goes stale: a head's is never read.
+            let index = self.free;
+            let slot = &mut self.slots[index as usize];
+            self.free = slot.position;
+            slot.position = NOT_QUEUED;
+            slot.target = Entry::Occupied(target);
+            index
         };
         self.occupied += 1;
         let key = Key { index, generation: self.slots[index as usize].generation };
@@ -119,25 +146,22 @@ impl<T> TimerQueue<T> {
         if position != NOT_QUEUED {
             self.unqueue(position as usize);
         }
+        let head = self.free;
         let slot = &mut self.slots[key.index as usize];
         slot.generation = slot.generation.wrapping_add(1);
-        let target = slot.target.take();
-        self.free.push(key.index);
+        slot.position = head;
+        // Occupied: `slot` checked it.
+        let target = match mem::replace(&mut slot.target, Entry::Free { prev: NO_SLOT }) {
+            Entry::Occupied(target) => Some(target),
+            Entry::Free { .. } => None,
+        };
+        if let Some(head) = self.slots.get_mut(head as usize) {
+            head.target = Entry::Free { prev: key.index };
+        }
+        self.free = key.index;
         self.occupied -= 1;
         self.release_free_slots();
         target
-    }
-
-    /// The most recently freed slot still in `slots`, if any.
-    #[inline]
-    fn pop_free(&mut self) -> Option<u32> {
-        loop {
-            let index = self.free.pop()?;
-            if (index as usize) < self.slots.len() {
-                return Some(index);
-            }
-            self.cut -= 1;
-        }
     }
 
     /// Queues `key` at `deadline`, moving it if it is queued already; [`NEVER`] unqueues it.
@@ -203,7 +227,7 @@ impl<T> TimerQueue<T> {
     fn slot(&self, key: Key) -> Option<&Slot<T>> {
         self.slots
             .get(key.index as usize)
-            .filter(|slot| slot.generation == key.generation && slot.target.is_some())
+            .filter(|slot| slot.generation == key.generation && slot.target.is_occupied())
     }
 
     /// Removes the node at `position` from the heap and marks its slot unqueued.
@@ -273,11 +297,13 @@ impl<T> TimerQueue<T> {
     ///
     /// Keys name slot indices, so an occupied slot never moves: only the free slots at the end
     /// can go. Under a quarter occupied, whenever the last slot is free, the free slots at the
-    /// end are cut off at once (each slot is cut at most once per time it was added, so this is
-    /// amortised O(1)); their indices stay in `free` until `insert` skips them, or are purged
-    /// once they are most of it. The arrays shrink to twice what they hold once that is under a
-    /// quarter of their capacity, so a queue hovering at a threshold needs as many operations
-    /// as it has slots before it reallocates again. Each array is one allocation, which the
+    /// end are taken off the free list and cut off at once. That costs O(slots cut): each one is
+    /// unlinked in O(1), or, when the free slots that stay are fewer than those cut, the
+    /// remaining slots (fewer than 5/3 of those cut, as under a quarter are occupied) are
+    /// relinked in one pass. Each slot is cut at most once per time it was added, so removal
+    /// stays amortised O(1). The array then shrinks to twice its length once that is under a
+    /// quarter of its capacity, so a queue hovering at a threshold needs as many operations as
+    /// it has slots before it reallocates again. The array is one allocation, which the
     /// allocator hands back to the system whole when it is large (no million small blocks
     /// stranded in its free lists).
     ///
@@ -286,7 +312,7 @@ impl<T> TimerQueue<T> {
     #[inline]
     fn release_free_slots(&mut self) {
         let len = self.slots.len();
-        if len > FLOOR && (self.occupied as usize) < len / 4 && self.slots[len - 1].target.is_none() {
+        if len > FLOOR && (self.occupied as usize) < len / 4 && !self.slots[len - 1].target.is_occupied() {
             self.cut_free_tail();
         }
     }
@@ -294,7 +320,7 @@ impl<T> TimerQueue<T> {
     #[cold]
     #[inline(never)]
     fn cut_free_tail(&mut self) {
-        let keep = self.slots.iter().rposition(|slot| slot.target.is_some()).map_or(0, |last| last + 1);
+        let keep = self.slots.iter().rposition(|slot| slot.target.is_occupied()).map_or(0, |last| last + 1);
         for slot in &self.slots[keep..] {
             // Freeing a slot bumped its generation past every key to it; `wrapping_sub` orders
             // generations the way the keys' wrapping increments do.
@@ -302,19 +328,45 @@ impl<T> TimerQueue<T> {
                 self.epoch = slot.generation;
             }
         }
-        // `slots.len() < u32::MAX` (see `insert`).
-        self.cut += (self.slots.len() - keep) as u32;
-        self.slots.truncate(keep);
-        if self.cut as usize == self.free.len() {
-            self.free.clear();
-            self.cut = 0;
-        } else if self.cut as usize > self.free.len() / 2 {
-            let len = self.slots.len();
-            self.free.retain(|&index| (index as usize) < len);
-            self.cut = 0;
+        let free_kept = keep - self.occupied as usize;
+        if free_kept <= self.slots.len() - keep {
+            // Most free slots go: relinking the few that stay (in index order, so the next
+            // timers fill the lowest slots) is cheaper than unlinking the many that go.
+            self.slots.truncate(keep);
+            self.free = NO_SLOT;
+            for (index, slot) in self.slots.iter_mut().enumerate().rev() {
+                if !slot.target.is_occupied() {
+                    slot.position = self.free;
+                    // `index < slots.len() < u32::MAX` (see `insert`).
+                    self.free = index as u32;
+                }
+            }
+            let mut prev = NO_SLOT;
+            let mut next = self.free;
+            while let Some(slot) = self.slots.get_mut(next as usize) {
+                slot.target = Entry::Free { prev };
+                (prev, next) = (next, slot.position);
+            }
+        } else {
+            while self.slots.len() > keep {
+                let index = self.slots.len() - 1;
+                let (prev, next) = match self.slots[index] {
+                    Slot { position: next, target: Entry::Free { prev }, .. } => (prev, next),
+                    Slot { target: Entry::Occupied(_), .. } => break, // `keep` says this is not
+                };
+                // `index < u32::MAX` (see `insert`).
+                if index as u32 == self.free {
+                    self.free = next;
+                } else {
+                    self.slots[prev as usize].position = next;
+                }
+                if let Some(next) = self.slots.get_mut(next as usize) {
+                    next.target = Entry::Free { prev };
+                }
+                self.slots.pop();
+            }
         }
         shrink(&mut self.slots);
-        shrink(&mut self.free);
     }
 
     /// Slots allocated (occupied and free), for tests of memory release.
@@ -367,208 +419,4 @@ impl<T> fmt::Debug for TimerQueue<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::{BTreeSet, HashSet};
-
-    use proptest::prelude::*;
-
-    use super::*;
-    use crate::timer::Target;
-
-    /// The crate docs state the memory per pending timer; keep them honest.
-    #[test]
-    fn a_pending_timer_takes_48_bytes_and_a_sleep_48_more() {
-        assert_eq!(std::mem::size_of::<Slot<Target>>() + std::mem::size_of::<Node>(), 48);
-        assert_eq!(std::mem::size_of::<crate::Sleep>(), 48);
-    }
-
-    #[test]
-    fn a_freed_slot_is_reused_and_its_stale_key_rejected() {
-        let mut queue = TimerQueue::new();
-        let first = queue.insert(5, "first");
-        assert_eq!(queue.remove(first), Some("first"));
-        let second = queue.insert(5, "second");
-        assert_eq!(queue.slots.len(), 1);
-        assert_eq!(queue.remove(first), None);
-        assert!(!queue.schedule(first, 1));
-        assert_eq!(queue.get_mut(second), Some(&mut "second"));
-    }
-
-    /// `count` timers with deadlines 0, 1, 2, ...; their keys in slot order.
-    fn filled(count: u64) -> (TimerQueue<u64>, Vec<Key>) {
-        let mut queue = TimerQueue::new();
-        let keys = (0..count).map(|id| queue.insert(id, id)).collect();
-        (queue, keys)
-    }
-
-    #[test]
-    fn cancelling_every_timer_gives_the_memory_back_in_any_order() {
-        for reverse in [false, true] {
-            let (mut queue, mut keys) = filled(100_000);
-            assert!(queue.slot_capacity() >= 100_000);
-            if reverse {
-                keys.reverse();
-            }
-            for (removed, key) in keys.into_iter().enumerate() {
-                assert!(queue.remove(key).is_some(), "timer {removed}");
-            }
-            assert_eq!(queue.len(), 0);
-            assert!(queue.slot_capacity() <= 2 * FLOOR, "{} slots kept", queue.slot_capacity());
-            assert!(queue.heap.capacity() <= 2 * FLOOR, "{} heap nodes kept", queue.heap.capacity());
-        }
-    }
-
-    #[test]
-    fn survivors_keep_their_keys_when_the_free_end_is_cut_off() {
-        let (mut queue, keys) = filled(100_000);
-        let (survivors, cancelled) = keys.split_at(10_000);
-        for &key in cancelled.iter().rev().step_by(2).chain(cancelled.iter().step_by(2)) {
-            queue.remove(key);
-        }
-        assert!(queue.slot_capacity() < 50_000, "{} slots kept", queue.slot_capacity());
-        for (id, &key) in survivors.iter().enumerate() {
-            assert_eq!(queue.get_mut(key), Some(&mut (id as u64)));
-        }
-        // Growing back over the cut-off slots: none of their old keys matches a new occupant.
-        let regrown: HashSet<Key> = (0..100_000).map(|id| queue.insert(NEVER, id + 1_000_000)).collect();
-        assert!(queue.slot_capacity() >= 110_000);
-        assert!(cancelled.iter().all(|key| !regrown.contains(key)));
-        for &stale in cancelled {
-            assert_eq!(queue.get_mut(stale), None);
-            assert!(!queue.schedule(stale, 1));
-            assert_eq!(queue.remove(stale), None);
-        }
-        // The survivors still fire, in order.
-        for id in 0..10_000 {
-            let (key, deadline, &mut target) = queue.pop_due(u64::MAX - 1).unwrap();
-            assert_eq!((key, deadline, target), (survivors[id as usize], id, id));
-        }
-    }
-
-    #[test]
-    fn hovering_at_a_quarter_full_does_not_shrink_and_grow_again_and_again() {
-        let (mut queue, keys) = filled(4_096);
-        // Keep the top slot occupied so the end cannot be cut off, and go to just under a
-        // quarter occupied.
-        for &key in &keys[..3_073] {
-            queue.remove(key);
-        }
-        let mut capacity = queue.slot_capacity();
-        let mut changes = 0;
-        for round in 0..100_000u64 {
-            let key = queue.insert(round, round);
-            queue.remove(key);
-            changes += usize::from(queue.slot_capacity() != capacity);
-            capacity = queue.slot_capacity();
-        }
-        assert_eq!(changes, 0);
-        assert_eq!(capacity, 4_096);
-        assert_eq!(queue.len(), 1_023);
-    }
-
-    #[test]
-    fn a_slab_trimmed_at_the_threshold_regrows_without_thrashing() {
-        let (mut queue, keys) = filled(4_096);
-        for &key in keys[1_000..].iter().rev() {
-            queue.remove(key);
-        }
-        let trimmed = queue.slot_capacity();
-        assert!(trimmed < 4_096, "{trimmed} slots kept");
-        // Insert and cancel in waves just around the size it was trimmed to.
-        let mut capacities = vec![trimmed];
-        for _ in 0..1_000 {
-            let wave: Vec<_> = (0..16).map(|id| queue.insert(id, id)).collect();
-            for key in wave {
-                queue.remove(key);
-            }
-            if capacities.last() != Some(&queue.slot_capacity()) {
-                capacities.push(queue.slot_capacity());
-            }
-        }
-        assert_eq!(capacities, [trimmed]);
-    }
-
-    #[derive(Clone, Debug)]
-    enum Op {
-        Insert(Tick),
-        Remove(usize),
-        Schedule(usize, Tick),
-        PopDue(Tick),
-    }
-
-    fn deadline() -> impl Strategy<Value = Tick> {
-        prop_oneof![8 => 0..50u64, 1 => Just(NEVER)]
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            deadline().prop_map(Op::Insert),
-            any::<usize>().prop_map(Op::Remove),
-            (any::<usize>(), deadline()).prop_map(|(i, d)| Op::Schedule(i, d)),
-            (0..60u64).prop_map(Op::PopDue),
-        ]
-    }
-
-    proptest! {
-        // Under Miri every case is interpreted (about a thousand times slower), and proptest's
-        // failure file would need host file access: a few cases, nothing persisted.
-        #![proptest_config(if cfg!(miri) {
-            ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() }
-        } else {
-            ProptestConfig::default()
-        })]
-
-        /// Against a model (a sorted set of (deadline, id)): timers pop in deadline order, exactly
-        /// those due, and removing or moving one never disturbs another.
-        #[test]
-        fn behaves_like_a_sorted_set(ops in proptest::collection::vec(op(), 1..200)) {
-            let mut queue = TimerQueue::new();
-            let mut model: BTreeSet<(Tick, u64)> = BTreeSet::new();
-            let mut live: Vec<(Key, u64, Tick)> = Vec::new();
-            let mut next_id = 0;
-            for op in ops {
-                match op {
-                    Op::Insert(deadline) => {
-                        let key = queue.insert(deadline, next_id);
-                        if deadline != NEVER {
-                            model.insert((deadline, next_id));
-                        }
-                        live.push((key, next_id, deadline));
-                        next_id += 1;
-                    }
-                    Op::Remove(i) if !live.is_empty() => {
-                        let (key, id, deadline) = live.swap_remove(i % live.len());
-                        prop_assert_eq!(queue.remove(key), Some(id));
-                        model.remove(&(deadline, id));
-                    }
-                    Op::Schedule(i, deadline) if !live.is_empty() => {
-                        let i = i % live.len();
-                        let (key, id, old) = live[i];
-                        prop_assert!(queue.schedule(key, deadline));
-                        model.remove(&(old, id));
-                        if deadline != NEVER {
-                            model.insert((deadline, id));
-                        }
-                        live[i].2 = deadline;
-                    }
-                    Op::PopDue(now) => {
-                        while let Some((key, deadline, &mut id)) = queue.pop_due(now) {
-                            let first = model.pop_first();
-                            prop_assert_eq!(first.map(|(d, _)| d), Some(deadline));
-                            prop_assert!(model.remove(&(deadline, id)) || first == Some((deadline, id)));
-                            if let Some(first) = first.filter(|&first| first != (deadline, id)) {
-                                model.insert(first);
-                            }
-                            let entry = live.iter_mut().find(|entry| entry.0 == key).unwrap();
-                            entry.2 = NEVER;
-                        }
-                        prop_assert!(model.first().map_or(true, |&(d, _)| d > now));
-                    }
-                    _ => {}
-                }
-                prop_assert_eq!(queue.len(), model.len());
-                prop_assert_eq!(queue.earliest(), model.first().map_or(NEVER, |&(d, _)| d));
-            }
-        }
-    }
-}
+mod tests;
