@@ -43,6 +43,8 @@ pub(crate) struct Sizes {
     pub(crate) idle_tasks: usize,
     /// Idle connections whose memory is measured.
     pub(crate) idle_connections: usize,
+    /// Timers armed at once, then all cancelled, whose memory is measured.
+    pub(crate) armed_timers: usize,
 }
 
 impl Sizes {
@@ -68,6 +70,7 @@ impl Sizes {
         echo_round_trips: 1_000,
         idle_tasks: 100_000,
         idle_connections: 10_000,
+        armed_timers: 1_000_000,
     };
 
     /// Tiny sizes that still run every workload on every peer and check every result.
@@ -92,5 +95,6 @@ impl Sizes {
         echo_round_trips: 20,
         idle_tasks: 200,
         idle_connections: 50,
+        armed_timers: 2_000,
     };
 }

@@ -69,14 +69,23 @@
 //! timers. Cancel removes the timer from the middle of the heap
 //! at once (no tombstones, no O(n) search), drops its waker or callback at once, and returns its
 //! slot to a free list that the next registration reuses. A fired [`Sleep`] frees its slot when
-//! it completes, and the heap gives memory back when it falls under a quarter full.
+//! it completes.
 //!
 //! **Memory per pending timer: 48 bytes** inside the timer (a 32-byte slot holding the waker
 //! and its heap position, and a 16-byte heap node holding the deadline and slot index), plus the
 //! 48-byte [`Sleep`] future itself in the task that awaits it (no allocation). A deadline callback
-//! adds one allocation for its shared, boxed closure. The slot array keeps its high-water capacity
-//! (slots are reused, never moved); the heap array shrinks. Limits: at most `u32::MAX - 1` timers
-//! registered at once per shard.
+//! adds one allocation for its shared, boxed closure. Free slots cost nothing besides their 32
+//! bytes (the free list runs through them). Limits: at most `u32::MAX - 1` timers registered at
+//! once per shard.
+//!
+//! **Memory is given back** once most of it is free, so a burst does not pin its peak: the heap
+//! array halves when under a quarter full, and once under a quarter of the slots are occupied,
+//! the free slots at the end of the slot array are cut off and the array shrinks to twice what
+//! is left (amortised O(1) per cancel; a queue hovering at a threshold does not reallocate back
+//! and forth). After a million timers are armed and all cancelled, under 1 MiB stays resident.
+//! An occupied slot never moves (its key must stay valid), so a long-lived timer in a high slot
+//! keeps the free slots below it until it goes. Each array is one allocation, which the
+//! allocator returns to the system whole.
 //!
 //! Contention: worker threads registering and cancelling at once take different shard locks. The
 //! one lock they share (the waiter's "view" of the earliest deadline) is taken only by a

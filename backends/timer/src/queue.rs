@@ -5,19 +5,26 @@
 //!
 //! - **slots** hold what a timer fires (a waker or a callback). A slot is addressed by a [`Key`]:
 //!   its index plus a generation that changes each time the slot is freed, so a stale key held by
-//!   a concurrent firing can never touch the slot's next occupant. Free slots form a linked list
-//!   through their `position` field, so allocation and release are O(1) and never move a slot.
+//!   a concurrent firing can never touch the slot's next occupant. Free slots form a doubly
+//!   linked list through the slots themselves (no memory besides the slots), so allocation,
+//!   release and unlinking any free slot are O(1) and never move a slot.
 //! - **heap** orders the queued slots by deadline. Each heap node is 16 bytes (deadline and slot
 //!   index side by side, so sifting compares without touching the slots), and each queued slot
 //!   records its node's position, so a timer is removed or moved from the middle of the heap in
 //!   O(log₄ n) instead of being searched for (the O(n) cancel that calloop pays) or left behind as
 //!   a tombstone until its deadline.
 //!
+//! - **memory** goes back once most of it is free (see `release_free_slots`): the heap halves
+//!   its array when under a quarter full; the slab, whose keys must stay valid, cuts off its
+//!   free tail when under a quarter occupied and shrinks once under a quarter of its capacity.
+//!   Both stay amortised O(1) and never thrash around a threshold.
+//!
 //! A 4-ary heap halves the depth of a binary one (10 levels for a million timers) and its four
 //! children share a cache line, which makes it faster than a binary heap for the sift-down that
 //! every removal does.
 
 use std::fmt;
+use std::mem;
 
 /// A deadline in nanoseconds since the clock's origin; [`NEVER`] for "never".
 pub(crate) type Tick = u64;
@@ -27,14 +34,17 @@ pub(crate) const NEVER: Tick = Tick::MAX;
 
 /// `Slot::position` of a slot that is occupied but not in the heap.
 const NOT_QUEUED: u32 = u32::MAX;
-/// End of the free list.
+/// End of the free list. Not a slot index: `insert` never hands it out.
 const NO_SLOT: u32 = u32::MAX;
 /// Children per heap node. `earliest_child` compares four at once.
 const ARITY: usize = 4;
 const _: () = assert!(ARITY == 4);
+/// Below this many slots or heap nodes (2 KiB of slots, 1 KiB of heap) memory is not given back.
+/// Tiny in unit tests, so that the property test's small queues trim too.
+const FLOOR: usize = if cfg!(test) { 4 } else { 64 };
 
 /// Identifies one occupant of one slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     index: u32,
     generation: u32,
@@ -46,8 +56,30 @@ struct Slot<T> {
     /// Occupied: the heap position of this slot's node, or `NOT_QUEUED`. Free: the next free
     /// slot, or `NO_SLOT`.
     position: u32,
-    /// `None` exactly when the slot is free.
-    target: Option<T>,
+    target: Entry<T>,
+}
+
+/// What a slot holds. As small as `Option<T>` for the timer's targets (which have spare tag
+/// values), so the free list's back link costs no memory.
+enum Entry<T> {
+    Occupied(T),
+    /// `prev` is the previous free slot; meaningless for the head of the free list.
+    Free {
+        prev: u32,
+    },
+}
+
+impl<T> Entry<T> {
+    fn is_occupied(&self) -> bool {
+        matches!(self, Entry::Occupied(_))
+    }
+
+    fn as_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Entry::Occupied(target) => Some(target),
+            Entry::Free { .. } => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -59,14 +91,19 @@ struct Node {
 /// Timers ordered by deadline, each holding a `T` (what firing it wakes or runs).
 pub(crate) struct TimerQueue<T> {
     slots: Vec<Slot<T>>,
-    /// Head of the free-slot list.
+    /// Head of the free-slot list: the most recently freed slot.
     free: u32,
+    /// Occupied slots.
+    occupied: u32,
+    /// The generation a new slot starts at: above every generation a slot cut off the end of
+    /// `slots` ever had, so that a stale key to a cut-off slot never matches its successor.
+    epoch: u32,
     heap: Vec<Node>,
 }
 
 impl<T> TimerQueue<T> {
     pub(crate) const fn new() -> Self {
-        Self { slots: Vec::new(), free: NO_SLOT, heap: Vec::new() }
+        Self { slots: Vec::new(), free: NO_SLOT, occupied: 0, epoch: 0, heap: Vec::new() }
     }
 
     /// Occupies a slot with `target`, queued at `deadline` unless that is [`NEVER`].
@@ -81,33 +118,50 @@ impl<T> TimerQueue<T> {
                 .ok()
                 .filter(|&index| index != NO_SLOT)
                 .expect("timer queue capacity overflow: more than u32::MAX - 1 timers");
-            self.slots.push(Slot { generation: 0, position: NOT_QUEUED, target: Some(target) });
+            self.slots.push(Slot {
+                generation: self.epoch,
+                position: NOT_QUEUED,
+                target: Entry::Occupied(target),
+            });
             index
         } else {
+            // The new head's back link goes stale: a head's is never read.
             let index = self.free;
             let slot = &mut self.slots[index as usize];
             self.free = slot.position;
             slot.position = NOT_QUEUED;
-            slot.target = Some(target);
+            slot.target = Entry::Occupied(target);
             index
         };
+        self.occupied += 1;
         let key = Key { index, generation: self.slots[index as usize].generation };
         self.schedule(key, deadline);
         key
     }
 
     /// Frees the slot of `key` (unqueuing it) and returns its target, or `None` for a stale key.
+    #[inline]
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
         let position = self.slot(key)?.position;
         if position != NOT_QUEUED {
             self.unqueue(position as usize);
         }
-        let free = self.free;
+        let head = self.free;
         let slot = &mut self.slots[key.index as usize];
         slot.generation = slot.generation.wrapping_add(1);
-        slot.position = free;
+        slot.position = head;
+        // Occupied: `slot` checked it.
+        let target = match mem::replace(&mut slot.target, Entry::Free { prev: NO_SLOT }) {
+            Entry::Occupied(target) => Some(target),
+            Entry::Free { .. } => None,
+        };
+        if let Some(head) = self.slots.get_mut(head as usize) {
+            head.target = Entry::Free { prev: key.index };
+        }
         self.free = key.index;
-        slot.target.take()
+        self.occupied -= 1;
+        self.release_free_slots();
+        target
     }
 
     /// Queues `key` at `deadline`, moving it if it is queued already; [`NEVER`] unqueues it.
@@ -173,7 +227,7 @@ impl<T> TimerQueue<T> {
     fn slot(&self, key: Key) -> Option<&Slot<T>> {
         self.slots
             .get(key.index as usize)
-            .filter(|slot| slot.generation == key.generation && slot.target.is_some())
+            .filter(|slot| slot.generation == key.generation && slot.target.is_occupied())
     }
 
     /// Removes the node at `position` from the heap and marks its slot unqueued.
@@ -234,9 +288,99 @@ impl<T> TimerQueue<T> {
     /// timers does not pin its peak forever; amortised O(1), as each halving follows at least as
     /// many removals as it frees places.
     fn release_spare_capacity(&mut self) {
-        if self.heap.capacity() > 64 && self.heap.len() < self.heap.capacity() / 4 {
+        if self.heap.capacity() > FLOOR && self.heap.len() < self.heap.capacity() / 4 {
             self.heap.shrink_to(self.heap.capacity() / 2);
         }
+    }
+
+    /// Gives slab memory back once under a quarter of the slots are occupied.
+    ///
+    /// Keys name slot indices, so an occupied slot never moves: only the free slots at the end
+    /// can go. Under a quarter occupied, whenever the last slot is free, the free slots at the
+    /// end are taken off the free list and cut off at once. That costs O(slots cut): each one is
+    /// unlinked in O(1), or, when the free slots that stay are fewer than those cut, the
+    /// remaining slots (fewer than 5/3 of those cut, as under a quarter are occupied) are
+    /// relinked in one pass. Each slot is cut at most once per time it was added, so removal
+    /// stays amortised O(1). The array then shrinks to twice its length once that is under a
+    /// quarter of its capacity, so a queue hovering at a threshold needs as many operations as
+    /// it has slots before it reallocates again. The array is one allocation, which the
+    /// allocator hands back to the system whole when it is large (no million small blocks
+    /// stranded in its free lists).
+    ///
+    /// A timer that lives long in a high slot keeps the slots below it; that is the price of
+    /// keys that stay valid without an indirection.
+    #[inline]
+    fn release_free_slots(&mut self) {
+        let len = self.slots.len();
+        if len > FLOOR && (self.occupied as usize) < len / 4 && !self.slots[len - 1].target.is_occupied() {
+            self.cut_free_tail();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn cut_free_tail(&mut self) {
+        let keep = self.slots.iter().rposition(|slot| slot.target.is_occupied()).map_or(0, |last| last + 1);
+        for slot in &self.slots[keep..] {
+            // Freeing a slot bumped its generation past every key to it; `wrapping_sub` orders
+            // generations the way the keys' wrapping increments do.
+            if slot.generation.wrapping_sub(self.epoch) < u32::MAX / 2 {
+                self.epoch = slot.generation;
+            }
+        }
+        let free_kept = keep - self.occupied as usize;
+        if free_kept <= self.slots.len() - keep {
+            // Most free slots go: relinking the few that stay (in index order, so the next
+            // timers fill the lowest slots) is cheaper than unlinking the many that go.
+            self.slots.truncate(keep);
+            self.free = NO_SLOT;
+            for (index, slot) in self.slots.iter_mut().enumerate().rev() {
+                if !slot.target.is_occupied() {
+                    slot.position = self.free;
+                    // `index < slots.len() < u32::MAX` (see `insert`).
+                    self.free = index as u32;
+                }
+            }
+            let mut prev = NO_SLOT;
+            let mut next = self.free;
+            while let Some(slot) = self.slots.get_mut(next as usize) {
+                slot.target = Entry::Free { prev };
+                (prev, next) = (next, slot.position);
+            }
+        } else {
+            while self.slots.len() > keep {
+                let index = self.slots.len() - 1;
+                let (prev, next) = match self.slots[index] {
+                    Slot { position: next, target: Entry::Free { prev }, .. } => (prev, next),
+                    Slot { target: Entry::Occupied(_), .. } => break, // `keep` says this is not
+                };
+                // `index < u32::MAX` (see `insert`).
+                if index as u32 == self.free {
+                    self.free = next;
+                } else {
+                    self.slots[prev as usize].position = next;
+                }
+                if let Some(next) = self.slots.get_mut(next as usize) {
+                    next.target = Entry::Free { prev };
+                }
+                self.slots.pop();
+            }
+        }
+        shrink(&mut self.slots);
+    }
+
+    /// Slots allocated (occupied and free), for tests of memory release.
+    #[cfg(test)]
+    fn slot_capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+}
+
+/// Halves or more the capacity of `vec` once it holds under a quarter of it, down to twice its
+/// length and no less than `FLOOR`.
+fn shrink<E>(vec: &mut Vec<E>) {
+    if vec.capacity() > FLOOR && vec.len() < vec.capacity() / 4 {
+        vec.shrink_to((vec.len() * 2).max(FLOOR));
     }
 }
 
@@ -275,114 +419,4 @@ impl<T> fmt::Debug for TimerQueue<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use proptest::prelude::*;
-
-    use super::*;
-    use crate::timer::Target;
-
-    /// The crate docs state the memory per pending timer; keep them honest.
-    #[test]
-    fn a_pending_timer_takes_48_bytes_and_a_sleep_48_more() {
-        assert_eq!(std::mem::size_of::<Slot<Target>>() + std::mem::size_of::<Node>(), 48);
-        assert_eq!(std::mem::size_of::<crate::Sleep>(), 48);
-    }
-
-    #[test]
-    fn a_freed_slot_is_reused_and_its_stale_key_rejected() {
-        let mut queue = TimerQueue::new();
-        let first = queue.insert(5, "first");
-        assert_eq!(queue.remove(first), Some("first"));
-        let second = queue.insert(5, "second");
-        assert_eq!(queue.slots.len(), 1);
-        assert_eq!(queue.remove(first), None);
-        assert!(!queue.schedule(first, 1));
-        assert_eq!(queue.get_mut(second), Some(&mut "second"));
-    }
-
-    #[derive(Clone, Debug)]
-    enum Op {
-        Insert(Tick),
-        Remove(usize),
-        Schedule(usize, Tick),
-        PopDue(Tick),
-    }
-
-    fn deadline() -> impl Strategy<Value = Tick> {
-        prop_oneof![8 => 0..50u64, 1 => Just(NEVER)]
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            deadline().prop_map(Op::Insert),
-            any::<usize>().prop_map(Op::Remove),
-            (any::<usize>(), deadline()).prop_map(|(i, d)| Op::Schedule(i, d)),
-            (0..60u64).prop_map(Op::PopDue),
-        ]
-    }
-
-    proptest! {
-        // Under Miri every case is interpreted (about a thousand times slower), and proptest's
-        // failure file would need host file access: a few cases, nothing persisted.
-        #![proptest_config(if cfg!(miri) {
-            ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() }
-        } else {
-            ProptestConfig::default()
-        })]
-
-        /// Against a model (a sorted set of (deadline, id)): timers pop in deadline order, exactly
-        /// those due, and removing or moving one never disturbs another.
-        #[test]
-        fn behaves_like_a_sorted_set(ops in proptest::collection::vec(op(), 1..200)) {
-            let mut queue = TimerQueue::new();
-            let mut model: BTreeSet<(Tick, u64)> = BTreeSet::new();
-            let mut live: Vec<(Key, u64, Tick)> = Vec::new();
-            let mut next_id = 0;
-            for op in ops {
-                match op {
-                    Op::Insert(deadline) => {
-                        let key = queue.insert(deadline, next_id);
-                        if deadline != NEVER {
-                            model.insert((deadline, next_id));
-                        }
-                        live.push((key, next_id, deadline));
-                        next_id += 1;
-                    }
-                    Op::Remove(i) if !live.is_empty() => {
-                        let (key, id, deadline) = live.swap_remove(i % live.len());
-                        prop_assert_eq!(queue.remove(key), Some(id));
-                        model.remove(&(deadline, id));
-                    }
-                    Op::Schedule(i, deadline) if !live.is_empty() => {
-                        let i = i % live.len();
-                        let (key, id, old) = live[i];
-                        prop_assert!(queue.schedule(key, deadline));
-                        model.remove(&(old, id));
-                        if deadline != NEVER {
-                            model.insert((deadline, id));
-                        }
-                        live[i].2 = deadline;
-                    }
-                    Op::PopDue(now) => {
-                        while let Some((key, deadline, &mut id)) = queue.pop_due(now) {
-                            let first = model.pop_first();
-                            prop_assert_eq!(first.map(|(d, _)| d), Some(deadline));
-                            prop_assert!(model.remove(&(deadline, id)) || first == Some((deadline, id)));
-                            if let Some(first) = first.filter(|&first| first != (deadline, id)) {
-                                model.insert(first);
-                            }
-                            let entry = live.iter_mut().find(|entry| entry.0 == key).unwrap();
-                            entry.2 = NEVER;
-                        }
-                        prop_assert!(model.first().map_or(true, |&(d, _)| d > now));
-                    }
-                    _ => {}
-                }
-                prop_assert_eq!(queue.len(), model.len());
-                prop_assert_eq!(queue.earliest(), model.first().map_or(NEVER, |&(d, _)| d));
-            }
-        }
-    }
-}
+mod tests;

@@ -122,6 +122,7 @@ impl Peer {
             (Peer::RawEpoll, _) => Ok(Outcome::NotAvailable("TCP echo only")),
             (_, Workload::IdleTasks) => memory::measure(self.name(), workload, sizes.idle_tasks),
             (_, Workload::IdleConnections) => memory::measure(self.name(), workload, sizes.idle_connections),
+            (_, Workload::TimerMemory) => memory::measure(self.name(), workload, sizes.armed_timers),
             _ => {
                 self.with_runtime(RunWorkload { workload, sizes })?.expect("only the raw loop has no runtime")
             }

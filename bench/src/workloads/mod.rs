@@ -40,6 +40,8 @@ pub(crate) enum Workload {
     IdleTasks,
     /// Peak memory of idle connections.
     IdleConnections,
+    /// Peak memory of armed timers, and what stays resident once they are all cancelled.
+    TimerMemory,
 }
 
 /// One number a workload reports.
@@ -73,7 +75,7 @@ pub(crate) type Failure = String;
 
 impl Workload {
     /// Every workload, in report order.
-    pub(crate) const ALL: [Workload; 12] = [
+    pub(crate) const ALL: [Workload; 13] = [
         Workload::SpawnInside,
         Workload::SpawnRemote,
         Workload::Yields,
@@ -86,6 +88,7 @@ impl Workload {
         Workload::TcpEcho,
         Workload::IdleTasks,
         Workload::IdleConnections,
+        Workload::TimerMemory,
     ];
 
     /// The workload's name on the `--only` command line.
@@ -103,6 +106,7 @@ impl Workload {
             Workload::TcpEcho => "tcp-echo",
             Workload::IdleTasks => "idle-tasks",
             Workload::IdleConnections => "idle-connections",
+            Workload::TimerMemory => "timer-memory",
         }
     }
 
@@ -148,6 +152,7 @@ impl Workload {
             ),
             Workload::IdleTasks => format!("memory: {} idle tasks", sizes.idle_tasks),
             Workload::IdleConnections => format!("memory: {} idle connections", sizes.idle_connections),
+            Workload::TimerMemory => format!("memory: {} timers armed, then cancelled", sizes.armed_timers),
         }
     }
 
@@ -166,6 +171,8 @@ impl Workload {
         ];
         const TASK_MEMORY: &[Metric] = &[lower("peak RSS per task", "bytes")];
         const CONNECTION_MEMORY: &[Metric] = &[lower("peak RSS per connection", "bytes")];
+        const TIMER_MEMORY: &[Metric] =
+            &[lower("peak RSS per timer", "bytes"), lower("RSS left after cancelling all", "MiB")];
         match self {
             Workload::TimersUnderLoad => TIMERS,
             Workload::TimerPrecision => PRECISION,
@@ -173,6 +180,7 @@ impl Workload {
             Workload::TcpEcho => ECHO,
             Workload::IdleTasks => TASK_MEMORY,
             Workload::IdleConnections => CONNECTION_MEMORY,
+            Workload::TimerMemory => TIMER_MEMORY,
             _ => WALL,
         }
     }
@@ -194,7 +202,7 @@ impl Workload {
                 |listener, connections| runtime.block_on(runtime.echo_server(listener, connections)),
                 sizes,
             ),
-            Workload::IdleTasks | Workload::IdleConnections => {
+            Workload::IdleTasks | Workload::IdleConnections | Workload::TimerMemory => {
                 unreachable!("memory workloads run in a child process")
             }
         }
