@@ -29,6 +29,10 @@ pub(crate) struct Sizes {
     pub(crate) timers: usize,
     /// Timers armed on an otherwise idle runtime.
     pub(crate) idle_timers: usize,
+    /// Timers of the burst workload, registered before the start.
+    pub(crate) burst_timers: usize,
+    /// How long after the last burst task is spawned the burst's start is.
+    pub(crate) burst_lead_ms: u64,
     /// Timer durations run from 1 ms to this many milliseconds.
     pub(crate) longest_timer_ms: u64,
     /// Wake-ups measured by the wake latency workload.
@@ -63,6 +67,8 @@ impl Sizes {
         producer_channel_capacity: 1_024,
         timers: 100_000,
         idle_timers: 1_000,
+        burst_timers: 100_000,
+        burst_lead_ms: 100,
         longest_timer_ms: 50,
         wake_samples: 2_000,
         wake_interval_us: 200,
@@ -88,6 +94,8 @@ impl Sizes {
         producer_channel_capacity: 16,
         timers: 200,
         idle_timers: 20,
+        burst_timers: 200,
+        burst_lead_ms: 20,
         longest_timer_ms: 5,
         wake_samples: 20,
         wake_interval_us: 200,

@@ -6,7 +6,7 @@ use std::any::TypeId;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::executor::local_queue::LocalQueue;
+use crate::executor::local_queue::{LocalQueue, Overflow};
 use crate::executor::local_tasks::LocalTasks;
 use crate::executor::shared::{Runnable, Shared};
 use crate::sync::{thread_local, Arc};
@@ -39,11 +39,15 @@ pub(crate) struct OwnedQueue {
     lifo: Option<Runnable>,
     /// How many tasks in a row came from `lifo`.
     lifo_streak: u32,
+    /// Whether this thread is dispatching its executor's source (see [`collect_wakes`]).
+    collecting: bool,
+    /// The tasks woken by that dispatch, in wake order; empty otherwise (kept for its capacity).
+    dispatched: Vec<Runnable>,
 }
 
 impl OwnedQueue {
     pub(crate) fn new(index: usize, queue: LocalQueue<Runnable>) -> Self {
-        Self { index, queue, lifo: None, lifo_streak: 0 }
+        Self { index, queue, lifo: None, lifo_streak: 0, collecting: false, dispatched: Vec::new() }
     }
 
     /// The next local task: the LIFO slot unless its streak is spent, then the queue's head.
@@ -62,6 +66,10 @@ impl OwnedQueue {
     /// Queues a task woken on this thread; returns whether it became stealable (so that an idle
     /// thread is worth waking).
     fn push(&mut self, runnable: Runnable, yielded: bool, shared: &Shared) -> bool {
+        if self.collecting {
+            self.dispatched.push(runnable);
+            return false;
+        }
         if yielded {
             self.queue.push_back(runnable, &shared.injector);
             return true;
@@ -73,6 +81,23 @@ impl OwnedQueue {
             }
             None => false,
         }
+    }
+
+    /// Ends a dispatch of the source: the first task it woke goes into the LIFO slot (an idle
+    /// runtime's single timer or I/O wake-up runs next on this thread, as before), the others go
+    /// to the injector in one batch, in wake order; returns whether an idle thread is worth
+    /// waking.
+    fn end_dispatch(&mut self, shared: &Shared) -> bool {
+        self.collecting = false;
+        let mut woken = self.dispatched.drain(..);
+        let Some(first) = woken.next() else { return false };
+        let more = woken.len() > 0;
+        if more {
+            shared.injector.push_batch(woken);
+        } else {
+            drop(woken);
+        }
+        self.push(first, false, shared) || more
     }
 
     /// Hands every task still held back to the pool; returns the emptied queue.
@@ -151,6 +176,34 @@ pub(crate) fn schedule_local(runnable: Runnable, yielded: bool) -> Result<(), Ru
             _ => Err(runnable),
         }
     })
+}
+
+/// Runs `dispatch`, a wait of `shared`'s source that must not unwind, collecting the tasks it
+/// wakes on this thread; then queues them with [`OwnedQueue::end_dispatch`].
+///
+/// Without this, every wake of a large dispatch (a burst of timers due together) went to this
+/// thread's local queue: the other threads only saw them through its overflow, and a busy
+/// thread polling the source every `EVENT_INTERVAL` tasks kept pushing newer wakes in front of
+/// the older ones its overflow had moved to the injector (issue 14). In the injector they run
+/// in wake order, and idle threads take their share at once.
+pub(crate) fn collect_wakes<R>(shared: &Shared, dispatch: impl FnOnce() -> R) -> R {
+    let collecting = with_current(|current| match current.queue.as_mut() {
+        Some(queue) if std::ptr::eq(&*current.shared, shared) => {
+            queue.collecting = true;
+            true
+        }
+        _ => false,
+    });
+    let result = dispatch();
+    if collecting == Some(true) {
+        let notify = with_current(|current| {
+            current.queue.as_mut().is_some_and(|queue| queue.end_dispatch(&current.shared))
+        });
+        if notify == Some(true) {
+            shared.notify_idle();
+        }
+    }
+    result
 }
 
 /// The part of type `T` of the source of the executor this thread works for.

@@ -66,6 +66,7 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use crate::executor::context;
 use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::parker::Parker;
 use crate::executor::shared::Shared;
@@ -326,7 +327,8 @@ impl Shared {
     pub(super) fn wait_source(&self, timeout: Option<Duration>) -> io::Result<usize> {
         #[cfg(reactor_loom)]
         let _dispatching = dispatching::Dispatching::enter();
-        let result = match panic::catch_unwind(AssertUnwindSafe(|| self.source.wait(timeout))) {
+        let wait = || panic::catch_unwind(AssertUnwindSafe(|| self.source.wait(timeout)));
+        let result = match context::collect_wakes(self, wait) {
             Ok(result) => result,
             Err(payload) => {
                 let message = payload

@@ -110,3 +110,44 @@ fn try_current_is_none_outside_an_executor_or_on_one_without_a_timer() {
 fn ambient_functions_panic_with_a_clear_message_outside_an_executor() {
     drop(sleep(Duration::from_secs(1)));
 }
+
+/// Issue 14: the tasks of timers due together run in deadline order. Their wakes all happen in
+/// one dispatch of the source; they used to go through the dispatching thread's LIFO slot, so the
+/// last-due task ran first (and, in a large burst, overflow let newer wakes overtake older ones).
+#[test]
+fn timers_due_together_run_in_deadline_order() {
+    const TIMERS: u64 = 8;
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (timer, clock) = Timer::with_manual_clock();
+        let executor = Builder::new().worker_threads(0).build(timer.clone()).unwrap();
+        let start = timer.now();
+        let polled = Arc::new(AtomicUsize::new(0));
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let ran = executor.block_on(async {
+            let tasks: Vec<_> = (1..=TIMERS)
+                .map(|i| {
+                    let sleep = timer.sleep_until(start + Duration::from_millis(i));
+                    let (polled, order) = (polled.clone(), order.clone());
+                    executor.spawn(async move {
+                        polled.fetch_add(1, Ordering::SeqCst);
+                        sleep.await;
+                        order.lock().unwrap().push(i);
+                    })
+                })
+                .collect();
+            // Every task has run up to its sleep: the timers are registered and pending.
+            while polled.load(Ordering::SeqCst) < TIMERS as usize {
+                reactor::yield_now().await;
+            }
+            clock.advance(Duration::from_millis(TIMERS));
+            for task in tasks {
+                task.await.unwrap();
+            }
+            order.lock().unwrap().clone()
+        });
+        let _ = done.send(ran);
+    });
+    let ran = finished.recv_timeout(Duration::from_secs(10)).expect("the timers fired within 10 s");
+    assert_eq!(ran, (1..=TIMERS).collect::<Vec<_>>(), "tasks ran in deadline order");
+}

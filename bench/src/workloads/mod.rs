@@ -5,6 +5,7 @@ mod gate;
 pub(crate) mod memory;
 pub(crate) mod spawning;
 pub(crate) mod tcp_echo;
+pub(crate) mod timer_burst;
 pub(crate) mod timers;
 pub(crate) mod wake_latency;
 
@@ -32,6 +33,8 @@ pub(crate) enum Workload {
     TimersUnderLoad,
     /// A few timers on an otherwise idle runtime.
     TimerPrecision,
+    /// Many timers registered long before any is due, then fired (issue 14).
+    TimerBurst,
     /// From a plain thread's send to the receiving task running.
     WakeLatency,
     /// TCP echo over loopback with one message in flight per connection.
@@ -75,7 +78,7 @@ pub(crate) type Failure = String;
 
 impl Workload {
     /// Every workload, in report order.
-    pub(crate) const ALL: [Workload; 13] = [
+    pub(crate) const ALL: [Workload; 14] = [
         Workload::SpawnInside,
         Workload::SpawnRemote,
         Workload::Yields,
@@ -84,6 +87,7 @@ impl Workload {
         Workload::ManyToOne,
         Workload::TimersUnderLoad,
         Workload::TimerPrecision,
+        Workload::TimerBurst,
         Workload::WakeLatency,
         Workload::TcpEcho,
         Workload::IdleTasks,
@@ -102,6 +106,7 @@ impl Workload {
             Workload::ManyToOne => "many-to-one",
             Workload::TimersUnderLoad => "timers",
             Workload::TimerPrecision => "timer-precision",
+            Workload::TimerBurst => "timer-burst",
             Workload::WakeLatency => "wake-latency",
             Workload::TcpEcho => "tcp-echo",
             Workload::IdleTasks => "idle-tasks",
@@ -140,6 +145,10 @@ impl Workload {
             Workload::TimerPrecision => {
                 format!("{} timers of 1-{} ms, idle runtime", sizes.idle_timers, sizes.longest_timer_ms)
             }
+            Workload::TimerBurst => format!(
+                "{} timers of 1-{} ms registered {} ms before the start",
+                sizes.burst_timers, sizes.longest_timer_ms, sizes.burst_lead_ms
+            ),
             Workload::WakeLatency => {
                 format!(
                     "wake from a plain thread, every {} us x {}",
@@ -162,6 +171,7 @@ impl Workload {
         const LATE_P99: Metric = lower("lateness p99", "us");
         const TIMERS: &[Metric] = &[lower("wall time", "ms"), LATE_P50, LATE_P99];
         const PRECISION: &[Metric] = &[LATE_P50, LATE_P99];
+        const BURST: &[Metric] = &[LATE_P50, LATE_P99, lower("lateness max", "us")];
         const WAKE: &[Metric] = &[lower("latency p50", "us"), lower("latency p99", "us")];
         const ECHO: &[Metric] = &[
             Metric { name: "throughput", unit: "round trips/s", higher_is_better: true },
@@ -176,6 +186,7 @@ impl Workload {
         match self {
             Workload::TimersUnderLoad => TIMERS,
             Workload::TimerPrecision => PRECISION,
+            Workload::TimerBurst => BURST,
             Workload::WakeLatency => WAKE,
             Workload::TcpEcho => ECHO,
             Workload::IdleTasks => TASK_MEMORY,
@@ -197,6 +208,7 @@ impl Workload {
             Workload::ManyToOne => channels::many_to_one(runtime, sizes),
             Workload::TimersUnderLoad => timers::under_load(runtime, sizes),
             Workload::TimerPrecision => timers::precision(runtime, sizes),
+            Workload::TimerBurst => timer_burst::run(runtime, sizes),
             Workload::WakeLatency => wake_latency::run(runtime, sizes),
             Workload::TcpEcho => tcp_echo::run(
                 |listener, connections| runtime.block_on(runtime.echo_server(listener, connections)),
