@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::report::goals::{cell, goal_rows};
 use crate::report::{cells, metric_heading, Results};
 
 /// The table: one block per workload and metric, one line per peer.
@@ -17,6 +18,18 @@ pub(crate) fn text(results: &Results) -> String {
         }
         let [median, range, ratio] = cells(&row);
         let _ = writeln!(out, "  {:<26} {median:>12} {range:>25} {ratio:>8}", row.peer.name());
+    }
+    let _ = writeln!(
+        out,
+        "\nAgainst the best other runtime of the same mode (reactor's cost / the best peer's):"
+    );
+    for row in goal_rows(results) {
+        let _ = writeln!(out, "\n{}: {}", row.workload, metric_heading(&row.metric));
+        let _ = writeln!(out, "  multi-thread   {}", cell(&row.multi));
+        let _ = writeln!(out, "  single-thread  {}", cell(&row.single));
+        if row.raw.is_some() {
+            let _ = writeln!(out, "  vs raw epoll   {}", cell(&row.raw));
+        }
     }
     out
 }
