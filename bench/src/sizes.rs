@@ -43,6 +43,10 @@ pub(crate) struct Sizes {
     pub(crate) echo_connections: usize,
     /// Round trips per echo connection.
     pub(crate) echo_round_trips: u32,
+    /// TCP echo connections of the many-connection (tail latency) echo.
+    pub(crate) many_echo_connections: usize,
+    /// Round trips per connection of the many-connection echo.
+    pub(crate) many_echo_round_trips: u32,
     /// Idle tasks whose memory is measured.
     pub(crate) idle_tasks: usize,
     /// Idle connections whose memory is measured.
@@ -74,6 +78,8 @@ impl Sizes {
         wake_interval_us: 200,
         echo_connections: 64,
         echo_round_trips: 1_000,
+        many_echo_connections: 512,
+        many_echo_round_trips: 200,
         idle_tasks: 100_000,
         idle_connections: 10_000,
         armed_timers: 1_000_000,
@@ -101,6 +107,8 @@ impl Sizes {
         wake_interval_us: 200,
         echo_connections: 4,
         echo_round_trips: 20,
+        many_echo_connections: 32,
+        many_echo_round_trips: 10,
         idle_tasks: 200,
         idle_connections: 50,
         armed_timers: 2_000,

@@ -14,7 +14,7 @@ use reactor_epoll::Backend;
 
 use crate::runtime::Runtime;
 use crate::sizes::Sizes;
-use crate::workloads::{memory, tcp_echo, Failure, Outcome, Workload};
+use crate::workloads::{self, memory, Failure, Outcome, Workload};
 
 /// The read buffer of every echo server, raw loop and runtimes alike: the same server program for
 /// every peer (a buffer larger than a message, as real servers read).
@@ -112,13 +112,15 @@ impl Peer {
 
     /// Whether this peer takes part in `workload`: the raw epoll loop only echoes TCP.
     pub(crate) fn takes_part(self, workload: Workload) -> bool {
-        self != Peer::RawEpoll || workload == Workload::TcpEcho
+        self != Peer::RawEpoll || workloads::is_echo(workload)
     }
 
     /// Runs `workload` once on a fresh instance of this peer.
     pub(crate) fn run(self, workload: Workload, sizes: &Sizes) -> Result<Outcome, Failure> {
         match (self, workload) {
-            (Peer::RawEpoll, Workload::TcpEcho) => tcp_echo::run(raw_epoll::serve_echo, sizes),
+            (Peer::RawEpoll, _) if workloads::is_echo(workload) => {
+                workloads::echo(workload, raw_epoll::serve_echo, sizes)
+            }
             (Peer::RawEpoll, _) => Ok(Outcome::NotAvailable("TCP echo only")),
             (_, Workload::IdleTasks) => memory::measure(self.name(), workload, sizes.idle_tasks),
             (_, Workload::IdleConnections) => memory::measure(self.name(), workload, sizes.idle_connections),

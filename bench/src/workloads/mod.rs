@@ -39,6 +39,8 @@ pub(crate) enum Workload {
     WakeLatency,
     /// TCP echo over loopback with one message in flight per connection.
     TcpEcho,
+    /// The same with many connections, for the latency tail (issue 14).
+    TcpEchoMany,
     /// Peak memory of idle tasks.
     IdleTasks,
     /// Peak memory of idle connections.
@@ -78,7 +80,7 @@ pub(crate) type Failure = String;
 
 impl Workload {
     /// Every workload, in report order.
-    pub(crate) const ALL: [Workload; 14] = [
+    pub(crate) const ALL: [Workload; 15] = [
         Workload::SpawnInside,
         Workload::SpawnRemote,
         Workload::Yields,
@@ -90,6 +92,7 @@ impl Workload {
         Workload::TimerBurst,
         Workload::WakeLatency,
         Workload::TcpEcho,
+        Workload::TcpEchoMany,
         Workload::IdleTasks,
         Workload::IdleConnections,
         Workload::TimerMemory,
@@ -109,6 +112,7 @@ impl Workload {
             Workload::TimerBurst => "timer-burst",
             Workload::WakeLatency => "wake-latency",
             Workload::TcpEcho => "tcp-echo",
+            Workload::TcpEchoMany => "tcp-echo-512",
             Workload::IdleTasks => "idle-tasks",
             Workload::IdleConnections => "idle-connections",
             Workload::TimerMemory => "timer-memory",
@@ -159,6 +163,10 @@ impl Workload {
                 "TCP echo, {} connections x {} round trips of 64 B",
                 sizes.echo_connections, sizes.echo_round_trips
             ),
+            Workload::TcpEchoMany => format!(
+                "TCP echo, {} connections x {} round trips of 64 B",
+                sizes.many_echo_connections, sizes.many_echo_round_trips
+            ),
             Workload::IdleTasks => format!("memory: {} idle tasks", sizes.idle_tasks),
             Workload::IdleConnections => format!("memory: {} idle connections", sizes.idle_connections),
             Workload::TimerMemory => format!("memory: {} timers armed, then cancelled", sizes.armed_timers),
@@ -179,6 +187,13 @@ impl Workload {
             lower("latency p99", "us"),
             lower("server CPU per round trip", "us"),
         ];
+        const ECHO_TAIL: &[Metric] = &[
+            Metric { name: "throughput", unit: "round trips/s", higher_is_better: true },
+            lower("latency p50", "us"),
+            lower("latency p99", "us"),
+            lower("latency max", "us"),
+            lower("server CPU per round trip", "us"),
+        ];
         const TASK_MEMORY: &[Metric] = &[lower("peak RSS per task", "bytes")];
         const CONNECTION_MEMORY: &[Metric] = &[lower("peak RSS per connection", "bytes")];
         const TIMER_MEMORY: &[Metric] =
@@ -189,6 +204,7 @@ impl Workload {
             Workload::TimerBurst => BURST,
             Workload::WakeLatency => WAKE,
             Workload::TcpEcho => ECHO,
+            Workload::TcpEchoMany => ECHO_TAIL,
             Workload::IdleTasks => TASK_MEMORY,
             Workload::IdleConnections => CONNECTION_MEMORY,
             Workload::TimerMemory => TIMER_MEMORY,
@@ -210,7 +226,8 @@ impl Workload {
             Workload::TimerPrecision => timers::precision(runtime, sizes),
             Workload::TimerBurst => timer_burst::run(runtime, sizes),
             Workload::WakeLatency => wake_latency::run(runtime, sizes),
-            Workload::TcpEcho => tcp_echo::run(
+            Workload::TcpEcho | Workload::TcpEchoMany => echo(
+                self,
                 |listener, connections| runtime.block_on(runtime.echo_server(listener, connections)),
                 sizes,
             ),
@@ -219,6 +236,29 @@ impl Workload {
             }
         }
     }
+}
+
+/// Runs one of the TCP echo workloads with `serve` as the server, at that workload's sizes.
+pub(crate) fn echo(
+    workload: Workload,
+    serve: impl FnOnce(std::net::TcpListener, usize) -> std::io::Result<u64>,
+    sizes: &Sizes,
+) -> Result<Outcome, Failure> {
+    Ok(Outcome::Measured(match workload {
+        Workload::TcpEchoMany => {
+            let echo = tcp_echo::run(serve, sizes.many_echo_connections, sizes.many_echo_round_trips)?;
+            vec![echo.per_second, echo.p50_us, echo.p99_us, echo.max_us, echo.cpu_per_trip_us]
+        }
+        _ => {
+            let echo = tcp_echo::run(serve, sizes.echo_connections, sizes.echo_round_trips)?;
+            vec![echo.per_second, echo.p50_us, echo.p99_us, echo.cpu_per_trip_us]
+        }
+    }))
+}
+
+/// Whether `workload` is one of the TCP echo workloads, the only ones the raw loop runs.
+pub(crate) fn is_echo(workload: Workload) -> bool {
+    matches!(workload, Workload::TcpEcho | Workload::TcpEchoMany)
 }
 
 /// Runs `future` as a task of `runtime` (not as the `block_on` future, which some runtimes

@@ -2,24 +2,40 @@
 
 use std::io;
 use std::net::TcpListener;
+use std::time::Duration;
 
 use crate::loadgen::{self, MESSAGE_LEN};
-use crate::sizes::Sizes;
 use crate::stats::p50_p99_us;
 use crate::sys::clock::process_cpu;
 use crate::sys::socket::listen_loopback;
-use crate::workloads::{ensure, Failure, Outcome};
+use crate::workloads::{ensure, Failure};
+
+/// What one echo run measured.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Echo {
+    /// Round trips per second.
+    pub(crate) per_second: f64,
+    /// Round trip latency p50, in microseconds.
+    pub(crate) p50_us: f64,
+    /// Round trip latency p99, in microseconds.
+    pub(crate) p99_us: f64,
+    /// The slowest round trip, in microseconds.
+    pub(crate) max_us: f64,
+    /// Server CPU time per round trip, in microseconds.
+    pub(crate) cpu_per_trip_us: f64,
+}
 
 /// Runs `serve` (which must accept the given number of connections and echo them until EOF,
-/// returning the bytes echoed) against the load generator on its own thread.
+/// returning the bytes echoed) against the load generator on its own thread, with
+/// `connections` connections of `trips` round trips each.
 ///
-/// Reports round trips per second, latency p50/p99 and the server's CPU time per round trip:
-/// the process's CPU time over the run minus the load generator thread's own.
+/// Measures round trips per second, latency p50/p99/max and the server's CPU time per round
+/// trip: the process's CPU time over the run minus the load generator thread's own.
 pub(crate) fn run(
     serve: impl FnOnce(TcpListener, usize) -> io::Result<u64>,
-    sizes: &Sizes,
-) -> Result<Outcome, Failure> {
-    let (connections, trips) = (sizes.echo_connections, sizes.echo_round_trips);
+    connections: usize,
+    trips: u32,
+) -> Result<Echo, Failure> {
     let listener = listen_loopback(connections).map_err(|error| format!("echo listener: {error}"))?;
     let addr = listener.local_addr().map_err(|error| format!("echo listener: {error}"))?;
     let cpu_start = process_cpu();
@@ -35,8 +51,13 @@ pub(crate) fn run(
     let expected_bytes = expected_trips * MESSAGE_LEN as u64;
     ensure(echoed == expected_bytes, || format!("server echoed {echoed} bytes, expected {expected_bytes}"))?;
     let server_cpu = cpu.saturating_sub(load.thread_cpu);
-    let (p50, p99) = p50_p99_us(&mut load.latencies);
-    let per_second = load.round_trips as f64 / load.elapsed.as_secs_f64();
-    let cpu_per_trip_us = server_cpu.as_secs_f64() * 1e6 / load.round_trips as f64;
-    Ok(Outcome::Measured(vec![per_second, p50, p99, cpu_per_trip_us]))
+    let (p50_us, p99_us) = p50_p99_us(&mut load.latencies);
+    let max = load.latencies.last().copied().unwrap_or(Duration::ZERO);
+    Ok(Echo {
+        per_second: load.round_trips as f64 / load.elapsed.as_secs_f64(),
+        p50_us,
+        p99_us,
+        max_us: max.as_secs_f64() * 1e6,
+        cpu_per_trip_us: server_cpu.as_secs_f64() * 1e6 / load.round_trips as f64,
+    })
 }
