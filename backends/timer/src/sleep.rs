@@ -133,11 +133,8 @@ impl Sleep {
         {
             return;
         }
-        // A fired sleep, the common case, is done: its firing freed the slot. No lock.
-        if tracked && self.timer.shared.is_fired_through(key, self.deadline) {
-            return;
-        }
-        self.timer.shared.remove(key);
+        // A fired sleep, the common case, is done without the lock: its firing freed the slot.
+        self.timer.shared.release(key, self.deadline, tracked);
     }
 }
 

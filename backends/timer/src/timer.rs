@@ -183,18 +183,21 @@ impl Shared {
         tracked
     }
 
-    /// Whether the waker timer `key`, queued at `deadline` above its shard's fired-through mark
-    /// and not moved since, has fired and had its slot freed: true once the mark reaches
-    /// `deadline`. Lock-free: a completing sleep asks this instead of removing its key.
-    pub(crate) fn is_fired_through(&self, key: TimerKey, deadline: Tick) -> bool {
-        deadline <= self.shard(key).fired_through()
-    }
-
     /// Deregisters `key`. What it held is dropped after the lock is released, since dropping a
     /// waker or a callback runs user code. No wake-up: the earliest deadline can only move later.
     pub(crate) fn remove(&self, key: TimerKey) {
-        let (removed, _) = self.shard(key).update(|queue| queue.remove(key.key));
-        drop(removed);
+        drop(self.shard(key).remove(key.key));
+    }
+
+    /// Deregisters the waker timer `key` of a sleep that is done with it, unless its firing
+    /// already freed it: known without the lock if `tracked` (queued at `deadline` above its
+    /// shard's fired-through mark, not moved since) and the mark has reached `deadline`.
+    pub(crate) fn release(&self, key: TimerKey, deadline: Tick, tracked: bool) {
+        let shard = self.shard(key);
+        if tracked && deadline <= shard.fired_through() {
+            return;
+        }
+        drop(shard.remove(key.key));
     }
 
     fn shard(&self, key: TimerKey) -> &Shard {
@@ -203,10 +206,15 @@ impl Shared {
 
     /// A shard's earliest deadline moved earlier, to `earliest`: wakes the waiter if that is
     /// earlier than any deadline it may be blocked until (see `view`).
+    #[inline]
     fn lowered(&self, earliest: Option<Tick>) {
-        let Some(earliest) = earliest else {
-            return;
-        };
+        if let Some(earliest) = earliest {
+            self.lowered_to(earliest);
+        }
+    }
+
+    #[cold]
+    fn lowered_to(&self, earliest: Tick) {
         let mut view = self.view.lock();
         if earliest >= *view {
             return;
