@@ -353,19 +353,28 @@ impl<T> TimerQueue<T> {
     #[cold]
     #[inline(never)]
     fn cut_free_tail(&mut self) {
-        let keep = self.slots.iter().rposition(|slot| slot.target.is_occupied()).map_or(0, |last| last + 1);
-        for slot in &self.slots[keep..] {
+        // One pass from the end over the free tail: where it starts, and its newest generation.
+        let mut keep = self.slots.len();
+        for slot in self.slots.iter().rev() {
+            if slot.target.is_occupied() {
+                break;
+            }
             // Freeing a slot bumped its generation past every key to it; `wrapping_sub` orders
             // generations the way the keys' wrapping increments do.
             if slot.generation.wrapping_sub(self.epoch) < u32::MAX / 2 {
                 self.epoch = slot.generation;
             }
+            keep -= 1;
         }
         let free_kept = keep - self.occupied as usize;
         if free_kept <= self.slots.len() - keep {
             // Most free slots go: relinking the few that stay (in index order, so the next
             // timers fill the lowest slots) is cheaper than unlinking the many that go.
-            self.slots.truncate(keep);
+            // SAFETY: `keep <= len`, and every slot from `keep` on is free (the pass above
+            // stopped at the last occupied one). A free slot holds only indices, nothing to
+            // drop, so cutting them off without dropping each (as `truncate` would, one check
+            // per slot) leaks nothing.
+            unsafe { self.slots.set_len(keep) };
             self.free = NO_SLOT;
             for (index, slot) in self.slots.iter_mut().enumerate().rev() {
                 if !slot.target.is_occupied() {
