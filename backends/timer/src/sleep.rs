@@ -13,8 +13,8 @@ use crate::Timer;
 /// A future that completes once its timer's clock reaches its deadline, never before.
 ///
 /// Created by [`Timer::sleep`], [`Timer::sleep_until`] or the ambient [`sleep`](crate::sleep) and
-/// [`sleep_until`](crate::sleep_until). It registers with the timer when first polled, and
-/// deregisters (freeing its place in the timer at once) when it completes or is dropped. A
+/// [`sleep_until`](crate::sleep_until). It registers with the timer when first polled; its place
+/// in the timer is freed when the timer fires it, or at once when it is dropped before that. A
 /// deadline that cannot be represented (`Duration::MAX`, an instant centuries away) never
 /// arrives; one in the past completes on the first poll. (The first poll of a
 /// [`sleep(d)`](Timer::sleep) with `d > 0` saves a clock read: its deadline was in the future at
