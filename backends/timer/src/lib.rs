@@ -68,8 +68,8 @@
 //! cancel, reset and firing one timer each cost O(log₄ n): 10 levels for a million pending
 //! timers. Cancel removes the timer from the middle of the heap
 //! at once (no tombstones, no O(n) search), drops its waker or callback at once, and returns its
-//! slot to a free list that the next registration reuses. A fired [`Sleep`] frees its slot when
-//! it completes.
+//! slot to a free list that the next registration reuses. Firing a [`Sleep`] frees its slot too,
+//! under the lock the firing holds anyway, so the sleep completes without taking it.
 //!
 //! **Memory per pending timer: 48 bytes** inside the timer (a 32-byte slot holding the waker
 //! and its heap position, and a 16-byte heap node holding the deadline and slot index), plus the

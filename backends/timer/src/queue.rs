@@ -99,11 +99,23 @@ pub(crate) struct TimerQueue<T> {
     /// `slots` ever had, so that a stale key to a cut-off slot never matches its successor.
     epoch: u32,
     heap: Vec<Node>,
+    /// `quarter(slots.len())`, kept with the length so that a removal checks one number.
+    trim_below: usize,
+    /// `quarter(heap.capacity())`, kept with the capacity.
+    shrink_below: usize,
 }
 
 impl<T> TimerQueue<T> {
     pub(crate) const fn new() -> Self {
-        Self { slots: Vec::new(), free: NO_SLOT, occupied: 0, epoch: 0, heap: Vec::new() }
+        Self {
+            slots: Vec::new(),
+            free: NO_SLOT,
+            occupied: 0,
+            epoch: 0,
+            heap: Vec::new(),
+            trim_below: 0,
+            shrink_below: 0,
+        }
     }
 
     /// Occupies a slot with `target`, queued at `deadline` unless that is [`NEVER`].
@@ -123,6 +135,7 @@ impl<T> TimerQueue<T> {
                 position: NOT_QUEUED,
                 target: Entry::Occupied(target),
             });
+            self.trim_below = quarter(self.slots.len());
             index
         } else {
             // The new head's back link goes stale: a head's is never read.
@@ -135,12 +148,14 @@ impl<T> TimerQueue<T> {
         };
         self.occupied += 1;
         let key = Key { index, generation: self.slots[index as usize].generation };
-        self.schedule(key, deadline);
+        if deadline != NEVER {
+            self.enqueue(index, deadline);
+        }
         key
     }
 
     /// Frees the slot of `key` (unqueuing it) and returns its target, or `None` for a stale key.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
         let position = self.slot(key)?.position;
         if position != NOT_QUEUED {
@@ -173,11 +188,7 @@ impl<T> TimerQueue<T> {
         let position = slot.position;
         match (position == NOT_QUEUED, deadline == NEVER) {
             (true, true) => {}
-            (true, false) => {
-                let position = self.heap.len();
-                self.heap.push(Node { deadline, slot: key.index });
-                self.sift_up(position);
-            }
+            (true, false) => self.enqueue(key.index, deadline),
             (false, true) => self.unqueue(position as usize),
             (false, false) => {
                 let position = position as usize;
@@ -230,7 +241,20 @@ impl<T> TimerQueue<T> {
             .filter(|slot| slot.generation == key.generation && slot.target.is_occupied())
     }
 
+    /// Queues the unqueued slot `slot` at `deadline` (not `NEVER`).
+    #[inline]
+    fn enqueue(&mut self, slot: u32, deadline: Tick) {
+        let position = self.heap.len();
+        let grows = position == self.heap.capacity();
+        self.heap.push(Node { deadline, slot });
+        if grows {
+            self.shrink_below = quarter(self.heap.capacity());
+        }
+        self.sift_up(position);
+    }
+
     /// Removes the node at `position` from the heap and marks its slot unqueued.
+    #[inline]
     fn unqueue(&mut self, position: usize) {
         let removed = self.heap.swap_remove(position);
         self.slots[removed.slot as usize].position = NOT_QUEUED;
@@ -287,10 +311,18 @@ impl<T> TimerQueue<T> {
     /// Gives memory back once the heap uses under a quarter of it, so a burst of a million
     /// timers does not pin its peak forever; amortised O(1), as each halving follows at least as
     /// many removals as it frees places.
+    #[inline]
     fn release_spare_capacity(&mut self) {
-        if self.heap.capacity() > FLOOR && self.heap.len() < self.heap.capacity() / 4 {
-            self.heap.shrink_to(self.heap.capacity() / 2);
+        if self.heap.len() < self.shrink_below {
+            self.halve_heap();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn halve_heap(&mut self) {
+        self.heap.shrink_to(self.heap.capacity() / 2);
+        self.shrink_below = quarter(self.heap.capacity());
     }
 
     /// Gives slab memory back once under a quarter of the slots are occupied.
@@ -311,8 +343,9 @@ impl<T> TimerQueue<T> {
     /// keys that stay valid without an indirection.
     #[inline]
     fn release_free_slots(&mut self) {
-        let len = self.slots.len();
-        if len > FLOOR && (self.occupied as usize) < len / 4 && !self.slots[len - 1].target.is_occupied() {
+        if (self.occupied as usize) < self.trim_below
+            && self.slots.last().is_some_and(|last| !last.target.is_occupied())
+        {
             self.cut_free_tail();
         }
     }
@@ -320,19 +353,28 @@ impl<T> TimerQueue<T> {
     #[cold]
     #[inline(never)]
     fn cut_free_tail(&mut self) {
-        let keep = self.slots.iter().rposition(|slot| slot.target.is_occupied()).map_or(0, |last| last + 1);
-        for slot in &self.slots[keep..] {
+        // One pass from the end over the free tail: where it starts, and its newest generation.
+        let mut keep = self.slots.len();
+        for slot in self.slots.iter().rev() {
+            if slot.target.is_occupied() {
+                break;
+            }
             // Freeing a slot bumped its generation past every key to it; `wrapping_sub` orders
             // generations the way the keys' wrapping increments do.
             if slot.generation.wrapping_sub(self.epoch) < u32::MAX / 2 {
                 self.epoch = slot.generation;
             }
+            keep -= 1;
         }
         let free_kept = keep - self.occupied as usize;
         if free_kept <= self.slots.len() - keep {
             // Most free slots go: relinking the few that stay (in index order, so the next
             // timers fill the lowest slots) is cheaper than unlinking the many that go.
-            self.slots.truncate(keep);
+            // SAFETY: `keep <= len`, and every slot from `keep` on is free (the pass above
+            // stopped at the last occupied one). A free slot holds only indices, nothing to
+            // drop, so cutting them off without dropping each (as `truncate` would, one check
+            // per slot) leaks nothing.
+            unsafe { self.slots.set_len(keep) };
             self.free = NO_SLOT;
             for (index, slot) in self.slots.iter_mut().enumerate().rev() {
                 if !slot.target.is_occupied() {
@@ -367,12 +409,23 @@ impl<T> TimerQueue<T> {
             }
         }
         shrink(&mut self.slots);
+        self.trim_below = quarter(self.slots.len());
     }
 
     /// Slots allocated (occupied and free), for tests of memory release.
     #[cfg(test)]
     fn slot_capacity(&self) -> usize {
         self.slots.capacity()
+    }
+}
+
+/// A quarter of `n`, or 0 (never reached) while `n` is at most `FLOOR`: the thresholds below
+/// which memory is given back.
+fn quarter(n: usize) -> usize {
+    if n > FLOOR {
+        n / 4
+    } else {
+        0
     }
 }
 

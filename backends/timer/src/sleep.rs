@@ -13,8 +13,8 @@ use crate::Timer;
 /// A future that completes once its timer's clock reaches its deadline, never before.
 ///
 /// Created by [`Timer::sleep`], [`Timer::sleep_until`] or the ambient [`sleep`](crate::sleep) and
-/// [`sleep_until`](crate::sleep_until). It registers with the timer when first polled, and
-/// deregisters (freeing its place in the timer at once) when it completes or is dropped. A
+/// [`sleep_until`](crate::sleep_until). It registers with the timer when first polled; its place
+/// in the timer is freed when the timer fires it, or at once when it is dropped before that. A
 /// deadline that cannot be represented (`Duration::MAX`, an instant centuries away) never
 /// arrives; one in the past completes on the first poll. (The first poll of a
 /// [`sleep(d)`](Timer::sleep) with `d > 0` saves a clock read: its deadline was in the future at
@@ -52,8 +52,11 @@ enum Registration {
     FutureAtCreation,
     /// Not registered: never polled, or completed.
     Unregistered,
-    /// Holds a timer slot: queued, or fired and not yet completed.
-    Registered(TimerKey),
+    /// Holds a timer slot while queued; its firing frees it. `tracked`: queued at the current
+    /// deadline above the shard's fired-through mark, so once the mark reaches the deadline the
+    /// slot is known to be freed, without the lock. `false` when unsure: the drop then removes
+    /// the key under the lock (a stale key is skipped there).
+    Registered { key: TimerKey, tracked: bool },
 }
 
 impl Sleep {
@@ -85,7 +88,7 @@ impl Sleep {
         match self.registration {
             Registration::FutureAtCreation => self.registration = Registration::Unregistered,
             Registration::Unregistered => {}
-            Registration::Registered(key) => self.rearm(key, deadline),
+            Registration::Registered { key, .. } => self.rearm(key, deadline),
         }
     }
 
@@ -93,13 +96,20 @@ impl Sleep {
     /// polled it is woken at the new deadline even if it does not poll again first. A fired one is
     /// armed by the next poll.
     fn rearm(&mut self, key: TimerKey, deadline: Tick) {
-        if !self.timer.shared.reschedule_if_queued(key, deadline) {
+        let tracked = self.timer.shared.reschedule_if_queued(key, deadline);
+        self.registration = Registration::Registered { key, tracked: tracked.unwrap_or(false) };
+        if tracked.is_none() {
             #[cfg(reactor_loom)]
             if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ResetKeepsStaleArm) {
                 return;
             }
             self.armed = None;
         }
+    }
+
+    fn register(&mut self, waker: &Waker) {
+        let (key, tracked) = self.timer.shared.insert_tracked(self.deadline, Target::Waker(waker.clone()));
+        self.registration = Registration::Registered { key, tracked };
     }
 
     pub(crate) fn timer(&self) -> &Timer {
@@ -112,7 +122,7 @@ impl Sleep {
 
     fn deregister(&mut self) {
         self.armed = None;
-        let Registration::Registered(key) =
+        let Registration::Registered { key, tracked } =
             std::mem::replace(&mut self.registration, Registration::Unregistered)
         else {
             return;
@@ -123,7 +133,8 @@ impl Sleep {
         {
             return;
         }
-        self.timer.shared.remove(key);
+        // A fired sleep, the common case, is done without the lock: its firing freed the slot.
+        self.timer.shared.release(key, self.deadline, tracked);
     }
 }
 
@@ -145,17 +156,19 @@ impl Future for Sleep {
         let shared = &self.timer.shared;
         let deadline = self.deadline;
         match self.registration {
-            // A poll after the first: the timer may have been given another waker, or fired
-            // before a reset. From now on, remember the waker to skip the lock next time.
-            Registration::Registered(key) if shared.schedule(key, deadline, Some(cx.waker())) => {
-                self.armed = Some(cx.waker().clone());
-            }
+            // A poll after the first: the timer may have been given another waker, or reset
+            // while unqueued. From now on, remember the waker to skip the lock next time.
+            Registration::Registered { key, .. } => match shared.schedule(key, deadline, Some(cx.waker())) {
+                Some(tracked) => {
+                    self.registration = Registration::Registered { key, tracked };
+                    self.armed = Some(cx.waker().clone());
+                }
+                // Fired (its slot freed) before a reset: register again.
+                None => self.register(cx.waker()),
+            },
             // The first poll only registers: most sleeps are polled once before they fire, and
             // their waker is not cloned twice.
-            _ => {
-                let key = shared.insert(deadline, Target::Waker(Some(cx.waker().clone())));
-                self.registration = Registration::Registered(key);
-            }
+            _ => self.register(cx.waker()),
         }
         Poll::Pending
     }
@@ -171,7 +184,7 @@ impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline())
-            .field("registered", &matches!(self.registration, Registration::Registered(_)))
+            .field("registered", &matches!(self.registration, Registration::Registered { .. }))
             .finish_non_exhaustive()
     }
 }

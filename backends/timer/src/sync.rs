@@ -91,6 +91,10 @@ pub mod seeded_bug {
         /// `Sleep::reset` of a sleep that already fired keeps believing its waker is armed, so
         /// the next poll does not queue it again and the new deadline never fires.
         ResetKeepsStaleArm,
+        /// A sleep registered after its shard's fired-through mark passed its deadline believes
+        /// the firing freed its slot, so its drop skips the removal; the slot and waker stay
+        /// behind.
+        IgnoreFiredThroughMark,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see

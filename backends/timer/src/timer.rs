@@ -21,8 +21,8 @@ pub(crate) type Callback = CallbackSlot<dyn FnMut(Instant) -> TimerAction + Send
 
 /// What firing a timer does.
 pub(crate) enum Target {
-    /// Wakes a task (a [`Sleep`](crate::Sleep)). `None` once fired, until the next poll arms it.
-    Waker(Option<Waker>),
+    /// Wakes a task (a [`Sleep`](crate::Sleep)). Its slot is freed when it fires.
+    Waker(Waker),
     /// Runs a callback registered with [`Timer::register`].
     Callback(Arc<Callback>),
 }
@@ -136,44 +136,68 @@ impl Shared {
     /// Registers `target` to fire at `deadline` in this thread's shard, waking the waiter if it
     /// became the earliest deadline.
     pub(crate) fn insert(&self, deadline: Tick, target: Target) -> TimerKey {
-        let shard = thread_ordinal() % self.shards.len();
-        let (key, lowered) = self.shards[shard].update(|queue| queue.insert(deadline, target));
+        self.insert_tracked(deadline, target).0
+    }
+
+    /// [`insert`](Self::insert), also returning whether the timer is above its shard's
+    /// fired-through mark (see [`is_fired_through`](Self::is_fired_through)).
+    pub(crate) fn insert_tracked(&self, deadline: Tick, target: Target) -> (TimerKey, bool) {
+        let index = thread_ordinal() % self.shards.len();
+        let shard = &self.shards[index];
+        let ((key, tracked), lowered) =
+            shard.update(|queue| (queue.insert(deadline, target), shard.is_above_mark(deadline)));
         self.lowered(lowered);
         // `shards.len() <= 64`.
-        TimerKey { shard: shard as u32, key }
+        (TimerKey { shard: index as u32, key }, tracked)
     }
 
     /// Queues `key` at `deadline` (moving it if queued, unqueuing it for `NEVER`); with a waker,
     /// also makes that the one to wake. Wakes the waiter if it became the earliest deadline.
-    /// Returns `false` if the key is stale.
-    pub(crate) fn schedule(&self, key: TimerKey, deadline: Tick, waker: Option<&Waker>) -> bool {
+    /// Returns `None` if the key is stale, else whether the timer is now above its shard's
+    /// fired-through mark (see [`is_fired_through`](Self::is_fired_through)).
+    pub(crate) fn schedule(&self, key: TimerKey, deadline: Tick, waker: Option<&Waker>) -> Option<bool> {
         let mut replaced = None;
-        let (live, lowered) = self.shard(key).update(|queue| {
+        let shard = self.shard(key);
+        let (tracked, lowered) = shard.update(|queue| {
             if let (Some(waker), Some(Target::Waker(slot))) = (waker, queue.get_mut(key.key)) {
-                if !slot.as_ref().is_some_and(|current| current.will_wake(waker)) {
-                    replaced = slot.replace(waker.clone());
+                if !slot.will_wake(waker) {
+                    replaced = Some(std::mem::replace(slot, waker.clone()));
                 }
             }
-            queue.schedule(key.key, deadline)
+            queue.schedule(key.key, deadline).then(|| shard.is_above_mark(deadline))
         });
         drop(replaced);
         self.lowered(lowered);
-        live
+        tracked
     }
 
-    /// Moves `key` to `deadline` if it is queued; returns whether it was.
-    pub(crate) fn reschedule_if_queued(&self, key: TimerKey, deadline: Tick) -> bool {
-        let (queued, lowered) =
-            self.shard(key).update(|queue| queue.is_queued(key.key) && queue.schedule(key.key, deadline));
+    /// Moves `key` to `deadline` if it is queued; returns `None` if it was not, else whether it
+    /// is now above its shard's fired-through mark.
+    pub(crate) fn reschedule_if_queued(&self, key: TimerKey, deadline: Tick) -> Option<bool> {
+        let shard = self.shard(key);
+        let (tracked, lowered) = shard.update(|queue| {
+            (queue.is_queued(key.key) && queue.schedule(key.key, deadline))
+                .then(|| shard.is_above_mark(deadline))
+        });
         self.lowered(lowered);
-        queued
+        tracked
     }
 
     /// Deregisters `key`. What it held is dropped after the lock is released, since dropping a
     /// waker or a callback runs user code. No wake-up: the earliest deadline can only move later.
     pub(crate) fn remove(&self, key: TimerKey) {
-        let (removed, _) = self.shard(key).update(|queue| queue.remove(key.key));
-        drop(removed);
+        drop(self.shard(key).remove(key.key));
+    }
+
+    /// Deregisters the waker timer `key` of a sleep that is done with it, unless its firing
+    /// already freed it: known without the lock if `tracked` (queued at `deadline` above its
+    /// shard's fired-through mark, not moved since) and the mark has reached `deadline`.
+    pub(crate) fn release(&self, key: TimerKey, deadline: Tick, tracked: bool) {
+        let shard = self.shard(key);
+        if tracked && deadline <= shard.fired_through() {
+            return;
+        }
+        drop(shard.remove(key.key));
     }
 
     fn shard(&self, key: TimerKey) -> &Shard {
@@ -182,10 +206,15 @@ impl Shared {
 
     /// A shard's earliest deadline moved earlier, to `earliest`: wakes the waiter if that is
     /// earlier than any deadline it may be blocked until (see `view`).
+    #[inline]
     fn lowered(&self, earliest: Option<Tick>) {
-        let Some(earliest) = earliest else {
-            return;
-        };
+        if let Some(earliest) = earliest {
+            self.lowered_to(earliest);
+        }
+    }
+
+    #[cold]
+    fn lowered_to(&self, earliest: Tick) {
         let mut view = self.view.lock();
         if earliest >= *view {
             return;

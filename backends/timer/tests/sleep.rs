@@ -164,3 +164,25 @@ fn a_sleep_polled_first_after_its_deadline_completes_at_once_or_at_the_next_wait
     assert_eq!(timer.wait(None).unwrap(), 1);
     assert!(poll_with(&mut after, &waker).is_ready());
 }
+
+/// A fired sleep completes without deregistering (its firing freed its slot); one that only
+/// registered after the timer had fired past its deadline must still deregister when dropped.
+#[test]
+fn a_sleep_registered_after_the_timer_fired_past_its_deadline_leaves_nothing_when_dropped() {
+    let (timer, clock) = Timer::with_manual_clock();
+    let waker = CountingWaker::new();
+    let mut fired = timer.sleep(Duration::from_secs(1));
+    let mut late = timer.sleep(Duration::from_secs(1));
+    assert!(poll_with(&mut fired, &waker).is_pending());
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(timer.wait(None).unwrap(), 1);
+    // Registers without reading the clock (its deadline was in the future at creation).
+    assert!(poll_with(&mut late, &waker).is_pending());
+    assert_eq!(timer.pending(), 1);
+    drop(late);
+    assert_eq!(timer.pending(), 0, "the dropped sleep stayed queued");
+    assert!(poll_with(&mut fired, &waker).is_ready());
+    drop(fired);
+    assert_eq!(Arc::strong_count(&waker), 1, "the timer kept a clone of a waker");
+    assert_eq!(timer.wait(None).unwrap(), 0);
+}
