@@ -32,7 +32,7 @@ pub use error::{BlockOnError, OnSourceError, SourceError, SpawnError, SpawnLocal
 pub use host::{Host, HostError, Turn};
 
 use crate::coop;
-use crate::executor::context::{Current, EnterGuard, OwnedQueue};
+use crate::executor::context::{Current, EnterGuard, OwnedQueue, RunQueue};
 use crate::executor::local_queue::local_queue;
 use crate::executor::local_tasks::LocalTasks;
 use crate::executor::parker::Parker;
@@ -121,9 +121,16 @@ impl<S: EventSource + 'static> Executor<S> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
         let source = std::sync::Arc::new(source);
         let driven = crate::source::drive(&source)?;
-        let (spare_queue, spare_stealer) = local_queue();
         let (queues, mut stealers): (Vec<_>, Vec<_>) = (0..workers).map(|_| local_queue()).unzip();
-        stealers.push(spare_stealer);
+        // Without workers nobody steals from a `block_on` thread (another `block_on` thread
+        // runs what reaches the injector): the single-threaded flavour, on a plain queue.
+        let spare_queue = if workers == 0 {
+            RunQueue::plain()
+        } else {
+            let (spare_queue, spare_stealer) = local_queue();
+            stealers.push(spare_stealer);
+            RunQueue::Stealable(spare_queue)
+        };
         let shared = Arc::new(Shared::new(driven, stealers.into(), spare_queue, builder.on_source_error));
         let mut executor = Self { source, shared, workers: Vec::with_capacity(workers) };
         for (index, queue) in queues.into_iter().enumerate() {
@@ -321,7 +328,7 @@ impl<S: EventSource + 'static> Executor<S> {
         let (parker, _in_use) = Parker::enter();
         let signal = Arc::new(Signal::new(parker.clone(), self.shared.source.clone()));
         let local_tasks = LocalTasks::new(signal.clone(), self.shared.clone());
-        let spare_index = self.shared.stealers.len() - 1;
+        let spare_index = self.shared.spare_index();
         let spare = self.shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
         let current = Current {
             shared: self.shared.clone(),

@@ -10,10 +10,10 @@ use async_task::ScheduleInfo;
 use event_listener::{Event, Listener};
 
 use crate::executor::active::{ActiveEntry, ActiveShards};
-use crate::executor::context;
+use crate::executor::context::{self, RunQueue};
 use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::injector::Injector;
-use crate::executor::local_queue::{LocalQueue, Stealer};
+use crate::executor::local_queue::Stealer;
 use crate::executor::sleep::Sleepers;
 use crate::source::EventSource;
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +37,7 @@ pub(crate) struct Shared {
     /// Tasks scheduled from outside a worker, and local-queue overflow.
     pub(crate) injector: Injector,
     /// One stealer per local queue: the workers', then the one a `block_on` thread borrows.
+    /// Empty without workers: the queue a `block_on` thread borrows is then a plain one.
     pub(crate) stealers: Box<[Stealer<Runnable>]>,
     /// The idle threads, the poll token and the back-off (see `sleep.rs`).
     pub(crate) sleepers: Sleepers,
@@ -47,8 +48,9 @@ pub(crate) struct Shared {
     /// Notified when a shard of `active` empties, so possibly the last live task finished
     /// (for `shutdown_timeout`, which checks).
     pub(crate) all_done: Event,
-    /// The local queue a `block_on` thread borrows while it runs (its stealer is the last one).
-    pub(crate) spare_queue: Mutex<Option<LocalQueue<Runnable>>>,
+    /// The run queue a `block_on` thread (or a host's turn) borrows while it runs: stealable
+    /// (its stealer is the last one) if the executor has workers, plain otherwise.
+    pub(crate) spare_queue: Mutex<Option<RunQueue>>,
     /// Told about every failed wait of the source; decides whether to go on.
     pub(crate) on_source_error: ErrorHook,
     /// Whether the source runs on paused time, which moves when every thread is idle (see
@@ -73,7 +75,7 @@ impl Shared {
     pub(crate) fn new(
         source: std::sync::Arc<dyn EventSource>,
         stealers: Box<[Stealer<Runnable>]>,
-        spare_queue: LocalQueue<Runnable>,
+        spare_queue: RunQueue,
         on_source_error: ErrorHook,
     ) -> Self {
         Self {
@@ -82,7 +84,7 @@ impl Shared {
             pauses_time: source.pauses_time(),
             source,
             injector: Injector::new(),
-            active: ActiveShards::new(stealers.len()),
+            active: ActiveShards::new(stealers.len().max(1)),
             stealers,
             sleepers: Sleepers::new(),
             shutdown: AtomicBool::new(false),
@@ -130,7 +132,14 @@ impl Shared {
         shared.notify_idle();
     }
 
-    /// Whether any queue holds a task this thread could take.
+    /// The index of the spare queue's stealer (none without workers: then an index no stealer
+    /// has).
+    pub(crate) fn spare_index(&self) -> usize {
+        self.stealers.len().wrapping_sub(1)
+    }
+
+    /// Whether any queue holds a task this thread could take (a plain queue's tasks are its
+    /// owner's alone, and its owner looks at it first).
     pub(crate) fn has_work(&self) -> bool {
         !self.injector.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
     }
