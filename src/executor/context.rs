@@ -11,7 +11,7 @@ use crate::executor::injector::Injector;
 use crate::executor::local_queue::{LocalQueue, Overflow, CAPACITY};
 use crate::executor::local_tasks::LocalTasks;
 use crate::executor::shared::{Runnable, Shared};
-use crate::sync::{thread_local, Arc};
+use crate::sync::{seeded, thread_local, Arc};
 
 /// Consecutive polls a task woken into the LIFO slot may take before the slot's task goes to
 /// the back of the queue. Bounds how long two tasks waking each other can starve the others.
@@ -52,7 +52,7 @@ impl RunQueue {
     }
 
     /// Queues `runnable` at the back; returns whether other threads may take it from here.
-    #[inline]
+    #[inline(always)]
     fn push_back(&mut self, runnable: Runnable, injector: &Injector) -> bool {
         match self {
             Self::Stealable(queue) => {
@@ -66,7 +66,7 @@ impl RunQueue {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop(&mut self) -> Option<Runnable> {
         match self {
             Self::Stealable(queue) => queue.pop(),
@@ -108,6 +108,7 @@ impl OwnedQueue {
     }
 
     /// The next local task: the LIFO slot unless its streak is spent, then the queue's head.
+    #[inline]
     pub(crate) fn pop(&mut self, shared: &Shared) -> Option<Runnable> {
         if let Some(runnable) = self.lifo.take() {
             if self.lifo_streak < MAX_LIFO_STREAK {
@@ -155,6 +156,10 @@ impl OwnedQueue {
 
     /// Hands every task still held back to the pool; returns the emptied queue.
     pub(crate) fn into_queue(mut self, shared: &Shared) -> RunQueue {
+        if let (RunQueue::Plain(queue), true) = (&mut self.queue, seeded!(PlainQueueKeptAtExit)) {
+            queue.extend(self.lifo.take());
+            return self.queue;
+        }
         let tasks = self.lifo.take().into_iter().chain(std::iter::from_fn(|| self.queue.pop()));
         // One batch under one lock; moving runnables runs no user code.
         shared.injector.push_batch(tasks);

@@ -22,12 +22,11 @@ pub(crate) const EVENT_INTERVAL: u32 = 67;
 
 /// The main loop of a worker thread: run tasks until shutdown, sleep when there are none.
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Runnable>) {
-    let current =
-        Current {
-            shared: shared.clone(),
-            queue: Some(OwnedQueue::new(index, RunQueue::Stealable(queue))),
-            local_tasks: None,
-        };
+    let current = Current {
+        shared: shared.clone(),
+        queue: Some(OwnedQueue::new(index, RunQueue::Stealable(queue))),
+        local_tasks: None,
+    };
     let Ok(_entered) = context::enter(current) else {
         return;
     };
