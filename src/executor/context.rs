@@ -139,17 +139,22 @@ impl OwnedQueue {
 
     /// Ends a dispatch of the source: the first task it woke goes into the LIFO slot (an idle
     /// runtime's single timer or I/O wake-up runs next on this thread, as before), the others go
-    /// to the injector in one batch, in wake order; returns whether an idle thread is worth
-    /// waking.
+    /// to the injector in one batch, in wake order (to the back of a plain queue, in wake order,
+    /// without workers); returns whether an idle thread is worth waking.
     fn end_dispatch(&mut self, shared: &Shared) -> bool {
         self.collecting = false;
         let mut woken = self.dispatched.drain(..);
         let Some(first) = woken.next() else { return false };
         let more = woken.len() > 0;
-        if more {
-            shared.injector.push_batch(woken);
-        } else {
-            drop(woken);
+        match &mut self.queue {
+            // Nobody else could take them from here but another `block_on` thread: keep them,
+            // in wake order, without the injector's lock or a sleeper to wake.
+            RunQueue::Plain(queue) => {
+                queue.extend(woken);
+                return self.push(first, false, shared);
+            }
+            RunQueue::Stealable(_) if more => shared.injector.push_batch(woken),
+            RunQueue::Stealable(_) => drop(woken),
         }
         self.push(first, false, shared) || more
     }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use async_task::ScheduleInfo;
@@ -98,15 +99,15 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let future = Tracked {
+        // The future is made from the task's own metadata, whose `Arc` its guard borrows.
+        let tracked = move |shared: &Metadata| Tracked {
             future: CatchUnwind::new(future),
-            guard: ActiveGuard { entry: this.active.enter(), shared: this.clone() },
+            guard: ActiveGuard::new(shared),
             #[cfg(reactor_loom)]
             handoff: Mutex::new(()),
         };
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(this.clone())
-            .spawn(move |_| future, async_task::WithInfo(schedule));
+        let (runnable, task) =
+            async_task::Builder::new().metadata(this.clone()).spawn(tracked, async_task::WithInfo(schedule));
         runnable.schedule();
         Task::new(task)
     }
@@ -221,7 +222,7 @@ impl<F: Future> Future for Tracked<F> {
         let guard = &mut this.guard;
         let poll = future.poll(cx);
         if poll.is_pending() {
-            guard.shared.active.idle(&mut guard.entry, cx.waker());
+            guard.idle(cx.waker());
         }
         poll
     }
@@ -230,13 +231,47 @@ impl<F: Future> Future for Tracked<F> {
 /// Takes a task out of the live registry when its future completes or is dropped.
 struct ActiveGuard {
     entry: ActiveEntry,
-    shared: Arc<Shared>,
+    /// The executor, borrowed from the task's metadata rather than counted again: a second
+    /// `Arc` per task cost two more shared-counter round trips per spawn, on a counter that
+    /// every thread of the executor touches.
+    shared: NonNull<Shared>,
+}
+
+// SAFETY: the guard only hands out `&Shared` (see `shared`), and `Shared` is `Sync`.
+unsafe impl Send for ActiveGuard {}
+// SAFETY: as above.
+unsafe impl Sync for ActiveGuard {}
+
+impl ActiveGuard {
+    /// Counts a new live task of the executor `shared`, the task's own metadata.
+    fn new(shared: &Metadata) -> Self {
+        Self { entry: shared.active.enter(), shared: NonNull::from(&**shared) }
+    }
+
+    /// Records the task as idle (see `ActiveShards::idle`).
+    #[inline]
+    fn idle(&mut self, waker: &std::task::Waker) {
+        let shared: *const Shared = self.shared();
+        // SAFETY: see `shared`; the reference does not borrow `self`, whose `entry` is
+        // borrowed mutably beside it.
+        unsafe { &*shared }.active.idle(&mut self.entry, waker);
+    }
+
+    fn shared(&self) -> &Shared {
+        // SAFETY: the guard lives in a task's future, made from that task's metadata (see
+        // `Shared::spawn`), an `Arc<Shared>` that lives in the task's header. async-task drops
+        // the future (`drop_future`, on completion or cancellation) before it drops the header
+        // (`destroy`, when the last reference to the task goes), so the `Shared` outlives
+        // every use of the guard, its drop included.
+        unsafe { self.shared.as_ref() }
+    }
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        if self.shared.active.leave(&self.entry) {
-            self.shared.all_done.notify(usize::MAX);
+        let shared = self.shared();
+        if shared.active.leave(&self.entry) {
+            shared.all_done.notify(usize::MAX);
         }
     }
 }

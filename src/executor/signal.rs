@@ -25,6 +25,7 @@ impl Signal {
     }
 
     /// Consumes the main future's wake-up.
+    #[inline]
     pub(crate) fn take_woken(&self) -> bool {
         // A load first: `block_on` asks once per task it runs, and the main future is rarely
         // woken; a swap is a locked read-modify-write every time. A wake the load misses is
@@ -35,6 +36,7 @@ impl Signal {
     }
 
     /// Whether the main future was woken (without consuming it).
+    #[inline]
     pub(crate) fn is_woken(&self) -> bool {
         self.woken.load(Ordering::SeqCst)
     }
