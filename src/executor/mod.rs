@@ -59,6 +59,14 @@ use crate::task::Task;
 /// finally half of a random victim's queue. Each task poll runs with a cooperative budget (see
 /// [`coop`](crate::coop)). A busy worker polls the source without blocking every 67th task.
 ///
+/// Without workers ([`Builder::worker_threads`]`(0)`, the single-threaded flavour, after tokio's
+/// current-thread scheduler and smol's `LocalExecutor`) the first thread inside `block_on`
+/// (or a [`Host`]'s turn) owns the executor's run queue, and since no worker could steal from
+/// it, it is a plain ring that only that thread touches: no atomic operation per task queued or
+/// run. Tasks spawned or woken on other threads reach it through the injector. Another thread
+/// may call `block_on` at the same time: it runs what reaches the injector, and what the first
+/// thread leaves queued when its `block_on` returns (or unwinds).
+///
 /// # Sleeping
 ///
 /// Every thread of the executor, worker or `block_on`, sleeps the same way: on one idle list,
