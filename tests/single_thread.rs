@@ -115,7 +115,7 @@ fn a_pool_task_woken_from_a_plain_thread_runs_on_a_worker_less_block_on() {
 fn tasks_queued_when_block_on_returns_run_in_a_later_block_on_on_another_thread() {
     within_watchdog("tasks left queued by a returning block_on", || {
         let executor = worker_less();
-        // More than a run queue holds: some of them spill to the injector on the way.
+        // More than a stealable run queue holds.
         let handles = executor.block_on(async { spawn_unrun(&executor, 1000) });
         assert!(handles.iter().all(|handle| !handle.is_finished()), "block_on returned first");
         let later = {

@@ -38,12 +38,10 @@ pub(crate) enum RunQueue {
     Stealable(LocalQueue<Runnable>),
     /// The queue a `block_on` thread (or a host's turn) borrows in an executor without workers:
     /// nobody could steal from it but another `block_on` thread, so it is a plain ring that
-    /// only its owner touches. No atomic operation per push or pop, and a task queued here
-    /// needs no sleeper woken for it (its owner is awake: it is the thread that queued it).
-    /// Bounded like a stealable queue: a full one moves its older half to the injector in one
-    /// batch, where another `block_on` thread can help with a burst. The owner never sleeps with
-    /// tasks in it (it sleeps only after finding it empty) and hands what is left to the
-    /// injector when it leaves (`OwnedQueue::into_queue`).
+    /// only its owner touches. No atomic operation per push or pop, no overflow, and a task
+    /// queued here needs no sleeper woken for it (its owner is awake: it is the thread that
+    /// queued it). The owner never sleeps with tasks in it (it sleeps only after finding it
+    /// empty) and hands what is left to the injector when it leaves (`OwnedQueue::into_queue`).
     Plain(VecDeque<Runnable>),
 }
 
@@ -62,14 +60,8 @@ impl RunQueue {
                 true
             }
             Self::Plain(queue) => {
-                if queue.len() < CAPACITY {
-                    queue.push_back(runnable);
-                    return false;
-                }
-                spill(queue, injector);
                 queue.push_back(runnable);
-                // The spilled half is in the injector now, where another thread may take it.
-                true
+                false
             }
         }
     }
@@ -86,21 +78,12 @@ impl RunQueue {
     pub(crate) fn try_push_back(&mut self, runnable: Runnable) -> Result<(), Runnable> {
         match self {
             Self::Stealable(queue) => queue.try_push_back(runnable),
-            Self::Plain(queue) if queue.len() < CAPACITY => {
+            Self::Plain(queue) => {
                 queue.push_back(runnable);
                 Ok(())
             }
-            Self::Plain(_) => Err(runnable),
         }
     }
-}
-
-/// Moves the older half of a full plain queue to the injector, in one batch, as a full
-/// stealable queue does (`LocalQueue::push_back`).
-#[cold]
-#[inline(never)]
-fn spill(queue: &mut VecDeque<Runnable>, injector: &Injector) {
-    injector.push_batch(queue.drain(..CAPACITY / 2));
 }
 
 /// A local run queue with its LIFO slot.
