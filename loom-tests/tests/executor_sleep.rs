@@ -11,7 +11,11 @@
 //! - a `block_on` that returns after holding the poll token beside a worker that went to sleep
 //!   because the token was taken: somebody must go on waiting in the source;
 //! - a `spawn_local` task woken from another thread while its `block_on` is exiting: its future
-//!   is dropped before `block_on` returns.
+//!   is dropped before `block_on` returns;
+//! - `worker_threads(0)`, the single-threaded flavour: the first `block_on` thread runs pool
+//!   tasks from a plain queue no other thread can take from; when it returns with tasks queued
+//!   there, or while a task of its is woken from another `block_on` thread, those tasks still
+//!   run on the other thread.
 //!
 //! A lost wake-up leaves every loom thread blocked, which loom reports as a deadlock; each model
 //! has a negative control that seeds the defect back and checks that loom reports it.
@@ -105,6 +109,79 @@ fn negative_control_an_uncounted_block_on_sleeper_is_caught() {
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_uncounted_block_on_sleeper() {
     seeded_bug::with(Bug::BlockOnSleepsUnlisted, pool_task_with_two_block_on_threads);
+}
+
+/// No workers, so the first `block_on` thread (the main thread) runs pool tasks from a plain
+/// queue of its own. It spawns a second `block_on` thread, waiting for a gate that a pool task
+/// opens, and spawns that task into its own queue, then returns before running it: the task must
+/// reach the injector and the second thread (asleep, or about to be, or not yet in `block_on`)
+/// must run it.
+fn owner_leaving_with_a_queued_task() {
+    model(|| {
+        let executor = Arc::new(executor(0));
+        let gate = Gate::default();
+        let waiter = executor.block_on(async {
+            let waiter = {
+                let (executor, gate) = (executor.clone(), gate.clone());
+                thread::spawn(move || executor.block_on(gate))
+            };
+            let opened_by_task = gate.clone();
+            executor.spawn(async move { opened_by_task.open() }).detach();
+            waiter
+        });
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn with_no_workers_a_task_left_in_a_returning_block_ons_queue_runs_on_the_other() {
+    owner_leaving_with_a_queued_task();
+}
+
+#[test]
+fn negative_control_a_plain_queue_kept_with_its_tasks_is_caught() {
+    assert_loom_catches("seeded_plain_queue_kept_with_its_tasks", "deadlock");
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_plain_queue_kept_with_its_tasks() {
+    seeded_bug::with(Bug::PlainQueueKeptAtExit, owner_leaving_with_a_queued_task);
+}
+
+/// No workers. A pool task that ran once on the main thread (the owner of the plain queue) waits
+/// on a gate that a second `block_on` thread opens while the main thread's `block_on` returns:
+/// that foreign wake goes through the injector, and the task still runs (the second thread
+/// waits for it).
+fn foreign_wake_while_the_owner_leaves() {
+    model(|| {
+        let executor = Arc::new(executor(0));
+        let (woken, done) = (Gate::default(), Gate::default());
+        let other = executor.block_on(async {
+            let (waited, finished) = (woken.clone(), done.clone());
+            executor
+                .spawn(async move {
+                    waited.await;
+                    finished.open();
+                })
+                .detach();
+            // Let the task run once and wait on its gate.
+            reactor::yield_now().await;
+            let (executor, woken, done) = (executor.clone(), woken.clone(), done.clone());
+            thread::spawn(move || {
+                executor.block_on(async move {
+                    woken.open();
+                    done.await;
+                })
+            })
+        });
+        other.join().unwrap();
+    });
+}
+
+#[test]
+fn with_no_workers_a_task_woken_by_another_block_on_while_the_owner_leaves_runs() {
+    foreign_wake_while_the_owner_leaves();
 }
 
 /// One worker. The main thread's `block_on` waits for a gate, possibly as the poller, so the

@@ -54,7 +54,9 @@ impl Builder {
     }
 
     /// The number of worker threads. `0` runs tasks only on threads that call
-    /// [`Executor::block_on`]. Defaults to [`std::thread::available_parallelism`].
+    /// [`Executor::block_on`] (or on the thread of its [`Host`](crate::Host)): the
+    /// single-threaded flavour, described under "Scheduling" on [`Executor`]. Defaults to
+    /// [`std::thread::available_parallelism`].
     pub fn worker_threads(mut self, count: usize) -> Self {
         self.worker_threads = Some(count);
         self

@@ -4,12 +4,14 @@
 
 use std::any::TypeId;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::executor::local_queue::{LocalQueue, Overflow};
+use crate::executor::injector::Injector;
+use crate::executor::local_queue::{LocalQueue, Overflow, CAPACITY};
 use crate::executor::local_tasks::LocalTasks;
 use crate::executor::shared::{Runnable, Shared};
-use crate::sync::{thread_local, Arc};
+use crate::sync::{seeded, thread_local, Arc};
 
 /// Consecutive polls a task woken into the LIFO slot may take before the slot's task goes to
 /// the back of the queue. Bounds how long two tasks waking each other can starve the others.
@@ -29,11 +31,66 @@ pub(crate) struct Current {
     pub(crate) local_tasks: Option<Rc<LocalTasks>>,
 }
 
+/// The run queue a thread owns.
+pub(crate) enum RunQueue {
+    /// A worker's queue, or the one a `block_on` thread borrows in an executor with workers: a
+    /// bounded ring that idle threads steal from.
+    Stealable(LocalQueue<Runnable>),
+    /// The queue a `block_on` thread (or a host's turn) borrows in an executor without workers:
+    /// nobody could steal from it but another `block_on` thread, so it is a plain ring that
+    /// only its owner touches. No atomic operation per push or pop, no overflow, and a task
+    /// queued here needs no sleeper woken for it (its owner is awake: it is the thread that
+    /// queued it). The owner never sleeps with tasks in it (it sleeps only after finding it
+    /// empty) and hands what is left to the injector when it leaves (`OwnedQueue::into_queue`).
+    Plain(VecDeque<Runnable>),
+}
+
+impl RunQueue {
+    /// The queue a `block_on` thread borrows in an executor without workers.
+    pub(crate) fn plain() -> Self {
+        Self::Plain(VecDeque::with_capacity(CAPACITY))
+    }
+
+    /// Queues `runnable` at the back; returns whether other threads may take it from here.
+    #[inline(always)]
+    fn push_back(&mut self, runnable: Runnable, injector: &Injector) -> bool {
+        match self {
+            Self::Stealable(queue) => {
+                queue.push_back(runnable, injector);
+                true
+            }
+            Self::Plain(queue) => {
+                queue.push_back(runnable);
+                false
+            }
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn pop(&mut self) -> Option<Runnable> {
+        match self {
+            Self::Stealable(queue) => queue.pop(),
+            Self::Plain(queue) => queue.pop_front(),
+        }
+    }
+
+    /// Queues `runnable` at the back if there is room, without overflowing.
+    pub(crate) fn try_push_back(&mut self, runnable: Runnable) -> Result<(), Runnable> {
+        match self {
+            Self::Stealable(queue) => queue.try_push_back(runnable),
+            Self::Plain(queue) => {
+                queue.push_back(runnable);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A local run queue with its LIFO slot.
 pub(crate) struct OwnedQueue {
     /// Index of the queue's stealer in `Shared::stealers` (skipped when stealing).
     pub(crate) index: usize,
-    pub(crate) queue: LocalQueue<Runnable>,
+    pub(crate) queue: RunQueue,
     /// The task most recently woken by this thread: it likely works on data that is still in
     /// cache, so it runs next. Not stealable.
     lifo: Option<Runnable>,
@@ -46,11 +103,12 @@ pub(crate) struct OwnedQueue {
 }
 
 impl OwnedQueue {
-    pub(crate) fn new(index: usize, queue: LocalQueue<Runnable>) -> Self {
+    pub(crate) fn new(index: usize, queue: RunQueue) -> Self {
         Self { index, queue, lifo: None, lifo_streak: 0, collecting: false, dispatched: Vec::new() }
     }
 
     /// The next local task: the LIFO slot unless its streak is spent, then the queue's head.
+    #[inline]
     pub(crate) fn pop(&mut self, shared: &Shared) -> Option<Runnable> {
         if let Some(runnable) = self.lifo.take() {
             if self.lifo_streak < MAX_LIFO_STREAK {
@@ -71,41 +129,45 @@ impl OwnedQueue {
             return false;
         }
         if yielded {
-            self.queue.push_back(runnable, &shared.injector);
-            return true;
+            return self.queue.push_back(runnable, &shared.injector);
         }
         match self.lifo.replace(runnable) {
-            Some(previous) => {
-                self.queue.push_back(previous, &shared.injector);
-                true
-            }
+            Some(previous) => self.queue.push_back(previous, &shared.injector),
             None => false,
         }
     }
 
     /// Ends a dispatch of the source: the first task it woke goes into the LIFO slot (an idle
     /// runtime's single timer or I/O wake-up runs next on this thread, as before), the others go
-    /// to the injector in one batch, in wake order; returns whether an idle thread is worth
-    /// waking.
+    /// to the injector in one batch, in wake order (to the back of a plain queue, in wake order,
+    /// without workers); returns whether an idle thread is worth waking.
     fn end_dispatch(&mut self, shared: &Shared) -> bool {
         self.collecting = false;
         let mut woken = self.dispatched.drain(..);
         let Some(first) = woken.next() else { return false };
         let more = woken.len() > 0;
-        if more {
-            shared.injector.push_batch(woken);
-        } else {
-            drop(woken);
+        match &mut self.queue {
+            // Nobody else could take them from here but another `block_on` thread: keep them,
+            // in wake order, without the injector's lock or a sleeper to wake.
+            RunQueue::Plain(queue) => {
+                queue.extend(woken);
+                return self.push(first, false, shared);
+            }
+            RunQueue::Stealable(_) if more => shared.injector.push_batch(woken),
+            RunQueue::Stealable(_) => drop(woken),
         }
         self.push(first, false, shared) || more
     }
 
     /// Hands every task still held back to the pool; returns the emptied queue.
-    pub(crate) fn into_queue(mut self, shared: &Shared) -> LocalQueue<Runnable> {
-        let tasks = self.lifo.take().into_iter().chain(std::iter::from_fn(|| self.queue.pop()));
-        for runnable in tasks {
-            shared.injector.push(runnable);
+    pub(crate) fn into_queue(mut self, shared: &Shared) -> RunQueue {
+        if let (RunQueue::Plain(queue), true) = (&mut self.queue, seeded!(PlainQueueKeptAtExit)) {
+            queue.extend(self.lifo.take());
+            return self.queue;
         }
+        let tasks = self.lifo.take().into_iter().chain(std::iter::from_fn(|| self.queue.pop()));
+        // One batch under one lock; moving runnables runs no user code.
+        shared.injector.push_batch(tasks);
         self.queue
     }
 }

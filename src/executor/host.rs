@@ -194,7 +194,7 @@ impl Host {
     ///   error hook): nothing can run any more, and the host loop should stop.
     pub fn turn(&self, budget: usize) -> Result<Turn, HostError> {
         let shared = &self.shared;
-        let spare_index = shared.stealers.len() - 1;
+        let spare_index = shared.spare_index();
         let spare = shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
         let current = Current {
             shared: shared.clone(),

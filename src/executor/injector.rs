@@ -11,7 +11,8 @@
 
 use std::collections::VecDeque;
 
-use crate::executor::local_queue::{LocalQueue, Overflow};
+use crate::executor::context::RunQueue;
+use crate::executor::local_queue::Overflow;
 use crate::executor::shared::Runnable;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Mutex;
@@ -52,7 +53,7 @@ impl Injector {
     /// Pops the oldest task and moves up to `share` more into `local`, under one lock.
     pub(crate) fn pop_into(
         &self,
-        local: &mut LocalQueue<Runnable>,
+        local: &mut RunQueue,
         share: impl FnOnce(usize) -> usize,
     ) -> Option<Runnable> {
         if self.is_empty() {

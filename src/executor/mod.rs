@@ -32,7 +32,7 @@ pub use error::{BlockOnError, OnSourceError, SourceError, SpawnError, SpawnLocal
 pub use host::{Host, HostError, Turn};
 
 use crate::coop;
-use crate::executor::context::{Current, EnterGuard, OwnedQueue};
+use crate::executor::context::{Current, EnterGuard, OwnedQueue, RunQueue};
 use crate::executor::local_queue::local_queue;
 use crate::executor::local_tasks::LocalTasks;
 use crate::executor::parker::Parker;
@@ -58,6 +58,14 @@ use crate::task::Task;
 /// tasks waking each other cannot starve the rest), its queue, a fair share of the injector, and
 /// finally half of a random victim's queue. Each task poll runs with a cooperative budget (see
 /// [`coop`](crate::coop)). A busy worker polls the source without blocking every 67th task.
+///
+/// Without workers ([`Builder::worker_threads`]`(0)`, the single-threaded flavour, after tokio's
+/// current-thread scheduler and smol's `LocalExecutor`) the first thread inside `block_on`
+/// (or a [`Host`]'s turn) owns the executor's run queue, and since no worker could steal from
+/// it, it is a plain ring that only that thread touches: no atomic operation per task queued or
+/// run. Tasks spawned or woken on other threads reach it through the injector. Another thread
+/// may call `block_on` at the same time: it runs what reaches the injector, and what the first
+/// thread leaves queued when its `block_on` returns (or unwinds).
 ///
 /// # Sleeping
 ///
@@ -121,9 +129,16 @@ impl<S: EventSource + 'static> Executor<S> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
         let source = std::sync::Arc::new(source);
         let driven = crate::source::drive(&source)?;
-        let (spare_queue, spare_stealer) = local_queue();
         let (queues, mut stealers): (Vec<_>, Vec<_>) = (0..workers).map(|_| local_queue()).unzip();
-        stealers.push(spare_stealer);
+        // Without workers nobody steals from a `block_on` thread (another `block_on` thread
+        // runs what reaches the injector): the single-threaded flavour, on a plain queue.
+        let spare_queue = if workers == 0 {
+            RunQueue::plain()
+        } else {
+            let (spare_queue, spare_stealer) = local_queue();
+            stealers.push(spare_stealer);
+            RunQueue::Stealable(spare_queue)
+        };
         let shared = Arc::new(Shared::new(driven, stealers.into(), spare_queue, builder.on_source_error));
         let mut executor = Self { source, shared, workers: Vec::with_capacity(workers) };
         for (index, queue) in queues.into_iter().enumerate() {
@@ -321,7 +336,7 @@ impl<S: EventSource + 'static> Executor<S> {
         let (parker, _in_use) = Parker::enter();
         let signal = Arc::new(Signal::new(parker.clone(), self.shared.source.clone()));
         let local_tasks = LocalTasks::new(signal.clone(), self.shared.clone());
-        let spare_index = self.shared.stealers.len() - 1;
+        let spare_index = self.shared.spare_index();
         let spare = self.shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
         let current = Current {
             shared: self.shared.clone(),

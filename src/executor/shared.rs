@@ -4,16 +4,17 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use async_task::ScheduleInfo;
 use event_listener::{Event, Listener};
 
 use crate::executor::active::{ActiveEntry, ActiveShards};
-use crate::executor::context;
+use crate::executor::context::{self, RunQueue};
 use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::injector::Injector;
-use crate::executor::local_queue::{LocalQueue, Stealer};
+use crate::executor::local_queue::Stealer;
 use crate::executor::sleep::Sleepers;
 use crate::source::EventSource;
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +38,7 @@ pub(crate) struct Shared {
     /// Tasks scheduled from outside a worker, and local-queue overflow.
     pub(crate) injector: Injector,
     /// One stealer per local queue: the workers', then the one a `block_on` thread borrows.
+    /// Empty without workers: the queue a `block_on` thread borrows is then a plain one.
     pub(crate) stealers: Box<[Stealer<Runnable>]>,
     /// The idle threads, the poll token and the back-off (see `sleep.rs`).
     pub(crate) sleepers: Sleepers,
@@ -47,8 +49,9 @@ pub(crate) struct Shared {
     /// Notified when a shard of `active` empties, so possibly the last live task finished
     /// (for `shutdown_timeout`, which checks).
     pub(crate) all_done: Event,
-    /// The local queue a `block_on` thread borrows while it runs (its stealer is the last one).
-    pub(crate) spare_queue: Mutex<Option<LocalQueue<Runnable>>>,
+    /// The run queue a `block_on` thread (or a host's turn) borrows while it runs: stealable
+    /// (its stealer is the last one) if the executor has workers, plain otherwise.
+    pub(crate) spare_queue: Mutex<Option<RunQueue>>,
     /// Told about every failed wait of the source; decides whether to go on.
     pub(crate) on_source_error: ErrorHook,
     /// Whether the source runs on paused time, which moves when every thread is idle (see
@@ -73,7 +76,7 @@ impl Shared {
     pub(crate) fn new(
         source: std::sync::Arc<dyn EventSource>,
         stealers: Box<[Stealer<Runnable>]>,
-        spare_queue: LocalQueue<Runnable>,
+        spare_queue: RunQueue,
         on_source_error: ErrorHook,
     ) -> Self {
         Self {
@@ -82,7 +85,7 @@ impl Shared {
             pauses_time: source.pauses_time(),
             source,
             injector: Injector::new(),
-            active: ActiveShards::new(stealers.len()),
+            active: ActiveShards::new(stealers.len().max(1)),
             stealers,
             sleepers: Sleepers::new(),
             shutdown: AtomicBool::new(false),
@@ -96,15 +99,15 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let future = Tracked {
+        // The future is made from the task's own metadata, whose `Arc` its guard borrows.
+        let tracked = move |shared: &Metadata| Tracked {
             future: CatchUnwind::new(future),
-            guard: ActiveGuard { entry: this.active.enter(), shared: this.clone() },
+            guard: ActiveGuard::new(shared),
             #[cfg(reactor_loom)]
             handoff: Mutex::new(()),
         };
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(this.clone())
-            .spawn(move |_| future, async_task::WithInfo(schedule));
+        let (runnable, task) =
+            async_task::Builder::new().metadata(this.clone()).spawn(tracked, async_task::WithInfo(schedule));
         runnable.schedule();
         Task::new(task)
     }
@@ -130,7 +133,14 @@ impl Shared {
         shared.notify_idle();
     }
 
-    /// Whether any queue holds a task this thread could take.
+    /// The index of the spare queue's stealer (none without workers: then an index no stealer
+    /// has).
+    pub(crate) fn spare_index(&self) -> usize {
+        self.stealers.len().wrapping_sub(1)
+    }
+
+    /// Whether any queue holds a task this thread could take (a plain queue's tasks are its
+    /// owner's alone, and its owner looks at it first).
     pub(crate) fn has_work(&self) -> bool {
         !self.injector.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
     }
@@ -212,7 +222,7 @@ impl<F: Future> Future for Tracked<F> {
         let guard = &mut this.guard;
         let poll = future.poll(cx);
         if poll.is_pending() {
-            guard.shared.active.idle(&mut guard.entry, cx.waker());
+            guard.idle(cx.waker());
         }
         poll
     }
@@ -221,13 +231,47 @@ impl<F: Future> Future for Tracked<F> {
 /// Takes a task out of the live registry when its future completes or is dropped.
 struct ActiveGuard {
     entry: ActiveEntry,
-    shared: Arc<Shared>,
+    /// The executor, borrowed from the task's metadata rather than counted again: a second
+    /// `Arc` per task cost two more shared-counter round trips per spawn, on a counter that
+    /// every thread of the executor touches.
+    shared: NonNull<Shared>,
+}
+
+// SAFETY: the guard only hands out `&Shared` (see `shared`), and `Shared` is `Sync`.
+unsafe impl Send for ActiveGuard {}
+// SAFETY: as above.
+unsafe impl Sync for ActiveGuard {}
+
+impl ActiveGuard {
+    /// Counts a new live task of the executor `shared`, the task's own metadata.
+    fn new(shared: &Metadata) -> Self {
+        Self { entry: shared.active.enter(), shared: NonNull::from(&**shared) }
+    }
+
+    /// Records the task as idle (see `ActiveShards::idle`).
+    #[inline]
+    fn idle(&mut self, waker: &std::task::Waker) {
+        let shared: *const Shared = self.shared();
+        // SAFETY: see `shared`; the reference does not borrow `self`, whose `entry` is
+        // borrowed mutably beside it.
+        unsafe { &*shared }.active.idle(&mut self.entry, waker);
+    }
+
+    fn shared(&self) -> &Shared {
+        // SAFETY: the guard lives in a task's future, made from that task's metadata (see
+        // `Shared::spawn`), an `Arc<Shared>` that lives in the task's header. async-task drops
+        // the future (`drop_future`, on completion or cancellation) before it drops the header
+        // (`destroy`, when the last reference to the task goes), so the `Shared` outlives
+        // every use of the guard, its drop included.
+        unsafe { self.shared.as_ref() }
+    }
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        if self.shared.active.leave(&self.entry) {
-            self.shared.all_done.notify(usize::MAX);
+        let shared = self.shared();
+        if shared.active.leave(&self.entry) {
+            shared.all_done.notify(usize::MAX);
         }
     }
 }

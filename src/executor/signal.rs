@@ -25,13 +25,18 @@ impl Signal {
     }
 
     /// Consumes the main future's wake-up.
+    #[inline]
     pub(crate) fn take_woken(&self) -> bool {
-        // SeqCst: one total order with the wakers' swaps, so a wake is never ordered before a
-        // consumption it did not see.
-        self.woken.swap(false, Ordering::SeqCst)
+        // A load first: `block_on` asks once per task it runs, and the main future is rarely
+        // woken; a swap is a locked read-modify-write every time. A wake the load misses is
+        // seen at the next ask, or by the sleep handshake (`OwnWork`), which loads it again
+        // after its fence. SeqCst: one total order with the wakers' swaps, so a wake is never
+        // ordered before a consumption it did not see.
+        self.is_woken() && self.woken.swap(false, Ordering::SeqCst)
     }
 
     /// Whether the main future was woken (without consuming it).
+    #[inline]
     pub(crate) fn is_woken(&self) -> bool {
         self.woken.load(Ordering::SeqCst)
     }

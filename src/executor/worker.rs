@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::coop;
-use crate::executor::context::{self, Current, OwnedQueue};
+use crate::executor::context::{self, Current, OwnedQueue, RunQueue};
 use crate::executor::local_queue::{LocalQueue, CAPACITY};
 use crate::executor::parker::Parker;
 use crate::executor::shared::{Runnable, Shared};
@@ -22,8 +22,11 @@ pub(crate) const EVENT_INTERVAL: u32 = 67;
 
 /// The main loop of a worker thread: run tasks until shutdown, sleep when there are none.
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Runnable>) {
-    let current =
-        Current { shared: shared.clone(), queue: Some(OwnedQueue::new(index, queue)), local_tasks: None };
+    let current = Current {
+        shared: shared.clone(),
+        queue: Some(OwnedQueue::new(index, RunQueue::Stealable(queue))),
+        local_tasks: None,
+    };
     let Ok(_entered) = context::enter(current) else {
         return;
     };
@@ -93,19 +96,26 @@ pub(crate) fn next_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> 
 }
 
 /// Takes one task from the injector and moves a fair share of the rest into the local queue.
+///
+/// Without workers (no stealers) the share is half: another `block_on` thread may be waiting
+/// for the rest, and it could not take them from this thread's (plain) queue.
 fn take_from_injector(shared: &Shared, owned: &mut OwnedQueue) -> Option<Runnable> {
-    let queues = shared.stealers.len();
+    let queues = shared.stealers.len().max(2);
     shared.injector.pop_into(&mut owned.queue, |left| (left / queues).min(CAPACITY / 2))
 }
 
 /// Steals half of the first non-empty queue, starting at a random victim.
 fn steal(shared: &Shared, owned: &mut OwnedQueue, ticks: &Ticks) -> Option<Runnable> {
+    let RunQueue::Stealable(queue) = &mut owned.queue else {
+        // A plain queue: the executor has no workers, so no stealable queue either.
+        return None;
+    };
     let victims = shared.stealers.len();
     let start = ticks.random() as usize % victims;
     (0..victims)
         .map(|offset| (start + offset) % victims)
         .filter(|&victim| victim != owned.index)
-        .find_map(|victim| shared.stealers[victim].steal_into(&mut owned.queue))
+        .find_map(|victim| shared.stealers[victim].steal_into(queue))
 }
 
 /// Runs one task with a fresh cooperative budget. A panic escaping `run` (the task's own panics

@@ -184,6 +184,10 @@ mod core_bugs {
         BlockOnSleepsUnlisted,
         /// A `block_on` that returns does not hand the poll role to a thread sleeping without it.
         BlockOnExitSkipsHandOff,
+        /// Without workers, a `block_on` (or a host's turn) that leaves puts its plain run
+        /// queue back with its tasks still in it, instead of handing them to the injector,
+        /// where another `block_on` thread would find them.
+        PlainQueueKeptAtExit,
         /// A thread that was picked for new work while it cancelled its own sleep (it had found
         /// work) does not release the wake-in-flight flag.
         CancelledParkKeepsWakeFlag,
