@@ -144,8 +144,10 @@ impl Shared {
     pub(crate) fn insert_tracked(&self, deadline: Tick, target: Target) -> (TimerKey, bool) {
         let index = thread_ordinal() % self.shards.len();
         let shard = &self.shards[index];
-        let ((key, tracked), lowered) =
-            shard.update(|queue| (queue.insert(deadline, target), shard.is_above_mark(deadline)));
+        let ((key, tracked), lowered) = shard.update(|queue| {
+            queue.catch_up(self.clock.reached());
+            (queue.insert(deadline, target), shard.is_above_mark(deadline))
+        });
         self.lowered(lowered);
         // `shards.len() <= 64`.
         (TimerKey { shard: index as u32, key }, tracked)
@@ -164,6 +166,7 @@ impl Shared {
                     replaced = Some(std::mem::replace(slot, waker.clone()));
                 }
             }
+            queue.catch_up(self.clock.reached());
             queue.schedule(key.key, deadline).then(|| shard.is_above_mark(deadline))
         });
         drop(replaced);
