@@ -6,9 +6,12 @@
 //! - **slots** hold what a timer fires (a waker or a callback) and its deadline. A slot is
 //!   addressed by a [`Key`]: its index plus a generation that changes each time the slot is
 //!   freed, so a stale key held by a concurrent firing can never touch the slot's next occupant.
-//!   Every slot is on exactly one doubly linked list threaded through the slots themselves (u32
-//!   indices, no memory besides the slots): a wheel bucket, the due list, the free list, or none
-//!   (registered, not queued). Linking and unlinking anywhere is O(1) and never moves a slot.
+//!   Free slots form a doubly linked list through the slots themselves, so allocation, release
+//!   and unlinking any free slot are O(1) and never move a slot.
+//! - **buckets** are arrays of slot indices in no order; a queued slot records its bucket and
+//!   its place in it, so it leaves in O(1) (the last member takes its place). Arrays rather than
+//!   linked lists: moving a bucket's timers reads their slots at addresses known in advance,
+//!   which the processor fetches in parallel, where a list walk waits for each slot in turn.
 //! - **the wheel** has `LEVELS` levels of 64 buckets; a level-`l` bucket spans 2^(10+6l) ns
 //!   (level 0: 1,024 ns; level 8 spans the whole 64-bit range, so no overflow list is needed). A
 //!   timer is placed relative to `elapsed` (the time the queue last caught up with) at the level
@@ -18,10 +21,10 @@
 //!   time order from bit 0 of its occupancy bitmap (no wrap-around). The earliest bucket is
 //!   therefore the lowest set bit of the lowest non-empty level. A deadline at or before
 //!   `elapsed` goes to the current level-0 bucket.
-//! - **firing** (`pop_due`) takes the earliest bucket once it is due: a higher-level bucket is
-//!   cascaded (each timer re-placed, now at a lower level, as `elapsed` moves to the bucket's
-//!   start); a level-0 bucket's timers at or before `now` are moved, sorted by deadline, to the
-//!   due list, from which they are popped. A timer is cascaded at most once per level.
+//! - **firing** (`pop_due`) takes the earliest bucket once it is due: its timers at or before
+//!   `now` go, sorted by deadline, to the due list, from which they are popped (a cancelled one
+//!   leaves a hole there); the others are cascaded, placed again at a finer level as `elapsed`
+//!   moves to the bucket's start. A timer moves at most once per level.
 //! - **the earliest deadline** (`earliest`) is a lower bound, kept in O(1): the exact earliest
 //!   deadline when that is in level 0 (each bucket is scanned once when it becomes the
 //!   earliest), else the start of the earliest bucket. Waking at it fires nothing early and
@@ -31,12 +34,12 @@
 //!   is left), and it is [`NEVER`] exactly when nothing is queued.
 //! - **memory** goes back once most of it is free (see `release_free_slots`): the slab, whose
 //!   keys must stay valid, cuts off its free tail when under a quarter occupied and shrinks once
-//!   under a quarter of its capacity. That stays amortised O(1) and never thrashes around a
-//!   threshold. The wheel itself is a fixed 2.3 KiB per queue.
+//!   under a quarter of its capacity; a bucket's array halves once under a quarter full. That
+//!   stays amortised O(1) and never thrashes around a threshold.
 //!
-//! Compared with a heap, firing and cancelling touch no other timer than the list neighbours
-//! (a 4-ary heap's removal rewrites the position of one timer per level, each a cache miss in a
-//! large queue).
+//! Compared with a heap, cancelling touches at most one other timer (the one taking its place)
+//! where a 4-ary heap's removal rewrites the position of one timer per level, each a cache miss
+//! in a large queue.
 
 use std::fmt;
 use std::mem;
@@ -47,11 +50,11 @@ pub(crate) type Tick = u64;
 /// The deadline of a timer that never fires. Such a timer is registered but never queued.
 pub(crate) const NEVER: Tick = Tick::MAX;
 
-/// End of a list. Not a slot index: `insert` never hands it out.
+/// End of the free list, a hole in `due`. Not a slot index: `insert` never hands it out.
 const NO_SLOT: u32 = u32::MAX;
 /// `Slot::list` of an occupied slot that is not queued.
 const NOT_QUEUED: u32 = u32::MAX;
-/// `Slot::list` of a slot on the due list.
+/// `Slot::list` of a slot in `due`.
 const DUE: u32 = u32::MAX - 1;
 /// Bits of a deadline below level 0's bucket: 1,024 ns buckets.
 const GRAIN_BITS: u32 = 10;
@@ -64,8 +67,9 @@ const _: () = assert!(GRAIN_BITS as usize + LEVELS * LEVEL_BITS as usize >= 64);
 /// Below this many slots (3 KiB) memory is not given back. Tiny in unit tests, so that the
 /// property test's small queues trim too.
 const FLOOR: usize = if cfg!(test) { 4 } else { 64 };
-/// The sort buffer of `stage` is dropped after use when it grew beyond this.
-const SCRATCH_KEPT: usize = 1024;
+/// A bucket's array, the due list or the sort buffer, emptied, keeps at most this capacity;
+/// a bucket's shrinks once under a quarter full above it.
+const KEPT: usize = if cfg!(test) { 4 } else { 1024 };
 
 /// Identifies one occupant of one slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -79,10 +83,11 @@ struct Slot<T> {
     deadline: Tick,
     /// Incremented when the slot is freed, so keys to the previous occupant stop matching.
     generation: u32,
-    /// Neighbours on the slot's list (a bucket, the due list or the free list), or `NO_SLOT`.
-    next: u32,
-    prev: u32,
-    /// Occupied: the bucket (`level * BUCKETS + bucket`), `DUE` or `NOT_QUEUED`.
+    /// Occupied and queued: the slot's place in its bucket's array, or in `due`. Free: the next
+    /// free slot, or `NO_SLOT`.
+    place: u32,
+    /// Occupied: the bucket (`level * BUCKETS + bucket`), `DUE` or `NOT_QUEUED`. Free: the
+    /// previous free slot (meaningless for the head of the free list).
     list: u32,
     /// `None` for a free slot.
     target: Option<T>,
@@ -107,16 +112,16 @@ pub(crate) struct TimerQueue<T> {
     elapsed: Tick,
     /// A lower bound of every queued deadline (see the module docs); `NEVER` iff none is queued.
     bound: Tick,
-    /// First slot of each bucket's list, level by level.
-    heads: [u32; LEVELS * BUCKETS],
+    /// The slots in each bucket, level by level, in no order.
+    buckets: [Vec<u32>; LEVELS * BUCKETS],
     /// Per level, which buckets are non-empty.
     nonempty: [u64; LEVELS],
-    /// Timers found due, in deadline order, to be popped.
-    due_head: u32,
-    due_tail: u32,
-    /// The earliest deadline on the due list when it was filled.
+    /// Timers found due, in deadline order, from `due_next` on; `NO_SLOT` for one cancelled.
+    due: Vec<u32>,
+    due_next: usize,
+    /// The earliest deadline in `due` when it was filled.
     due_min: Tick,
-    /// Sort buffer of `stage`.
+    /// Sort buffer of `stage` and `cascade`.
     scratch: Vec<(Tick, u32)>,
 }
 
@@ -131,10 +136,10 @@ impl<T> TimerQueue<T> {
             queued: 0,
             elapsed: 0,
             bound: NEVER,
-            heads: [NO_SLOT; LEVELS * BUCKETS],
+            buckets: [const { Vec::new() }; LEVELS * BUCKETS],
             nonempty: [0; LEVELS],
-            due_head: NO_SLOT,
-            due_tail: NO_SLOT,
+            due: Vec::new(),
+            due_next: 0,
             due_min: NEVER,
             scratch: Vec::new(),
         }
@@ -144,19 +149,18 @@ impl<T> TimerQueue<T> {
     ///
     /// # Panics
     ///
-    /// With more than 4,294,967,294 timers registered at once (about 200 GB of timers), like
+    /// With more than 4,294,967,293 timers registered at once (about 200 GB of timers), like
     /// `Vec` panics on capacity overflow.
     pub(crate) fn insert(&mut self, deadline: Tick, target: T) -> Key {
         let index = if self.free == NO_SLOT {
             let index = u32::try_from(self.slots.len())
                 .ok()
                 .filter(|&index| index < DUE)
-                .expect("timer queue capacity overflow: more than u32::MAX - 1 timers");
+                .expect("timer queue capacity overflow: more than u32::MAX - 2 timers");
             self.slots.push(Slot {
                 deadline,
                 generation: self.epoch,
-                next: NO_SLOT,
-                prev: NO_SLOT,
+                place: NO_SLOT,
                 list: NOT_QUEUED,
                 target: Some(target),
             });
@@ -166,7 +170,7 @@ impl<T> TimerQueue<T> {
             // The new head's back link goes stale: a head's is never read.
             let index = self.free;
             let slot = &mut self.slots[index as usize];
-            self.free = slot.next;
+            self.free = slot.place;
             slot.list = NOT_QUEUED;
             slot.target = Some(target);
             index
@@ -188,10 +192,10 @@ impl<T> TimerQueue<T> {
         let head = self.free;
         let slot = &mut self.slots[key.index as usize];
         slot.generation = slot.generation.wrapping_add(1);
-        slot.next = head;
+        slot.place = head;
         let target = slot.target.take();
         if let Some(head) = self.slots.get_mut(head as usize) {
-            head.prev = key.index;
+            head.list = key.index;
         }
         self.free = key.index;
         self.occupied -= 1;
@@ -241,7 +245,7 @@ impl<T> TimerQueue<T> {
     /// registrations are placed relative to it (a wheel left behind by an idle shard would put
     /// them in coarse buckets, costing wakes and cascades). O(1).
     pub(crate) fn catch_up(&mut self, now: Tick) {
-        if self.bound > now && self.due_head == NO_SLOT && now > self.elapsed {
+        if self.bound > now && self.due_next == self.due.len() && now > self.elapsed {
             self.elapsed = now;
         }
     }
@@ -250,7 +254,17 @@ impl<T> TimerQueue<T> {
     /// its key, deadline and target. Timers come in deadline order, and once this returns
     /// `None`, [`earliest`](Self::earliest) is above `now`.
     pub(crate) fn pop_due(&mut self, now: Tick) -> Option<(Key, Tick, &mut T)> {
-        while self.due_head == NO_SLOT {
+        let index = loop {
+            if let Some(&index) = self.due.get(self.due_next) {
+                self.due_next += 1;
+                if index != NO_SLOT {
+                    break index;
+                }
+                continue;
+            }
+            if !self.due.is_empty() {
+                self.clear_due();
+            }
             if self.bound > now {
                 if now > self.elapsed {
                     self.elapsed = now;
@@ -258,16 +272,21 @@ impl<T> TimerQueue<T> {
                 return None;
             }
             self.advance(now);
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.list = NOT_QUEUED;
+        self.queued -= 1;
+        if self.queued == 0 {
+            self.bound = NEVER;
         }
-        let index = self.due_head;
-        self.unqueue(index);
         let slot = &mut self.slots[index as usize];
         let key = Key { index, generation: slot.generation };
         Some((key, slot.deadline, slot.target.as_mut()?))
     }
 
-    /// One step of catching up with `now` (at or after `bound`): takes the earliest bucket if it
-    /// is due, cascading it or moving its due timers to the due list; then makes `bound` exact.
+    /// One step of catching up with `now` (at or after `bound`, nothing due): takes the
+    /// earliest bucket if it is due, cascading it or moving its due timers to `due`; then makes
+    /// `bound` exact.
     fn advance(&mut self, now: Tick) {
         let Some(level) = self.nonempty.iter().position(|&bits| bits != 0) else {
             self.bound = NEVER; // Only reached with nothing queued.
@@ -275,61 +294,55 @@ impl<T> TimerQueue<T> {
         };
         let bucket = self.nonempty[level].trailing_zeros() as usize;
         let start = bucket_start(self.elapsed, level, bucket);
-        if level == 0 {
-            self.stage(bucket, now);
-        } else if start <= now {
-            // Everything in it is at or after `start`, which is after `elapsed`.
-            self.elapsed = start;
-            let mut next = self.take_bucket(level * BUCKETS + bucket);
-            while next != NO_SLOT {
-                let index = next;
-                next = self.slots[index as usize].next;
-                let deadline = self.slots[index as usize].deadline;
-                self.link(index, deadline);
+        if level == 0 || start <= now {
+            if level > 0 {
+                // Everything in it is at or after `start`, which is after `elapsed`.
+                self.elapsed = start;
             }
+            self.take_due(level * BUCKETS + bucket, now);
         }
         self.refresh();
     }
 
-    /// Moves the timers of level-0 bucket `bucket` due at `now` to the due list, in deadline
-    /// order.
-    fn stage(&mut self, bucket: usize, now: Tick) {
-        let mut next = self.heads[bucket];
-        while next != NO_SLOT {
-            let index = next;
-            let slot = &self.slots[index as usize];
-            next = slot.next;
-            if slot.deadline <= now {
-                self.scratch.push((slot.deadline, index));
+    /// Empties bucket `list` (the earliest), moving its timers due at `now` to `due` in deadline
+    /// order and placing the others again (in a finer level, unless `list` is in level 0).
+    fn take_due(&mut self, list: usize, now: Tick) {
+        let mut bucket = mem::take(&mut self.buckets[list]);
+        self.nonempty[list / BUCKETS] &= !(1 << (list % BUCKETS));
+        let mut scratch = mem::take(&mut self.scratch);
+        for &index in &bucket {
+            let deadline = self.slots[index as usize].deadline;
+            if deadline <= now {
+                scratch.push((deadline, index));
+            } else {
+                self.link(index, deadline);
             }
         }
-        if self.scratch.len() > 1 {
-            self.scratch.sort_unstable();
+        bucket.clear();
+        if self.buckets[list].is_empty() && bucket.capacity() <= KEPT {
+            self.buckets[list] = bucket;
         }
-        let mut scratch = mem::take(&mut self.scratch);
+        if scratch.len() > 1 {
+            scratch.sort_unstable();
+        }
         for &(deadline, index) in &scratch {
-            self.unlink(index);
             self.due_min = self.due_min.min(deadline);
             let slot = &mut self.slots[index as usize];
             slot.list = DUE;
-            slot.next = NO_SLOT;
-            slot.prev = self.due_tail;
-            match self.slots.get_mut(self.due_tail as usize) {
-                Some(tail) => tail.next = index,
-                None => self.due_head = index,
-            }
-            self.due_tail = index;
+            // `due.len() < slots.len() < u32::MAX` (see `insert`).
+            slot.place = self.due.len() as u32;
+            self.due.push(index);
         }
         scratch.clear();
-        if scratch.capacity() <= SCRATCH_KEPT {
+        if scratch.capacity() <= KEPT {
             self.scratch = scratch;
         }
     }
 
-    /// Sets `bound` to its exact value: the due list's, the earliest level-0 bucket's earliest
+    /// Sets `bound` to its exact value: the due timers', the earliest level-0 bucket's earliest
     /// deadline, or the start of the earliest bucket.
     fn refresh(&mut self) {
-        if self.due_head != NO_SLOT {
+        if self.due_next < self.due.len() {
             self.bound = self.due_min;
             return;
         }
@@ -339,16 +352,20 @@ impl<T> TimerQueue<T> {
         };
         let bucket = self.nonempty[level].trailing_zeros() as usize;
         self.bound = if level == 0 {
-            let mut earliest = NEVER;
-            let mut next = self.heads[bucket];
-            while let Some(slot) = self.slots.get(next as usize) {
-                earliest = earliest.min(slot.deadline);
-                next = slot.next;
-            }
-            earliest
+            let slots = &self.slots;
+            self.buckets[bucket].iter().map(|&index| slots[index as usize].deadline).min().unwrap_or(NEVER)
         } else {
             bucket_start(self.elapsed, level, bucket)
         };
+    }
+
+    fn clear_due(&mut self) {
+        self.due.clear();
+        self.due_next = 0;
+        self.due_min = NEVER;
+        if self.due.capacity() > KEPT {
+            self.due = Vec::new();
+        }
     }
 
     fn slot(&self, key: Key) -> Option<&Slot<T>> {
@@ -376,64 +393,44 @@ impl<T> TimerQueue<T> {
             (level, bucket_of(deadline, level))
         };
         let list = level * BUCKETS + bucket;
-        let head = mem::replace(&mut self.heads[list], index);
+        let members = &mut self.buckets[list];
+        // `members.len() < slots.len() < u32::MAX` (see `insert`).
+        let place = members.len() as u32;
+        members.push(index);
         let slot = &mut self.slots[index as usize];
         slot.deadline = deadline;
         // `list < LEVELS * BUCKETS`.
         slot.list = list as u32;
-        slot.next = head;
-        slot.prev = NO_SLOT;
-        if let Some(head) = self.slots.get_mut(head as usize) {
-            head.prev = index;
-        }
+        slot.place = place;
         self.nonempty[level] |= 1 << bucket;
         let contributes = if level == 0 { deadline } else { bucket_start(elapsed, level, bucket) };
         self.bound = self.bound.min(contributes);
     }
 
-    /// Takes queued slot `index` off its list. `bound` stays (a lower bound still) unless
-    /// nothing is left queued.
+    /// Takes queued slot `index` out of its bucket or `due`. `bound` stays (a lower bound still)
+    /// unless nothing is left queued.
     #[inline]
     fn unqueue(&mut self, index: u32) {
-        self.unlink(index);
+        let Slot { place, list, .. } = self.slots[index as usize];
         self.slots[index as usize].list = NOT_QUEUED;
+        if list == DUE {
+            self.due[place as usize] = NO_SLOT;
+        } else {
+            let members = &mut self.buckets[list as usize];
+            members.swap_remove(place as usize);
+            if let Some(&moved) = members.get(place as usize) {
+                self.slots[moved as usize].place = place;
+            } else if members.is_empty() {
+                self.nonempty[list as usize / BUCKETS] &= !(1 << (list as usize % BUCKETS));
+            }
+            if members.capacity() > KEPT && members.len() < members.capacity() / 4 {
+                members.shrink_to(members.len() * 2);
+            }
+        }
         self.queued -= 1;
         if self.queued == 0 {
             self.bound = NEVER;
         }
-    }
-
-    /// Unlinks queued slot `index` from its bucket or the due list.
-    #[inline]
-    fn unlink(&mut self, index: u32) {
-        let Slot { next, prev, list, .. } = self.slots[index as usize];
-        if let Some(next) = self.slots.get_mut(next as usize) {
-            next.prev = prev;
-        }
-        if let Some(prev) = self.slots.get_mut(prev as usize) {
-            prev.next = next;
-        } else if list == DUE {
-            self.due_head = next;
-        } else {
-            self.heads[list as usize] = next;
-            if next == NO_SLOT {
-                self.nonempty[list as usize / BUCKETS] &= !(1 << (list as usize % BUCKETS));
-            }
-        }
-        if list == DUE {
-            if next == NO_SLOT {
-                self.due_tail = prev;
-            }
-            if self.due_head == NO_SLOT {
-                self.due_min = NEVER;
-            }
-        }
-    }
-
-    /// Empties bucket `list`, returning its first slot (the rest follow through `next`).
-    fn take_bucket(&mut self, list: usize) -> u32 {
-        self.nonempty[list / BUCKETS] &= !(1 << (list % BUCKETS));
-        mem::replace(&mut self.heads[list], NO_SLOT)
     }
 }
 

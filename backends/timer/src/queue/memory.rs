@@ -56,7 +56,7 @@ impl<T> TimerQueue<T> {
             self.free = NO_SLOT;
             for (index, slot) in self.slots.iter_mut().enumerate().rev() {
                 if slot.target.is_none() {
-                    slot.next = self.free;
+                    slot.place = self.free;
                     // `index < slots.len() < u32::MAX` (see `insert`).
                     self.free = index as u32;
                 }
@@ -64,21 +64,21 @@ impl<T> TimerQueue<T> {
             let mut prev = NO_SLOT;
             let mut next = self.free;
             while let Some(slot) = self.slots.get_mut(next as usize) {
-                slot.prev = prev;
-                (prev, next) = (next, slot.next);
+                slot.list = prev;
+                (prev, next) = (next, slot.place);
             }
         } else {
             while self.slots.len() > keep {
                 let index = self.slots.len() - 1;
-                let (prev, next) = (self.slots[index].prev, self.slots[index].next);
+                let (prev, next) = (self.slots[index].list, self.slots[index].place);
                 // `index < u32::MAX` (see `insert`).
                 if index as u32 == self.free {
                     self.free = next;
                 } else {
-                    self.slots[prev as usize].next = next;
+                    self.slots[prev as usize].place = next;
                 }
                 if let Some(next) = self.slots.get_mut(next as usize) {
-                    next.prev = prev;
+                    next.list = prev;
                 }
                 self.slots.pop();
             }
