@@ -112,8 +112,9 @@ pub(crate) struct TimerQueue<T> {
     elapsed: Tick,
     /// A lower bound of every queued deadline (see the module docs); `NEVER` iff none is queued.
     bound: Tick,
-    /// The slots in each bucket, level by level, in no order.
-    buckets: [Vec<u32>; LEVELS * BUCKETS],
+    /// The slots in each bucket, level by level, in no order (`LEVELS * BUCKETS` of them; on
+    /// the heap, as a loom thread's small stack cannot hold a queue).
+    buckets: Box<[Vec<u32>]>,
     /// Per level, which buckets are non-empty.
     nonempty: [u64; LEVELS],
     /// Timers found due, in deadline order, from `due_next` on; `NO_SLOT` for one cancelled.
@@ -126,7 +127,7 @@ pub(crate) struct TimerQueue<T> {
 }
 
 impl<T> TimerQueue<T> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             slots: Vec::new(),
             free: NO_SLOT,
@@ -136,7 +137,7 @@ impl<T> TimerQueue<T> {
             queued: 0,
             elapsed: 0,
             bound: NEVER,
-            buckets: [const { Vec::new() }; LEVELS * BUCKETS],
+            buckets: (0..LEVELS * BUCKETS).map(|_| Vec::new()).collect(),
             nonempty: [0; LEVELS],
             due: Vec::new(),
             due_next: 0,
