@@ -386,12 +386,17 @@ impl<T> TimerQueue<T> {
     #[inline]
     fn link(&mut self, index: u32, deadline: Tick) {
         let elapsed = self.elapsed;
-        let (level, bucket) = if deadline <= elapsed {
-            (0, bucket_of(elapsed, 0))
+        // The level of the highest 6-bit digit (above the grain) in which the deadline differs
+        // from `elapsed`; what the timer adds to `bound`: its deadline in level 0, else its
+        // bucket's start, which is the deadline with the digits below its level cleared (the
+        // digits above are `elapsed`'s).
+        let (level, bucket, contributes) = if deadline <= elapsed {
+            (0, bucket_of(elapsed, 0), deadline)
         } else {
-            let differing = (elapsed ^ deadline) >> GRAIN_BITS;
-            let level = if differing == 0 { 0 } else { (differing.ilog2() / LEVEL_BITS) as usize };
-            (level, bucket_of(deadline, level))
+            let level = (((elapsed ^ deadline) >> GRAIN_BITS) | 1).ilog2() / LEVEL_BITS;
+            let shift = GRAIN_BITS + LEVEL_BITS * level;
+            let contributes = if level == 0 { deadline } else { deadline & (Tick::MAX << shift) };
+            (level as usize, ((deadline >> shift) as usize) & (BUCKETS - 1), contributes)
         };
         let list = level * BUCKETS + bucket;
         let members = &mut self.buckets[list];
@@ -404,7 +409,6 @@ impl<T> TimerQueue<T> {
         slot.list = list as u32;
         slot.place = place;
         self.nonempty[level] |= 1 << bucket;
-        let contributes = if level == 0 { deadline } else { bucket_start(elapsed, level, bucket) };
         self.bound = self.bound.min(contributes);
     }
 

@@ -49,6 +49,8 @@ fn cancelling_every_timer_gives_the_memory_back_in_any_order() {
         }
         assert_eq!(queue.len(), 0);
         assert!(queue.slot_capacity() <= 2 * FLOOR, "{} slots kept", queue.slot_capacity());
+        let kept: usize = queue.buckets.iter().map(Vec::capacity).sum();
+        assert!(kept <= LEVELS * BUCKETS * KEPT, "{kept} bucket places kept");
     }
 }
 
