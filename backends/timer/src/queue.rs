@@ -383,7 +383,8 @@ impl<T> TimerQueue<T> {
     }
 
     /// Puts slot `index` in its bucket for `deadline`, lowering `bound` to what it contributes.
-    #[inline]
+    /// Inlined: a call's register saves cost a quarter of it.
+    #[inline(always)]
     fn link(&mut self, index: u32, deadline: Tick) {
         let elapsed = self.elapsed;
         // The level of the highest 6-bit digit (above the grain) in which the deadline differs
