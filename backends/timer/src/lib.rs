@@ -68,8 +68,9 @@
 //! 1,024 ns wide, the coarsest spanning every representable deadline), behind its own mutex.
 //! Insert, cancel and reset cost O(1) (adding the slot to its bucket's array, or taking it out);
 //! firing one costs amortised O(1) too, as a timer moves to a finer bucket at most once per
-//! level on its way to firing. Timers still fire in deadline order, to the nanosecond: buckets
-//! only decide when the timer looks at its timers, never whether one is due. Cancel takes the
+//! level on its way to firing (when its bucket's first timer is due). Timers still fire in
+//! deadline order, to the nanosecond: buckets only decide where a timer waits, never whether
+//! one is due. Cancel takes the
 //! timer out at once (no tombstones, no O(n) search), drops its waker or callback at once, and
 //! returns its slot to a free list that the next registration reuses. Firing a [`Sleep`] frees
 //! its slot too, under the lock the firing holds anyway, so the sleep completes without taking

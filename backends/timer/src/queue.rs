@@ -25,13 +25,16 @@
 //!   `now` go, sorted by deadline, to the due list, from which they are popped (a cancelled one
 //!   leaves a hole there); the others are cascaded, placed again at a finer level as `elapsed`
 //!   moves to the bucket's start. A timer moves at most once per level.
-//! - **the earliest deadline** (`earliest`) is a lower bound, kept in O(1): the exact earliest
-//!   deadline when that is in level 0 (each bucket is scanned once when it becomes the
-//!   earliest), else the start of the earliest bucket. Waking at it fires nothing early and
-//!   cascades, so the next bound is later: a waiter converges on each deadline to the nanosecond
-//!   in at most `LEVELS` wakes. A cancel leaves it where it was (still a lower bound: at worst one
-//!   wake that fires nothing); `pop_due` makes it exact again (it is above `now` once nothing due
-//!   is left), and it is [`NEVER`] exactly when nothing is queued.
+//! - **the earliest deadline** (`earliest`) is kept in O(1) as a lower bound of every queued
+//!   deadline that is exact unless the earliest timer was cancelled or moved since it was last
+//!   made exact (it then stays where it was: at worst one wake that fires nothing). Each bucket
+//!   tracks the earliest deadline queued in it since it was last empty, so `pop_due` makes the
+//!   bound exact again from the earliest bucket (scanning it in level 0, where buckets hold a
+//!   microsecond of timers): once it returns `None`, the bound is above `now`. A waiter
+//!   sleeping until the bound therefore wakes at the earliest deadline itself, and a coarse
+//!   bucket is cascaded then, when its first timer is due, not at its start. `elapsed` only
+//!   moves to a time before both the bound and the earliest bucket's start (or to that start,
+//!   cascading it), so no timer ever has to change level without being taken out.
 //! - **memory** goes back once most of it is free (see `release_free_slots`): the slab, whose
 //!   keys must stay valid, cuts off its free tail when under a quarter occupied and shrinks once
 //!   under a quarter of its capacity; a bucket's array halves once under a quarter full. That
@@ -115,6 +118,9 @@ pub(crate) struct TimerQueue<T> {
     /// The slots in each bucket, level by level, in no order (`LEVELS * BUCKETS` of them; on
     /// the heap, as a loom thread's small stack cannot hold a queue).
     buckets: Box<[Vec<u32>]>,
+    /// Per bucket, the earliest deadline queued in it since it was last empty: exact unless
+    /// that timer left, and never before the bucket's start (`LEVELS * BUCKETS` of them).
+    bucket_min: Box<[Tick]>,
     /// Per level, which buckets are non-empty.
     nonempty: [u64; LEVELS],
     /// Timers found due, in deadline order, from `due_next` on; `NO_SLOT` for one cancelled.
@@ -138,6 +144,7 @@ impl<T> TimerQueue<T> {
             elapsed: 0,
             bound: NEVER,
             buckets: (0..LEVELS * BUCKETS).map(|_| Vec::new()).collect(),
+            bucket_min: vec![NEVER; LEVELS * BUCKETS].into_boxed_slice(),
             nonempty: [0; LEVELS],
             due: Vec::new(),
             due_next: 0,
@@ -230,9 +237,9 @@ impl<T> TimerQueue<T> {
         self.slot(key).is_some_and(|slot| slot.list != NOT_QUEUED)
     }
 
-    /// A lower bound of every queued deadline, [`NEVER`] iff none is queued: exact when the
-    /// earliest is in the finest wheel level, and above any `now` that `pop_due` last returned
-    /// `None` for, unless a timer was queued at or before that since (see the module docs).
+    /// A lower bound of every queued deadline, [`NEVER`] iff none is queued: exact unless the
+    /// earliest timer was cancelled or moved since `pop_due` last ran, and above the `now` that
+    /// `pop_due` last returned `None` for, unless a timer was queued at or before that since.
     pub(crate) fn earliest(&self) -> Tick {
         self.bound
     }
@@ -242,11 +249,11 @@ impl<T> TimerQueue<T> {
         self.queued
     }
 
-    /// Tells the queue that the clock reached `now`: while nothing is due by then, later
+    /// Tells the queue that the clock reached `now`: while nothing is queued, later
     /// registrations are placed relative to it (a wheel left behind by an idle shard would put
-    /// them in coarse buckets, costing wakes and cascades). O(1).
+    /// them in coarse buckets, costing cascades). O(1).
     pub(crate) fn catch_up(&mut self, now: Tick) {
-        if self.bound > now && self.due_next == self.due.len() && now > self.elapsed {
+        if self.queued == 0 && now > self.elapsed {
             self.elapsed = now;
         }
     }
@@ -266,7 +273,7 @@ impl<T> TimerQueue<T> {
             if !self.due.is_empty() {
                 self.clear_due();
             }
-            if self.bound > now {
+            if self.bound > now && self.horizon() > now {
                 if now > self.elapsed {
                     self.elapsed = now;
                 }
@@ -285,9 +292,21 @@ impl<T> TimerQueue<T> {
         Some((key, slot.deadline, slot.target.as_mut()?))
     }
 
-    /// One step of catching up with `now` (at or after `bound`, nothing due): takes the
-    /// earliest bucket if it is due, cascading it or moving its due timers to `due`; then makes
-    /// `bound` exact.
+    /// The start of the earliest bucket if that is above level 0, else `NEVER`: `elapsed` may
+    /// move to a time before it (and before `bound`) without a timer changing level.
+    fn horizon(&self) -> Tick {
+        match self.nonempty.iter().position(|&bits| bits != 0) {
+            Some(level) if level > 0 => {
+                bucket_start(self.elapsed, level, self.nonempty[level].trailing_zeros() as usize)
+            }
+            _ => NEVER,
+        }
+    }
+
+    /// One step of catching up with `now` (at or after `bound` or the earliest bucket's start,
+    /// nothing due): takes the earliest bucket if it has begun, cascading it or moving its due
+    /// timers to `due`; then makes `bound` exact (unless the earliest timer of its new earliest
+    /// bucket was cancelled since that bucket was last empty).
     fn advance(&mut self, now: Tick) {
         let Some(level) = self.nonempty.iter().position(|&bits| bits != 0) else {
             self.bound = NEVER; // Only reached with nothing queued.
@@ -310,6 +329,7 @@ impl<T> TimerQueue<T> {
     fn take_due(&mut self, list: usize, now: Tick) {
         let mut bucket = mem::take(&mut self.buckets[list]);
         self.nonempty[list / BUCKETS] &= !(1 << (list % BUCKETS));
+        self.bucket_min[list] = NEVER;
         let mut scratch = mem::take(&mut self.scratch);
         for &index in &bucket {
             let deadline = self.slots[index as usize].deadline;
@@ -341,7 +361,7 @@ impl<T> TimerQueue<T> {
     }
 
     /// Sets `bound` to its exact value: the due timers', the earliest level-0 bucket's earliest
-    /// deadline, or the start of the earliest bucket.
+    /// deadline, or the earliest bucket's `bucket_min`.
     fn refresh(&mut self) {
         if self.due_next < self.due.len() {
             self.bound = self.due_min;
@@ -356,7 +376,7 @@ impl<T> TimerQueue<T> {
             let slots = &self.slots;
             self.buckets[bucket].iter().map(|&index| slots[index as usize].deadline).min().unwrap_or(NEVER)
         } else {
-            bucket_start(self.elapsed, level, bucket)
+            self.bucket_min[level * BUCKETS + bucket]
         };
     }
 
@@ -388,16 +408,12 @@ impl<T> TimerQueue<T> {
     fn link(&mut self, index: u32, deadline: Tick) {
         let elapsed = self.elapsed;
         // The level of the highest 6-bit digit (above the grain) in which the deadline differs
-        // from `elapsed`; what the timer adds to `bound`: its deadline in level 0, else its
-        // bucket's start, which is the deadline with the digits below its level cleared (the
-        // digits above are `elapsed`'s).
-        let (level, bucket, contributes) = if deadline <= elapsed {
-            (0, bucket_of(elapsed, 0), deadline)
+        // from `elapsed`.
+        let (level, bucket) = if deadline <= elapsed {
+            (0, bucket_of(elapsed, 0))
         } else {
             let level = (((elapsed ^ deadline) >> GRAIN_BITS) | 1).ilog2() / LEVEL_BITS;
-            let shift = GRAIN_BITS + LEVEL_BITS * level;
-            let contributes = if level == 0 { deadline } else { deadline & (Tick::MAX << shift) };
-            (level as usize, ((deadline >> shift) as usize) & (BUCKETS - 1), contributes)
+            (level as usize, bucket_of(deadline, level as usize))
         };
         let list = level * BUCKETS + bucket;
         let members = &mut self.buckets[list];
@@ -410,7 +426,9 @@ impl<T> TimerQueue<T> {
         slot.list = list as u32;
         slot.place = place;
         self.nonempty[level] |= 1 << bucket;
-        self.bound = self.bound.min(contributes);
+        let earliest = &mut self.bucket_min[list];
+        *earliest = (*earliest).min(deadline);
+        self.bound = self.bound.min(deadline);
     }
 
     /// Takes queued slot `index` out of its bucket or `due`. `bound` stays (a lower bound still)
@@ -428,6 +446,7 @@ impl<T> TimerQueue<T> {
                 self.slots[moved as usize].place = place;
             } else if members.is_empty() {
                 self.nonempty[list as usize / BUCKETS] &= !(1 << (list as usize % BUCKETS));
+                self.bucket_min[list as usize] = NEVER;
             }
             if members.capacity() > KEPT && members.len() < members.capacity() / 4 {
                 members.shrink_to(members.len() * 2);

@@ -305,11 +305,8 @@ impl EventSource for Timer {
         self.shared.notify_waiter();
     }
 
-    /// When the timer next has work: the earliest pending deadline, to the nanosecond, when that
-    /// is near (in the timer wheel's finest level, within about 65 µs); when it is farther, it
-    /// may be the start of the coarser wheel bucket holding it, never later than the deadline.
-    /// A wait then moves the bucket's timers to finer buckets (firing nothing early), so the
-    /// report converges on the deadline itself, in at most one such wait per wheel level.
+    /// The earliest pending deadline, to the nanosecond. After the earliest timer is cancelled
+    /// or moved later, it may stay earlier until the next wait (a wake-up that fires nothing).
     ///
     /// On a [manual clock](Timer::with_manual_clock) the real time means nothing: this is `None`
     /// until a timer is due, then an instant in the past.
