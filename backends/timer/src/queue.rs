@@ -251,7 +251,8 @@ impl<T> TimerQueue<T> {
 
     /// Tells the queue that the clock reached `now`: while nothing is queued, later
     /// registrations are placed relative to it (a wheel left behind by an idle shard would put
-    /// them in coarse buckets, costing cascades). O(1).
+    /// them in coarse buckets, costing cascades). O(1); callers check `len() == 0` first, to
+    /// skip reading the clock.
     pub(crate) fn catch_up(&mut self, now: Tick) {
         if self.queued == 0 && now > self.elapsed {
             self.elapsed = now;

@@ -145,7 +145,9 @@ impl Shared {
         let index = thread_ordinal() % self.shards.len();
         let shard = &self.shards[index];
         let ((key, tracked), lowered) = shard.update(|queue| {
-            queue.catch_up(self.clock.reached());
+            if queue.len() == 0 {
+                queue.catch_up(self.clock.reached());
+            }
             (queue.insert(deadline, target), shard.is_above_mark(deadline))
         });
         self.lowered(lowered);
@@ -166,7 +168,9 @@ impl Shared {
                     replaced = Some(std::mem::replace(slot, waker.clone()));
                 }
             }
-            queue.catch_up(self.clock.reached());
+            if queue.len() == 0 {
+                queue.catch_up(self.clock.reached());
+            }
             queue.schedule(key.key, deadline).then(|| shard.is_above_mark(deadline))
         });
         drop(replaced);
