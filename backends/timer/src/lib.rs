@@ -81,7 +81,7 @@
 //! array, which may have as much again spare), plus the 48-byte [`Sleep`] future itself in the
 //! task that awaits it (no allocation). A deadline callback adds one allocation for its shared,
 //! boxed closure. Free slots cost nothing besides their 48 bytes (the free list runs through
-//! them); the wheel's empty buckets take 14 KiB per shard. Limits: at most `u32::MAX - 2` timers
+//! them); the wheel's empty buckets take 18 KiB per shard. Limits: at most `u32::MAX - 2` timers
 //! registered at once per shard.
 //!
 //! **Memory is given back** once most of it is free, so a burst does not pin its peak: a
