@@ -84,6 +84,12 @@ impl Clock {
         now
     }
 
+    /// The last tick a dispatch read (see `reached`): a time the clock has reached, cheaply.
+    pub(crate) fn reached(&self) -> Tick {
+        // Relaxed: see `is_reached`; a stale value is an earlier time the clock also reached.
+        self.reached.load(Ordering::Relaxed)
+    }
+
     /// Whether the clock has reached `tick`: from the last tick a dispatch read if that suffices,
     /// else by reading the clock.
     pub(crate) fn is_reached(&self, tick: Tick) -> bool {

@@ -64,28 +64,34 @@
 //! # Data structure and costs
 //!
 //! Timers live in one shard per core; a thread registers in its own shard. Each shard is a slab
-//! of timer slots ordered by a 4-ary min-heap with back-indices, behind its own mutex. Insert,
-//! cancel, reset and firing one timer each cost O(log₄ n): 10 levels for a million pending
-//! timers. Cancel removes the timer from the middle of the heap
-//! at once (no tombstones, no O(n) search), drops its waker or callback at once, and returns its
-//! slot to a free list that the next registration reuses. Firing a [`Sleep`] frees its slot too,
-//! under the lock the firing holds anyway, so the sleep completes without taking it.
+//! of timer slots ordered by a hierarchical timing wheel (9 levels of 64 buckets, the finest
+//! 1,024 ns wide, the coarsest spanning every representable deadline), behind its own mutex.
+//! Insert, cancel and reset cost O(1) (adding the slot to its bucket's array, or taking it out);
+//! firing one costs amortised O(1) too, as a timer moves to a finer bucket at most once per
+//! level on its way to firing (when its bucket's first timer is due). Timers still fire in
+//! deadline order, to the nanosecond: buckets only decide where a timer waits, never whether
+//! one is due. Cancel takes the
+//! timer out at once (no tombstones, no O(n) search), drops its waker or callback at once, and
+//! returns its slot to a free list that the next registration reuses. Firing a [`Sleep`] frees
+//! its slot too, under the lock the firing holds anyway, so the sleep completes without taking
+//! it.
 //!
-//! **Memory per pending timer: 48 bytes** inside the timer (a 32-byte slot holding the waker
-//! and its heap position, and a 16-byte heap node holding the deadline and slot index), plus the
-//! 48-byte [`Sleep`] future itself in the task that awaits it (no allocation). A deadline callback
-//! adds one allocation for its shared, boxed closure. Free slots cost nothing besides their 32
-//! bytes (the free list runs through them). Limits: at most `u32::MAX - 1` timers registered at
-//! once per shard.
+//! **Memory per pending timer: 52 bytes** inside the timer (a 48-byte slot holding the waker,
+//! the deadline and the slot's place in its wheel bucket, and its 4-byte index in that bucket's
+//! array, which may have as much again spare), plus the 48-byte [`Sleep`] future itself in the
+//! task that awaits it (no allocation). A deadline callback adds one allocation for its shared,
+//! boxed closure. Free slots cost nothing besides their 48 bytes (the free list runs through
+//! them); the wheel's empty buckets take 18 KiB per shard. Limits: at most `u32::MAX - 2` timers
+//! registered at once per shard.
 //!
-//! **Memory is given back** once most of it is free, so a burst does not pin its peak: the heap
-//! array halves when under a quarter full, and once under a quarter of the slots are occupied,
-//! the free slots at the end of the slot array are cut off and the array shrinks to twice what
-//! is left (amortised O(1) per cancel; a queue hovering at a threshold does not reallocate back
-//! and forth). After a million timers are armed and all cancelled, under 1 MiB stays resident.
-//! An occupied slot never moves (its key must stay valid), so a long-lived timer in a high slot
-//! keeps the free slots below it until it goes. Each array is one allocation, which the
-//! allocator returns to the system whole.
+//! **Memory is given back** once most of it is free, so a burst does not pin its peak: a
+//! bucket's array halves once under a quarter full, and once under a quarter of the slots are
+//! occupied, the free slots at the end of the slot array are cut off and the array shrinks to
+//! twice what is left (amortised O(1) per cancel; a queue hovering at a threshold does not
+//! reallocate back and forth). After a million timers are armed and all cancelled, under 1 MiB
+//! stays resident. An occupied slot never moves (its key must stay valid), so a long-lived timer
+//! in a high slot keeps the free slots below it until it goes. Each array is one allocation,
+//! which the allocator returns to the system whole.
 //!
 //! Contention: worker threads registering and cancelling at once take different shard locks. The
 //! one lock they share (the waiter's "view" of the earliest deadline) is taken only by a

@@ -1,27 +1,48 @@
-//! The timer queue: a slab of timer slots ordered by a 4-ary min-heap with back-indices.
+//! The timer queue: a slab of timer slots ordered by a hierarchical timing wheel.
 //!
 //! This is a plain single-threaded data structure; [`Timer`](crate::Timer) keeps one behind a
-//! mutex. Every operation is O(1) or O(log₄ n):
+//! mutex. Inserting, moving and cancelling a timer is O(1); firing one is amortised O(levels):
 //!
-//! - **slots** hold what a timer fires (a waker or a callback). A slot is addressed by a [`Key`]:
-//!   its index plus a generation that changes each time the slot is freed, so a stale key held by
-//!   a concurrent firing can never touch the slot's next occupant. Free slots form a doubly
-//!   linked list through the slots themselves (no memory besides the slots), so allocation,
-//!   release and unlinking any free slot are O(1) and never move a slot.
-//! - **heap** orders the queued slots by deadline. Each heap node is 16 bytes (deadline and slot
-//!   index side by side, so sifting compares without touching the slots), and each queued slot
-//!   records its node's position, so a timer is removed or moved from the middle of the heap in
-//!   O(log₄ n) instead of being searched for (the O(n) cancel that calloop pays) or left behind as
-//!   a tombstone until its deadline.
+//! - **slots** hold what a timer fires (a waker or a callback) and its deadline. A slot is
+//!   addressed by a [`Key`]: its index plus a generation that changes each time the slot is
+//!   freed, so a stale key held by a concurrent firing can never touch the slot's next occupant.
+//!   Free slots form a doubly linked list through the slots themselves, so allocation, release
+//!   and unlinking any free slot are O(1) and never move a slot.
+//! - **buckets** are arrays of slot indices in no order; a queued slot records its bucket and
+//!   its place in it, so it leaves in O(1) (the last member takes its place). Arrays rather than
+//!   linked lists: moving a bucket's timers reads their slots at addresses known in advance,
+//!   which the processor fetches in parallel, where a list walk waits for each slot in turn.
+//! - **the wheel** has `LEVELS` levels of 64 buckets; a level-`l` bucket spans 2^(10+6l) ns
+//!   (level 0: 1,024 ns; level 8 spans the whole 64-bit range, so no overflow list is needed). A
+//!   timer is placed relative to `elapsed` (the time the queue last caught up with) at the level
+//!   of the highest 6-bit digit in which its deadline differs from `elapsed`: so every level-`l`
+//!   timer lies in the current level-`l+1` bucket and in a later level-`l` bucket than
+//!   `elapsed`, all of level `l` comes before all of level `l+1`, and each level's buckets are in
+//!   time order from bit 0 of its occupancy bitmap (no wrap-around). The earliest bucket is
+//!   therefore the lowest set bit of the lowest non-empty level. A deadline at or before
+//!   `elapsed` goes to the current level-0 bucket.
+//! - **firing** (`pop_due`) takes the earliest bucket once it is due: its timers at or before
+//!   `now` go, sorted by deadline, to the due list, from which they are popped (a cancelled one
+//!   leaves a hole there); the others are cascaded, placed again at a finer level as `elapsed`
+//!   moves to the bucket's start. A timer moves at most once per level.
+//! - **the earliest deadline** (`earliest`) is kept in O(1) as a lower bound of every queued
+//!   deadline that is exact unless the earliest timer was cancelled or moved since it was last
+//!   made exact (it then stays where it was: at worst one wake that fires nothing). Each bucket
+//!   tracks the earliest deadline queued in it since it was last empty, so `pop_due` makes the
+//!   bound exact again from the earliest bucket (scanning it in level 0, where buckets hold a
+//!   microsecond of timers): once it returns `None`, the bound is above `now`. A waiter
+//!   sleeping until the bound therefore wakes at the earliest deadline itself, and a coarse
+//!   bucket is cascaded then, when its first timer is due, not at its start. `elapsed` only
+//!   moves to a time before both the bound and the earliest bucket's start (or to that start,
+//!   cascading it), so no timer ever has to change level without being taken out.
+//! - **memory** goes back once most of it is free (see `release_free_slots`): the slab, whose
+//!   keys must stay valid, cuts off its free tail when under a quarter occupied and shrinks once
+//!   under a quarter of its capacity; a bucket's array halves once under a quarter full. That
+//!   stays amortised O(1) and never thrashes around a threshold.
 //!
-//! - **memory** goes back once most of it is free (see `release_free_slots`): the heap halves
-//!   its array when under a quarter full; the slab, whose keys must stay valid, cuts off its
-//!   free tail when under a quarter occupied and shrinks once under a quarter of its capacity.
-//!   Both stay amortised O(1) and never thrash around a threshold.
-//!
-//! A 4-ary heap halves the depth of a binary one (10 levels for a million timers) and its four
-//! children share a cache line, which makes it faster than a binary heap for the sift-down that
-//! every removal does.
+//! Compared with a heap, cancelling touches at most one other timer (the one taking its place)
+//! where a 4-ary heap's removal rewrites the position of one timer per level, each a cache miss
+//! in a large queue.
 
 use std::fmt;
 use std::mem;
@@ -32,16 +53,26 @@ pub(crate) type Tick = u64;
 /// The deadline of a timer that never fires. Such a timer is registered but never queued.
 pub(crate) const NEVER: Tick = Tick::MAX;
 
-/// `Slot::position` of a slot that is occupied but not in the heap.
-const NOT_QUEUED: u32 = u32::MAX;
-/// End of the free list. Not a slot index: `insert` never hands it out.
+/// End of the free list, a hole in `due`. Not a slot index: `insert` never hands it out.
 const NO_SLOT: u32 = u32::MAX;
-/// Children per heap node. `earliest_child` compares four at once.
-const ARITY: usize = 4;
-const _: () = assert!(ARITY == 4);
-/// Below this many slots or heap nodes (2 KiB of slots, 1 KiB of heap) memory is not given back.
-/// Tiny in unit tests, so that the property test's small queues trim too.
+/// `Slot::list` of an occupied slot that is not queued.
+const NOT_QUEUED: u32 = u32::MAX;
+/// `Slot::list` of a slot in `due`.
+const DUE: u32 = u32::MAX - 1;
+/// Bits of a deadline below level 0's bucket: 1,024 ns buckets.
+const GRAIN_BITS: u32 = 10;
+/// Buckets per level, as bits: 64, one occupancy bitmap word.
+const LEVEL_BITS: u32 = 6;
+const BUCKETS: usize = 1 << LEVEL_BITS;
+/// Levels: `GRAIN_BITS + LEVELS * LEVEL_BITS >= 64` covers every tick.
+const LEVELS: usize = 9;
+const _: () = assert!(GRAIN_BITS as usize + LEVELS * LEVEL_BITS as usize >= 64);
+/// Below this many slots (3 KiB) memory is not given back. Tiny in unit tests, so that the
+/// property test's small queues trim too.
 const FLOOR: usize = if cfg!(test) { 4 } else { 64 };
+/// A bucket's array, the due list or the sort buffer, emptied, keeps at most this capacity;
+/// a bucket's shrinks once under a quarter full above it.
+const KEPT: usize = if cfg!(test) { 4 } else { 1024 };
 
 /// Identifies one occupant of one slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,41 +82,18 @@ pub(crate) struct Key {
 }
 
 struct Slot<T> {
+    /// Occupied: the deadline (meaningful while queued).
+    deadline: Tick,
     /// Incremented when the slot is freed, so keys to the previous occupant stop matching.
     generation: u32,
-    /// Occupied: the heap position of this slot's node, or `NOT_QUEUED`. Free: the next free
-    /// slot, or `NO_SLOT`.
-    position: u32,
-    target: Entry<T>,
-}
-
-/// What a slot holds. As small as `Option<T>` for the timer's targets (which have spare tag
-/// values), so the free list's back link costs no memory.
-enum Entry<T> {
-    Occupied(T),
-    /// `prev` is the previous free slot; meaningless for the head of the free list.
-    Free {
-        prev: u32,
-    },
-}
-
-impl<T> Entry<T> {
-    fn is_occupied(&self) -> bool {
-        matches!(self, Entry::Occupied(_))
-    }
-
-    fn as_mut(&mut self) -> Option<&mut T> {
-        match self {
-            Entry::Occupied(target) => Some(target),
-            Entry::Free { .. } => None,
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Node {
-    deadline: Tick,
-    slot: u32,
+    /// Occupied and queued: the slot's place in its bucket's array, or in `due`. Free: the next
+    /// free slot, or `NO_SLOT`.
+    place: u32,
+    /// Occupied: the bucket (`level * BUCKETS + bucket`), `DUE` or `NOT_QUEUED`. Free: the
+    /// previous free slot (meaningless for the head of the free list).
+    list: u32,
+    /// `None` for a free slot.
+    target: Option<T>,
 }
 
 /// Timers ordered by deadline, each holding a `T` (what firing it wakes or runs).
@@ -98,23 +106,50 @@ pub(crate) struct TimerQueue<T> {
     /// The generation a new slot starts at: above every generation a slot cut off the end of
     /// `slots` ever had, so that a stale key to a cut-off slot never matches its successor.
     epoch: u32,
-    heap: Vec<Node>,
     /// `quarter(slots.len())`, kept with the length so that a removal checks one number.
     trim_below: usize,
-    /// `quarter(heap.capacity())`, kept with the capacity.
-    shrink_below: usize,
+    /// Queued timers (in buckets or due).
+    queued: usize,
+    /// The time the wheel is placed relative to (see the module docs). Never above a `now` the
+    /// queue was given, or a time it was told the clock reached.
+    elapsed: Tick,
+    /// A lower bound of every queued deadline (see the module docs); `NEVER` iff none is queued.
+    bound: Tick,
+    /// The slots in each bucket, level by level, in no order (`LEVELS * BUCKETS` of them; on
+    /// the heap, as a loom thread's small stack cannot hold a queue).
+    buckets: Box<[Vec<u32>]>,
+    /// Per bucket, the earliest deadline queued in it since it was last empty: exact unless
+    /// that timer left, and never before the bucket's start (`LEVELS * BUCKETS` of them).
+    bucket_min: Box<[Tick]>,
+    /// Per level, which buckets are non-empty.
+    nonempty: [u64; LEVELS],
+    /// Timers found due, in deadline order, from `due_next` on; `NO_SLOT` for one cancelled.
+    due: Vec<u32>,
+    due_next: usize,
+    /// The earliest deadline in `due` when it was filled.
+    due_min: Tick,
+    /// Sort buffer of `stage` and `cascade`.
+    scratch: Vec<(Tick, u32)>,
 }
 
 impl<T> TimerQueue<T> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             slots: Vec::new(),
             free: NO_SLOT,
             occupied: 0,
             epoch: 0,
-            heap: Vec::new(),
             trim_below: 0,
-            shrink_below: 0,
+            queued: 0,
+            elapsed: 0,
+            bound: NEVER,
+            buckets: (0..LEVELS * BUCKETS).map(|_| Vec::new()).collect(),
+            bucket_min: vec![NEVER; LEVELS * BUCKETS].into_boxed_slice(),
+            nonempty: [0; LEVELS],
+            due: Vec::new(),
+            due_next: 0,
+            due_min: NEVER,
+            scratch: Vec::new(),
         }
     }
 
@@ -122,18 +157,20 @@ impl<T> TimerQueue<T> {
     ///
     /// # Panics
     ///
-    /// With more than 4,294,967,294 timers registered at once (about 170 GB of timers), like
+    /// With more than 4,294,967,293 timers registered at once (about 200 GB of timers), like
     /// `Vec` panics on capacity overflow.
     pub(crate) fn insert(&mut self, deadline: Tick, target: T) -> Key {
         let index = if self.free == NO_SLOT {
             let index = u32::try_from(self.slots.len())
                 .ok()
-                .filter(|&index| index != NO_SLOT)
-                .expect("timer queue capacity overflow: more than u32::MAX - 1 timers");
+                .filter(|&index| index < DUE)
+                .expect("timer queue capacity overflow: more than u32::MAX - 2 timers");
             self.slots.push(Slot {
+                deadline,
                 generation: self.epoch,
-                position: NOT_QUEUED,
-                target: Entry::Occupied(target),
+                place: NO_SLOT,
+                list: NOT_QUEUED,
+                target: Some(target),
             });
             self.trim_below = quarter(self.slots.len());
             index
@@ -141,9 +178,9 @@ impl<T> TimerQueue<T> {
             // The new head's back link goes stale: a head's is never read.
             let index = self.free;
             let slot = &mut self.slots[index as usize];
-            self.free = slot.position;
-            slot.position = NOT_QUEUED;
-            slot.target = Entry::Occupied(target);
+            self.free = slot.place;
+            slot.list = NOT_QUEUED;
+            slot.target = Some(target);
             index
         };
         self.occupied += 1;
@@ -157,21 +194,16 @@ impl<T> TimerQueue<T> {
     /// Frees the slot of `key` (unqueuing it) and returns its target, or `None` for a stale key.
     #[inline(always)]
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
-        let position = self.slot(key)?.position;
-        if position != NOT_QUEUED {
-            self.unqueue(position as usize);
+        if self.slot(key)?.list != NOT_QUEUED {
+            self.unqueue(key.index);
         }
         let head = self.free;
         let slot = &mut self.slots[key.index as usize];
         slot.generation = slot.generation.wrapping_add(1);
-        slot.position = head;
-        // Occupied: `slot` checked it.
-        let target = match mem::replace(&mut slot.target, Entry::Free { prev: NO_SLOT }) {
-            Entry::Occupied(target) => Some(target),
-            Entry::Free { .. } => None,
-        };
+        slot.place = head;
+        let target = slot.target.take();
         if let Some(head) = self.slots.get_mut(head as usize) {
-            head.target = Entry::Free { prev: key.index };
+            head.list = key.index;
         }
         self.free = key.index;
         self.occupied -= 1;
@@ -185,21 +217,11 @@ impl<T> TimerQueue<T> {
         let Some(slot) = self.slot(key) else {
             return false;
         };
-        let position = slot.position;
-        match (position == NOT_QUEUED, deadline == NEVER) {
-            (true, true) => {}
-            (true, false) => self.enqueue(key.index, deadline),
-            (false, true) => self.unqueue(position as usize),
-            (false, false) => {
-                let position = position as usize;
-                let earlier = deadline < self.heap[position].deadline;
-                self.heap[position].deadline = deadline;
-                if earlier {
-                    self.sift_up(position);
-                } else {
-                    self.sift_down(position);
-                }
-            }
+        if slot.list != NOT_QUEUED {
+            self.unqueue(key.index);
+        }
+        if deadline != NEVER {
+            self.enqueue(key.index, deadline);
         }
         true
     }
@@ -212,214 +234,250 @@ impl<T> TimerQueue<T> {
 
     /// Whether `key` is queued (registered with a deadline that has not fired).
     pub(crate) fn is_queued(&self, key: Key) -> bool {
-        self.slot(key).is_some_and(|slot| slot.position != NOT_QUEUED)
+        self.slot(key).is_some_and(|slot| slot.list != NOT_QUEUED)
     }
 
-    /// The earliest queued deadline, or [`NEVER`].
+    /// A lower bound of every queued deadline, [`NEVER`] iff none is queued: exact unless the
+    /// earliest timer was cancelled or moved since `pop_due` last ran, and above the `now` that
+    /// `pop_due` last returned `None` for, unless a timer was queued at or before that since.
     pub(crate) fn earliest(&self) -> Tick {
-        self.heap.first().map_or(NEVER, |node| node.deadline)
+        self.bound
     }
 
     /// Number of queued timers.
     pub(crate) fn len(&self) -> usize {
-        self.heap.len()
+        self.queued
     }
 
-    /// Unqueues the earliest timer if its deadline is at or before `now`, leaving its slot
-    /// occupied; returns its key, deadline and target.
+    /// Tells the queue that the clock reached `now`: while nothing is queued, later
+    /// registrations are placed relative to it (a wheel left behind by an idle shard would put
+    /// them in coarse buckets, costing cascades). O(1); callers check `len() == 0` first, to
+    /// skip reading the clock.
+    pub(crate) fn catch_up(&mut self, now: Tick) {
+        if self.queued == 0 && now > self.elapsed {
+            self.elapsed = now;
+        }
+    }
+
+    /// Unqueues a timer whose deadline is at or before `now`, leaving its slot occupied; returns
+    /// its key, deadline and target. Timers come in deadline order, and once this returns
+    /// `None`, [`earliest`](Self::earliest) is above `now`.
     pub(crate) fn pop_due(&mut self, now: Tick) -> Option<(Key, Tick, &mut T)> {
-        let root = *self.heap.first().filter(|root| root.deadline <= now)?;
-        self.unqueue(0);
-        let slot = &mut self.slots[root.slot as usize];
-        let key = Key { index: root.slot, generation: slot.generation };
-        Some((key, root.deadline, slot.target.as_mut()?))
+        let index = loop {
+            if let Some(&index) = self.due.get(self.due_next) {
+                self.due_next += 1;
+                if index != NO_SLOT {
+                    break index;
+                }
+                continue;
+            }
+            if !self.due.is_empty() {
+                self.clear_due();
+            }
+            if self.bound > now && self.horizon() > now {
+                if now > self.elapsed {
+                    self.elapsed = now;
+                }
+                return None;
+            }
+            self.advance(now);
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.list = NOT_QUEUED;
+        self.queued -= 1;
+        if self.queued == 0 {
+            self.bound = NEVER;
+        }
+        let slot = &mut self.slots[index as usize];
+        let key = Key { index, generation: slot.generation };
+        Some((key, slot.deadline, slot.target.as_mut()?))
+    }
+
+    /// The start of the earliest bucket if that is above level 0, else `NEVER`: `elapsed` may
+    /// move to a time before it (and before `bound`) without a timer changing level.
+    fn horizon(&self) -> Tick {
+        match self.nonempty.iter().position(|&bits| bits != 0) {
+            Some(level) if level > 0 => {
+                bucket_start(self.elapsed, level, self.nonempty[level].trailing_zeros() as usize)
+            }
+            _ => NEVER,
+        }
+    }
+
+    /// One step of catching up with `now` (at or after `bound` or the earliest bucket's start,
+    /// nothing due): takes the earliest bucket if it has begun, cascading it or moving its due
+    /// timers to `due`; then makes `bound` exact (unless the earliest timer of its new earliest
+    /// bucket was cancelled since that bucket was last empty).
+    fn advance(&mut self, now: Tick) {
+        let Some(level) = self.nonempty.iter().position(|&bits| bits != 0) else {
+            self.bound = NEVER; // Only reached with nothing queued.
+            return;
+        };
+        let bucket = self.nonempty[level].trailing_zeros() as usize;
+        let start = bucket_start(self.elapsed, level, bucket);
+        if level == 0 || start <= now {
+            if level > 0 {
+                // Everything in it is at or after `start`, which is after `elapsed`.
+                self.elapsed = start;
+            }
+            self.take_due(level * BUCKETS + bucket, now);
+        }
+        self.refresh();
+    }
+
+    /// Empties bucket `list` (the earliest), moving its timers due at `now` to `due` in deadline
+    /// order and placing the others again (in a finer level, unless `list` is in level 0).
+    fn take_due(&mut self, list: usize, now: Tick) {
+        let mut bucket = mem::take(&mut self.buckets[list]);
+        self.nonempty[list / BUCKETS] &= !(1 << (list % BUCKETS));
+        self.bucket_min[list] = NEVER;
+        let mut scratch = mem::take(&mut self.scratch);
+        for &index in &bucket {
+            let deadline = self.slots[index as usize].deadline;
+            if deadline <= now {
+                scratch.push((deadline, index));
+            } else {
+                self.link(index, deadline);
+            }
+        }
+        bucket.clear();
+        if self.buckets[list].is_empty() && bucket.capacity() <= KEPT {
+            self.buckets[list] = bucket;
+        }
+        if scratch.len() > 1 {
+            scratch.sort_unstable();
+        }
+        for &(deadline, index) in &scratch {
+            self.due_min = self.due_min.min(deadline);
+            let slot = &mut self.slots[index as usize];
+            slot.list = DUE;
+            // `due.len() < slots.len() < u32::MAX` (see `insert`).
+            slot.place = self.due.len() as u32;
+            self.due.push(index);
+        }
+        scratch.clear();
+        if scratch.capacity() <= KEPT {
+            self.scratch = scratch;
+        }
+    }
+
+    /// Sets `bound` to its exact value: the due timers', the earliest level-0 bucket's earliest
+    /// deadline, or the earliest bucket's `bucket_min`.
+    fn refresh(&mut self) {
+        if self.due_next < self.due.len() {
+            self.bound = self.due_min;
+            return;
+        }
+        let Some(level) = self.nonempty.iter().position(|&bits| bits != 0) else {
+            self.bound = NEVER;
+            return;
+        };
+        let bucket = self.nonempty[level].trailing_zeros() as usize;
+        self.bound = if level == 0 {
+            let slots = &self.slots;
+            self.buckets[bucket].iter().map(|&index| slots[index as usize].deadline).min().unwrap_or(NEVER)
+        } else {
+            self.bucket_min[level * BUCKETS + bucket]
+        };
+    }
+
+    fn clear_due(&mut self) {
+        self.due.clear();
+        self.due_next = 0;
+        self.due_min = NEVER;
+        if self.due.capacity() > KEPT {
+            self.due = Vec::new();
+        }
     }
 
     fn slot(&self, key: Key) -> Option<&Slot<T>> {
         self.slots
             .get(key.index as usize)
-            .filter(|slot| slot.generation == key.generation && slot.target.is_occupied())
+            .filter(|slot| slot.generation == key.generation && slot.target.is_some())
     }
 
-    /// Queues the unqueued slot `slot` at `deadline` (not `NEVER`).
+    /// Queues the unqueued slot `index` at `deadline` (not `NEVER`).
     #[inline]
-    fn enqueue(&mut self, slot: u32, deadline: Tick) {
-        let position = self.heap.len();
-        let grows = position == self.heap.capacity();
-        self.heap.push(Node { deadline, slot });
-        if grows {
-            self.shrink_below = quarter(self.heap.capacity());
-        }
-        self.sift_up(position);
+    fn enqueue(&mut self, index: u32, deadline: Tick) {
+        self.queued += 1;
+        self.link(index, deadline);
     }
 
-    /// Removes the node at `position` from the heap and marks its slot unqueued.
-    #[inline]
-    fn unqueue(&mut self, position: usize) {
-        let removed = self.heap.swap_remove(position);
-        self.slots[removed.slot as usize].position = NOT_QUEUED;
-        if position < self.heap.len() {
-            if position > 0 && self.heap[position].deadline < self.heap[(position - 1) / ARITY].deadline {
-                self.sift_up(position);
-            } else {
-                self.sift_down(position);
-            }
-        }
-        self.release_spare_capacity();
-    }
-
-    fn sift_up(&mut self, mut position: usize) {
-        let heap = &mut self.heap[..];
-        let slots = &mut self.slots[..];
-        let node = heap[position];
-        while position > 0 {
-            let parent = (position - 1) / ARITY;
-            let above = heap[parent];
-            if above.deadline <= node.deadline {
-                break;
-            }
-            heap[position] = above;
-            set_position(slots, above.slot, position);
-            position = parent;
-        }
-        heap[position] = node;
-        set_position(slots, node.slot, position);
-    }
-
-    fn sift_down(&mut self, mut position: usize) {
-        let heap = &mut self.heap[..];
-        let slots = &mut self.slots[..];
-        let node = heap[position];
-        loop {
-            let first_child = position * ARITY + 1;
-            let Some(children) = heap.get(first_child..).filter(|children| !children.is_empty()) else {
-                break;
-            };
-            let child = first_child + earliest_child(children);
-            let below = heap[child];
-            if below.deadline >= node.deadline {
-                break;
-            }
-            heap[position] = below;
-            set_position(slots, below.slot, position);
-            position = child;
-        }
-        heap[position] = node;
-        set_position(slots, node.slot, position);
-    }
-
-    /// Gives memory back once the heap uses under a quarter of it, so a burst of a million
-    /// timers does not pin its peak forever; amortised O(1), as each halving follows at least as
-    /// many removals as it frees places.
-    #[inline]
-    fn release_spare_capacity(&mut self) {
-        if self.heap.len() < self.shrink_below {
-            self.halve_heap();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn halve_heap(&mut self) {
-        self.heap.shrink_to(self.heap.capacity() / 2);
-        self.shrink_below = quarter(self.heap.capacity());
-    }
-
-    /// Gives slab memory back once under a quarter of the slots are occupied.
-    ///
-    /// Keys name slot indices, so an occupied slot never moves: only the free slots at the end
-    /// can go. Under a quarter occupied, whenever the last slot is free, the free slots at the
-    /// end are taken off the free list and cut off at once. That costs O(slots cut): each one is
-    /// unlinked in O(1), or, when the free slots that stay are fewer than those cut, the
-    /// remaining slots (fewer than 5/3 of those cut, as under a quarter are occupied) are
-    /// relinked in one pass. Each slot is cut at most once per time it was added, so removal
-    /// stays amortised O(1). The array then shrinks to twice its length once that is under a
-    /// quarter of its capacity, so a queue hovering at a threshold needs as many operations as
-    /// it has slots before it reallocates again. The array is one allocation, which the
-    /// allocator hands back to the system whole when it is large (no million small blocks
-    /// stranded in its free lists).
-    ///
-    /// A timer that lives long in a high slot keeps the slots below it; that is the price of
-    /// keys that stay valid without an indirection.
-    #[inline]
-    fn release_free_slots(&mut self) {
-        if (self.occupied as usize) < self.trim_below
-            && self.slots.last().is_some_and(|last| !last.target.is_occupied())
-        {
-            self.cut_free_tail();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn cut_free_tail(&mut self) {
-        // One pass from the end over the free tail: where it starts, and its newest generation.
-        let mut keep = self.slots.len();
-        for slot in self.slots.iter().rev() {
-            if slot.target.is_occupied() {
-                break;
-            }
-            // Freeing a slot bumped its generation past every key to it; `wrapping_sub` orders
-            // generations the way the keys' wrapping increments do.
-            if slot.generation.wrapping_sub(self.epoch) < u32::MAX / 2 {
-                self.epoch = slot.generation;
-            }
-            keep -= 1;
-        }
-        let free_kept = keep - self.occupied as usize;
-        if free_kept <= self.slots.len() - keep {
-            // Most free slots go: relinking the few that stay (in index order, so the next
-            // timers fill the lowest slots) is cheaper than unlinking the many that go.
-            // SAFETY: `keep <= len`, and every slot from `keep` on is free (the pass above
-            // stopped at the last occupied one). A free slot holds only indices, nothing to
-            // drop, so cutting them off without dropping each (as `truncate` would, one check
-            // per slot) leaks nothing.
-            unsafe { self.slots.set_len(keep) };
-            self.free = NO_SLOT;
-            for (index, slot) in self.slots.iter_mut().enumerate().rev() {
-                if !slot.target.is_occupied() {
-                    slot.position = self.free;
-                    // `index < slots.len() < u32::MAX` (see `insert`).
-                    self.free = index as u32;
-                }
-            }
-            let mut prev = NO_SLOT;
-            let mut next = self.free;
-            while let Some(slot) = self.slots.get_mut(next as usize) {
-                slot.target = Entry::Free { prev };
-                (prev, next) = (next, slot.position);
-            }
+    /// Puts slot `index` in its bucket for `deadline`, lowering `bound` to what it contributes.
+    /// Inlined: a call's register saves cost a quarter of it.
+    #[inline(always)]
+    fn link(&mut self, index: u32, deadline: Tick) {
+        let elapsed = self.elapsed;
+        // The level of the highest 6-bit digit (above the grain) in which the deadline differs
+        // from `elapsed`.
+        let (level, bucket) = if deadline <= elapsed {
+            (0, bucket_of(elapsed, 0))
         } else {
-            while self.slots.len() > keep {
-                let index = self.slots.len() - 1;
-                let (prev, next) = match self.slots[index] {
-                    Slot { position: next, target: Entry::Free { prev }, .. } => (prev, next),
-                    Slot { target: Entry::Occupied(_), .. } => break, // `keep` says this is not
-                };
-                // `index < u32::MAX` (see `insert`).
-                if index as u32 == self.free {
-                    self.free = next;
-                } else {
-                    self.slots[prev as usize].position = next;
-                }
-                if let Some(next) = self.slots.get_mut(next as usize) {
-                    next.target = Entry::Free { prev };
-                }
-                self.slots.pop();
-            }
-        }
-        shrink(&mut self.slots);
-        self.trim_below = quarter(self.slots.len());
+            let level = (((elapsed ^ deadline) >> GRAIN_BITS) | 1).ilog2() / LEVEL_BITS;
+            (level as usize, bucket_of(deadline, level as usize))
+        };
+        let list = level * BUCKETS + bucket;
+        let members = &mut self.buckets[list];
+        // `members.len() < slots.len() < u32::MAX` (see `insert`).
+        let place = members.len() as u32;
+        members.push(index);
+        let slot = &mut self.slots[index as usize];
+        slot.deadline = deadline;
+        // `list < LEVELS * BUCKETS`.
+        slot.list = list as u32;
+        slot.place = place;
+        self.nonempty[level] |= 1 << bucket;
+        let earliest = &mut self.bucket_min[list];
+        *earliest = (*earliest).min(deadline);
+        self.bound = self.bound.min(deadline);
     }
 
-    /// Slots allocated (occupied and free), for tests of memory release.
-    #[cfg(test)]
-    fn slot_capacity(&self) -> usize {
-        self.slots.capacity()
+    /// Takes queued slot `index` out of its bucket or `due`. `bound` stays (a lower bound still)
+    /// unless nothing is left queued.
+    #[inline]
+    fn unqueue(&mut self, index: u32) {
+        let Slot { place, list, .. } = self.slots[index as usize];
+        self.slots[index as usize].list = NOT_QUEUED;
+        if list == DUE {
+            self.due[place as usize] = NO_SLOT;
+        } else {
+            let members = &mut self.buckets[list as usize];
+            members.swap_remove(place as usize);
+            if let Some(&moved) = members.get(place as usize) {
+                self.slots[moved as usize].place = place;
+            } else if members.is_empty() {
+                self.nonempty[list as usize / BUCKETS] &= !(1 << (list as usize % BUCKETS));
+                self.bucket_min[list as usize] = NEVER;
+            }
+            if members.capacity() > KEPT && members.len() < members.capacity() / 4 {
+                members.shrink_to(members.len() * 2);
+            }
+        }
+        self.queued -= 1;
+        if self.queued == 0 {
+            self.bound = NEVER;
+        }
     }
 }
 
-/// A quarter of `n`, or 0 (never reached) while `n` is at most `FLOOR`: the thresholds below
+/// The bucket of `tick` at `level`.
+#[inline]
+fn bucket_of(tick: Tick, level: usize) -> usize {
+    ((tick >> (GRAIN_BITS + LEVEL_BITS * level as u32)) & (BUCKETS as u64 - 1)) as usize
+}
+
+/// The first tick of bucket `bucket` at `level` in the level-`level + 1` bucket of `elapsed`.
+#[inline]
+fn bucket_start(elapsed: Tick, level: usize, bucket: usize) -> Tick {
+    let shift = GRAIN_BITS + LEVEL_BITS * level as u32;
+    let above = elapsed.checked_shr(shift + LEVEL_BITS).unwrap_or(0);
+    let base = above.checked_shl(shift + LEVEL_BITS).unwrap_or(0);
+    base | (bucket as u64) << shift
+}
+
+mod memory;
+
+/// A quarter of `n`, or 0 (never reached) while `n` is at most `FLOOR`: the threshold below
 /// which memory is given back.
 fn quarter(n: usize) -> usize {
     if n > FLOOR {
@@ -429,44 +487,12 @@ fn quarter(n: usize) -> usize {
     }
 }
 
-/// Halves or more the capacity of `vec` once it holds under a quarter of it, down to twice its
-/// length and no less than `FLOOR`.
-fn shrink<E>(vec: &mut Vec<E>) {
-    if vec.capacity() > FLOOR && vec.len() < vec.capacity() / 4 {
-        vec.shrink_to((vec.len() * 2).max(FLOOR));
-    }
-}
-
-/// The index of the earliest of the first `ARITY` (four) of `children` (at least one).
-///
-/// With all four present, a tournament of three comparisons and no data-dependent loop exit: this
-/// runs once per level of every sift-down, the hot loop of firing.
-fn earliest_child(children: &[Node]) -> usize {
-    if let [a, b, c, d, ..] = children {
-        let (left, left_deadline) = if b.deadline < a.deadline { (1, b.deadline) } else { (0, a.deadline) };
-        let (right, right_deadline) = if d.deadline < c.deadline { (3, d.deadline) } else { (2, c.deadline) };
-        return if right_deadline < left_deadline { right } else { left };
-    }
-    let mut earliest = 0;
-    for (index, child) in children.iter().enumerate().skip(1) {
-        if child.deadline < children[earliest].deadline {
-            earliest = index;
-        }
-    }
-    earliest
-}
-
-/// Records in slot `slot` that its node is at heap `position`.
-fn set_position<T>(slots: &mut [Slot<T>], slot: u32, position: usize) {
-    // `position < heap.len() <= slots.len() < u32::MAX` (see `insert`), so it fits.
-    slots[slot as usize].position = position as u32;
-}
-
 impl<T> fmt::Debug for TimerQueue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TimerQueue")
-            .field("queued", &self.heap.len())
+            .field("queued", &self.queued)
             .field("slots", &self.slots.len())
+            .field("earliest", &self.bound)
             .finish_non_exhaustive()
     }
 }

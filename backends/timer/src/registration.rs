@@ -37,7 +37,7 @@ impl Timer {
     /// `deadline`, never before. It receives the deadline it was scheduled for and returns whether
     /// to fire again: [`TimerAction::Reschedule`] at a new deadline, or [`TimerAction::Stop`].
     ///
-    /// Registration is O(log n) in the number of pending timers and may be done from any thread;
+    /// Registration is O(1) in the number of pending timers and may be done from any thread;
     /// if `deadline` becomes the earliest, the blocked waiter is woken to honour it. A deadline in
     /// the past fires on the next wait, one too far away to represent never fires.
     ///

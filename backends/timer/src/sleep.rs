@@ -77,7 +77,7 @@ impl Sleep {
     /// Moves the deadline to `deadline`, earlier or later, even after the sleep completed: it
     /// then completes again at the new deadline.
     ///
-    /// O(log n) in the number of pending timers; no allocation. If the sleep is registered and
+    /// O(1) in the number of pending timers; no allocation. If the sleep is registered and
     /// the new deadline becomes the timer's earliest, the blocked waiter is woken to honour it.
     pub fn reset(&mut self, deadline: Instant) {
         self.reset_tick(self.timer.tick_of(deadline));

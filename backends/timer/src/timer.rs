@@ -144,8 +144,12 @@ impl Shared {
     pub(crate) fn insert_tracked(&self, deadline: Tick, target: Target) -> (TimerKey, bool) {
         let index = thread_ordinal() % self.shards.len();
         let shard = &self.shards[index];
-        let ((key, tracked), lowered) =
-            shard.update(|queue| (queue.insert(deadline, target), shard.is_above_mark(deadline)));
+        let ((key, tracked), lowered) = shard.update(|queue| {
+            if queue.len() == 0 {
+                queue.catch_up(self.clock.reached());
+            }
+            (queue.insert(deadline, target), shard.is_above_mark(deadline))
+        });
         self.lowered(lowered);
         // `shards.len() <= 64`.
         (TimerKey { shard: index as u32, key }, tracked)
@@ -163,6 +167,9 @@ impl Shared {
                 if !slot.will_wake(waker) {
                     replaced = Some(std::mem::replace(slot, waker.clone()));
                 }
+            }
+            if queue.len() == 0 {
+                queue.catch_up(self.clock.reached());
             }
             queue.schedule(key.key, deadline).then(|| shard.is_above_mark(deadline))
         });
@@ -302,7 +309,8 @@ impl EventSource for Timer {
         self.shared.notify_waiter();
     }
 
-    /// The earliest pending deadline, to the nanosecond.
+    /// The earliest pending deadline, to the nanosecond. After the earliest timer is cancelled
+    /// or moved later, it may stay earlier until the next wait (a wake-up that fires nothing).
     ///
     /// On a [manual clock](Timer::with_manual_clock) the real time means nothing: this is `None`
     /// until a timer is due, then an instant in the past.

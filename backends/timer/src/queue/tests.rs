@@ -1,6 +1,6 @@
 //! Unit tests of the timer queue: its behaviour against a model, and its memory release.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use proptest::prelude::*;
 
@@ -9,8 +9,8 @@ use crate::timer::Target;
 
 /// The crate docs state the memory per pending timer; keep them honest.
 #[test]
-fn a_pending_timer_takes_48_bytes_and_a_sleep_48_more() {
-    assert_eq!(std::mem::size_of::<Slot<Target>>() + std::mem::size_of::<Node>(), 48);
+fn a_pending_timer_takes_52_bytes_and_a_sleep_48_more() {
+    assert_eq!(std::mem::size_of::<Slot<Target>>() + std::mem::size_of::<u32>(), 52);
     assert_eq!(std::mem::size_of::<crate::Sleep>(), 48);
 }
 
@@ -49,7 +49,8 @@ fn cancelling_every_timer_gives_the_memory_back_in_any_order() {
         }
         assert_eq!(queue.len(), 0);
         assert!(queue.slot_capacity() <= 2 * FLOOR, "{} slots kept", queue.slot_capacity());
-        assert!(queue.heap.capacity() <= 2 * FLOOR, "{} heap nodes kept", queue.heap.capacity());
+        let kept: usize = queue.buckets.iter().map(Vec::capacity).sum();
+        assert!(kept <= LEVELS * BUCKETS * KEPT, "{kept} bucket places kept");
     }
 }
 
@@ -144,22 +145,51 @@ fn a_slab_trimmed_at_the_threshold_regrows_without_thrashing() {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Insert(Tick),
+    Insert(When),
     Remove(usize),
-    Schedule(usize, Tick),
-    PopDue(Tick),
+    Schedule(usize, When),
+    /// Moves the clock forward by this much and pops everything due.
+    PopDue(u64),
+    /// Like the waiter: moves the clock to the reported earliest deadline and pops what is due.
+    WakeAtEarliest,
+    /// A registration tells the queue the clock reached (a time at or before) now.
+    CatchUp,
 }
 
-fn deadline() -> impl Strategy<Value = Tick> {
-    prop_oneof![8 => 0..50u64, 1 => Just(NEVER)]
+/// A deadline relative to the clock: past, near (level 0 to 2), far (any level), or never.
+#[derive(Clone, Copy, Debug)]
+enum When {
+    Past(u64),
+    After(u64),
+    Never,
+}
+
+fn when() -> impl Strategy<Value = When> {
+    prop_oneof![
+        1 => (0..5_000u64).prop_map(When::Past),
+        4 => (0..3_000u64).prop_map(When::After),
+        3 => (0..10_000_000u64).prop_map(When::After),
+        2 => any::<u64>().prop_map(|shift| When::After(u64::MAX >> (shift % 64))),
+        1 => Just(When::Never),
+    ]
+}
+
+fn resolve(when: When, now: Tick) -> Tick {
+    match when {
+        When::Past(ago) => now.saturating_sub(ago),
+        When::After(after) => now.saturating_add(after).min(NEVER - 1),
+        When::Never => NEVER,
+    }
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        deadline().prop_map(Op::Insert),
-        any::<usize>().prop_map(Op::Remove),
-        (any::<usize>(), deadline()).prop_map(|(i, d)| Op::Schedule(i, d)),
-        (0..60u64).prop_map(Op::PopDue),
+        6 => when().prop_map(Op::Insert),
+        2 => any::<usize>().prop_map(Op::Remove),
+        2 => (any::<usize>(), when()).prop_map(|(i, w)| Op::Schedule(i, w)),
+        2 => prop_oneof![0..2_000u64, 0..5_000_000u64, Just(u64::MAX / 3)].prop_map(Op::PopDue),
+        2 => Just(Op::WakeAtEarliest),
+        1 => Just(Op::CatchUp),
     ]
 }
 
@@ -169,23 +199,31 @@ proptest! {
     #![proptest_config(if cfg!(miri) {
         ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() }
     } else {
-        ProptestConfig::default()
+        ProptestConfig { cases: 1_000, ..ProptestConfig::default() }
     })]
 
-    /// Against a model (a sorted set of (deadline, id)): timers pop in deadline order, exactly
-    /// those due, and removing or moving one never disturbs another.
+    /// Against a model (a sorted map of (deadline, id)), on a clock that only moves forward:
+    /// timers pop in deadline order, exactly those due and never one early, removing or moving
+    /// one never disturbs another, and the reported earliest deadline is a lower bound that
+    /// `pop_due` leaves above the clock (so a waiter never spins).
     #[test]
-    fn behaves_like_a_sorted_set(ops in proptest::collection::vec(op(), 1..200)) {
+    fn behaves_like_a_sorted_map(start in prop_oneof![Just(0u64), any::<u64>().prop_map(|t| t >> 2)],
+                                 ops in proptest::collection::vec(op(), 1..300)) {
         let mut queue = TimerQueue::new();
-        let mut model: BTreeSet<(Tick, u64)> = BTreeSet::new();
+        let mut now = start;
+        queue.catch_up(now);
+        let mut model: BTreeMap<(Tick, u64), Key> = BTreeMap::new();
         let mut live: Vec<(Key, u64, Tick)> = Vec::new();
         let mut next_id = 0;
+        // Whether a timer was cancelled or moved: until then the earliest deadline is exact.
+        let mut moved = false;
         for op in ops {
             match op {
-                Op::Insert(deadline) => {
+                Op::Insert(when) => {
+                    let deadline = resolve(when, now);
                     let key = queue.insert(deadline, next_id);
                     if deadline != NEVER {
-                        model.insert((deadline, next_id));
+                        model.insert((deadline, next_id), key);
                     }
                     live.push((key, next_id, deadline));
                     next_id += 1;
@@ -193,35 +231,87 @@ proptest! {
                 Op::Remove(i) if !live.is_empty() => {
                     let (key, id, deadline) = live.swap_remove(i % live.len());
                     prop_assert_eq!(queue.remove(key), Some(id));
+                    moved = true;
                     model.remove(&(deadline, id));
                 }
-                Op::Schedule(i, deadline) if !live.is_empty() => {
+                Op::Schedule(i, when) if !live.is_empty() => {
+                    let deadline = resolve(when, now);
                     let i = i % live.len();
                     let (key, id, old) = live[i];
                     prop_assert!(queue.schedule(key, deadline));
+                    moved = true;
                     model.remove(&(old, id));
                     if deadline != NEVER {
-                        model.insert((deadline, id));
+                        model.insert((deadline, id), key);
                     }
                     live[i].2 = deadline;
                 }
-                Op::PopDue(now) => {
+                Op::PopDue(_) | Op::WakeAtEarliest => {
+                    if let Op::PopDue(by) = op {
+                        now = now.saturating_add(by).min(NEVER - 1);
+                    } else if queue.earliest() != NEVER {
+                        now = now.max(queue.earliest());
+                    }
                     while let Some((key, deadline, &mut id)) = queue.pop_due(now) {
-                        let first = model.pop_first();
+                        prop_assert!(deadline <= now, "fired {} early at {}", deadline, now);
+                        let first = model.pop_first().map(|(first, _)| first);
+                        // Ties may come in any order.
                         prop_assert_eq!(first.map(|(d, _)| d), Some(deadline));
-                        prop_assert!(model.remove(&(deadline, id)) || first == Some((deadline, id)));
-                        if let Some(first) = first.filter(|&first| first != (deadline, id)) {
-                            model.insert(first);
+                        if first != Some((deadline, id)) {
+                            prop_assert!(model.remove(&(deadline, id)).is_some());
+                            model.insert(first.unwrap(), key);
                         }
                         let entry = live.iter_mut().find(|entry| entry.0 == key).unwrap();
                         entry.2 = NEVER;
                     }
-                    prop_assert!(model.first().map_or(true, |&(d, _)| d > now));
+                    prop_assert!(model.first_key_value().map_or(true, |(&(d, _), _)| d > now));
+                    prop_assert!(queue.earliest() > now, "earliest {} not after {}", queue.earliest(), now);
                 }
+                Op::CatchUp => queue.catch_up(now),
                 _ => {}
             }
             prop_assert_eq!(queue.len(), model.len());
-            prop_assert_eq!(queue.earliest(), model.first().map_or(NEVER, |&(d, _)| d));
+            let first = model.first_key_value().map_or(NEVER, |(&(d, _), _)| d);
+            prop_assert!(queue.earliest() <= first, "earliest {} after {}", queue.earliest(), first);
+            prop_assert_eq!(queue.earliest() == NEVER, first == NEVER);
+            if !moved {
+                prop_assert_eq!(queue.earliest(), first);
+            }
+            for (&(_, id), &key) in &model {
+                prop_assert!(queue.is_queued(key), "timer {} not queued", id);
+            }
         }
+    }
+
+    /// A waiter that sleeps until each reported earliest deadline wakes exactly at every
+    /// deadline (to the nanosecond), and at nothing else.
+    #[test]
+    fn a_waiter_converges_on_each_deadline_exactly(start in any::<u64>().prop_map(|t| t >> 2),
+                                                   offsets in proptest::collection::vec(
+                                                       prop_oneof![0..5_000u64, 0..100_000_000u64,
+                                                                   0..(1u64 << 50)], 1..50)) {
+        let mut queue = TimerQueue::new();
+        queue.catch_up(start);
+        let mut deadlines: Vec<Tick> = offsets.iter().map(|&offset| start + offset).collect();
+        for (id, &deadline) in deadlines.iter().enumerate() {
+            queue.insert(deadline, id);
+        }
+        deadlines.sort_unstable();
+        deadlines.dedup();
+        let mut wakes = 0;
+        let mut fired_at = Vec::new();
+        while queue.earliest() != NEVER {
+            let now = queue.earliest();
+            wakes += 1;
+            while let Some((_, deadline, _)) = queue.pop_due(now) {
+                prop_assert!(deadline <= now);
+                if fired_at.last() != Some(&deadline) {
+                    prop_assert_eq!(deadline, now, "woke late for {}", deadline);
+                    fired_at.push(deadline);
+                }
+            }
+        }
+        prop_assert_eq!(&fired_at, &deadlines);
+        prop_assert_eq!(wakes, deadlines.len());
     }
 }
