@@ -36,7 +36,20 @@ impl Injector {
 
     /// Queues `runnable`; after shutdown the runnable is dropped, which cancels its task.
     pub(crate) fn push(&self, runnable: Runnable) {
-        self.push_batch(std::iter::once(runnable));
+        // Not `push_batch(once(runnable))`: a generic `extend` of one item cost twice the
+        // instructions of this push under the lock (callgrind, 100,000 spawns from a plain
+        // thread: 102 against about 50 per push), on the spawning thread's critical path.
+        let refused = {
+            let mut state = self.state.lock();
+            if state.closed {
+                Some(runnable)
+            } else {
+                state.queue.push_back(runnable);
+                self.set_len(&state);
+                None
+            }
+        };
+        drop(refused);
     }
 
     /// Pops the oldest task.
