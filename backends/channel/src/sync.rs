@@ -33,6 +33,8 @@ mod imp {
         pub(crate) use std::thread::{current, park, Thread};
     }
 
+    pub(crate) use std::thread_local;
+
     pub(crate) mod hint {
         pub(crate) use std::hint::spin_loop;
     }
@@ -49,6 +51,8 @@ mod imp {
     pub(crate) mod thread {
         pub(crate) use loom::thread::{current, park, Thread};
     }
+
+    pub(crate) use loom::thread_local;
 
     pub(crate) mod hint {
         pub(crate) use loom::hint::spin_loop;
