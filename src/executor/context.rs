@@ -123,10 +123,17 @@ impl OwnedQueue {
                 self.lifo_streak += 1;
                 return Some(runnable);
             }
-            self.queue.push_back(runnable, &shared.injector);
+            self.requeue_lifo(runnable, shared);
         }
         self.lifo_streak = 0;
         self.queue.pop()
+    }
+
+    /// Puts the LIFO slot's task, whose streak is spent, at the back of the queue: out of line,
+    /// so that [`pop`](Self::pop) stays small enough to inline.
+    #[inline(never)]
+    fn requeue_lifo(&mut self, runnable: Runnable, shared: &Shared) {
+        self.queue.push_back(runnable, &shared.injector);
     }
 
     /// Queues a task woken on this thread; returns whether it became stealable (so that an idle
@@ -241,6 +248,12 @@ fn current() -> Option<&'static RefCell<Current>> {
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&mut Current) -> R) -> Option<R> {
     Some(f(&mut *current()?.try_borrow_mut().ok()?))
+}
+
+/// The next task of this thread's own queue (see [`OwnedQueue::pop`]), if it owns one.
+#[inline]
+pub(crate) fn pop_local(shared: &Shared) -> Option<Runnable> {
+    current()?.try_borrow_mut().ok()?.queue.as_mut()?.pop(shared)
 }
 
 /// The executor this thread works for, if any.
