@@ -91,6 +91,7 @@ impl<T> Task<T> {
 impl<T> Future for Task<T> {
     type Output = Result<T, JoinError>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.task).poll(cx).map(|output| match output {
             Some(Ok(output)) => Ok(output.claim()),

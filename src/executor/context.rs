@@ -138,6 +138,7 @@ impl OwnedQueue {
 
     /// Queues a task woken on this thread; returns whether it became stealable (so that an idle
     /// thread is worth waking).
+    #[inline]
     fn push(&mut self, runnable: Runnable, yielded: bool, shared: &Shared) -> bool {
         if self.collecting {
             self.dispatched.push(runnable);

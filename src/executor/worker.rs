@@ -136,6 +136,7 @@ fn steal(shared: &Shared, owned: &mut OwnedQueue, ticks: &Ticks) -> Option<Runna
 /// Runs one task with a fresh cooperative budget. A panic escaping `run` (the task's own panics
 /// are caught inside it, and an unclaimed output's drop inside `Unclaimed`; this is a panicking
 /// drop of its future) is contained so the thread survives.
+#[inline]
 pub(crate) fn run_task(runnable: Runnable) {
     let _ = panic::catch_unwind(AssertUnwindSafe(|| coop::with_budget(|| runnable.run())));
 }
