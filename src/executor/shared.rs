@@ -211,7 +211,8 @@ struct Tracked<F> {
 impl<F: Future> Future for Tracked<F> {
     type Output = TaskOutput<F::Output>;
 
-    #[inline]
+    // Always: left out of line, it is one more call with its register saves per task run.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, `Tracked` has
         // no `Drop` impl and is `Unpin` only when `F` is; `guard` is never pinned.
