@@ -124,14 +124,17 @@ pub fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
 
 /// Runs `poll` (one task poll) with a fresh budget, restoring the previous one afterwards (even
 /// on unwind).
+#[inline]
 pub(crate) fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
     with_remaining(Some(BUDGET), poll)
 }
 
 /// Runs `f` with `budget`, restoring the previous budget afterwards (even on unwind).
+#[inline]
 fn with_remaining<R>(budget: Option<u32>, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {
+        #[inline]
         fn drop(&mut self) {
             REMAINING.with(|remaining| remaining.set(self.0));
         }
@@ -166,6 +169,7 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());

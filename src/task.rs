@@ -91,6 +91,7 @@ impl<T> Task<T> {
 impl<T> Future for Task<T> {
     type Output = Result<T, JoinError>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.task).poll(cx).map(|output| match output {
             Some(Ok(output)) => Ok(output.claim()),
@@ -185,6 +186,9 @@ impl<F> CatchUnwind<F> {
 impl<F: Future> Future for CatchUnwind<F> {
     type Output = TaskOutput<F::Output>;
 
+    // Always: it is the whole of a task's poll but for the spawned future; out of line it is one
+    // more call with its register saves per task run.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, `CatchUnwind`
         // has no `Drop` impl and is `Unpin` only when `F` is.

@@ -3,8 +3,9 @@
 //! executor's source.
 
 use std::any::TypeId;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::ptr;
 use std::rc::Rc;
 
 use crate::executor::injector::Injector;
@@ -18,7 +19,14 @@ use crate::sync::{seeded, thread_local, Arc};
 const MAX_LIFO_STREAK: u32 = 3;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+    /// This thread's context, owned by the [`EnterGuard`] that made it; null outside an executor.
+    ///
+    /// A pointer rather than the context itself: a thread-local that needs dropping is checked
+    /// for its destructor's registration on every access, and this one is read twice per task
+    /// run (to schedule it, to take it); as a plain `Cell` of a pointer every read is one load
+    /// (callgrind, `reactor-bench --only spawn-inside reactor-1t 1`: the accesses cost ~75
+    /// instructions per task before).
+    static CURRENT: Cell<*const RefCell<Current>> = const { Cell::new(ptr::null()) };
 }
 
 /// The executor this thread works for, and what it owns of it.
@@ -92,7 +100,8 @@ pub(crate) struct OwnedQueue {
     pub(crate) index: usize,
     pub(crate) queue: RunQueue,
     /// The task most recently woken by this thread: it likely works on data that is still in
-    /// cache, so it runs next. Not stealable.
+    /// cache, so it runs next. Not stealable. Always empty in front of a plain queue (see
+    /// [`push`](Self::push)).
     lifo: Option<Runnable>,
     /// How many tasks in a row came from `lifo`.
     lifo_streak: u32,
@@ -115,20 +124,35 @@ impl OwnedQueue {
                 self.lifo_streak += 1;
                 return Some(runnable);
             }
-            self.queue.push_back(runnable, &shared.injector);
+            self.requeue_lifo(runnable, shared);
         }
         self.lifo_streak = 0;
         self.queue.pop()
     }
 
+    /// Puts the LIFO slot's task, whose streak is spent, at the back of the queue: out of line,
+    /// so that [`pop`](Self::pop) stays small enough to inline.
+    #[inline(never)]
+    fn requeue_lifo(&mut self, runnable: Runnable, shared: &Shared) {
+        self.queue.push_back(runnable, &shared.injector);
+    }
+
     /// Queues a task woken on this thread; returns whether it became stealable (so that an idle
     /// thread is worth waking).
+    ///
+    /// A plain queue has no LIFO slot: its tasks run in wake order, like those of tokio's
+    /// current-thread scheduler and smol's `LocalExecutor`. With one thread the slot cannot keep
+    /// a woken task's data in another core's cache, and it made a task awaiting many others in
+    /// turn (a `JoinHandle` loop) run after each of them: one more poll, wake and schedule per
+    /// task awaited (callgrind, `reactor-bench --only spawn-inside reactor-1t 1`: 116.1M
+    /// instructions with the slot, 79.3M without).
+    #[inline]
     fn push(&mut self, runnable: Runnable, yielded: bool, shared: &Shared) -> bool {
         if self.collecting {
             self.dispatched.push(runnable);
             return false;
         }
-        if yielded {
+        if yielded || matches!(self.queue, RunQueue::Plain(_)) {
             return self.queue.push_back(runnable, &shared.injector);
         }
         match self.lifo.replace(runnable) {
@@ -139,8 +163,8 @@ impl OwnedQueue {
 
     /// Ends a dispatch of the source: the first task it woke goes into the LIFO slot (an idle
     /// runtime's single timer or I/O wake-up runs next on this thread, as before), the others go
-    /// to the injector in one batch, in wake order (to the back of a plain queue, in wake order,
-    /// without workers); returns whether an idle thread is worth waking.
+    /// to the injector in one batch, in wake order (all of them to the back of a plain queue, in
+    /// wake order, without workers); returns whether an idle thread is worth waking.
     fn end_dispatch(&mut self, shared: &Shared) -> bool {
         self.collecting = false;
         let mut woken = self.dispatched.drain(..);
@@ -150,8 +174,9 @@ impl OwnedQueue {
             // Nobody else could take them from here but another `block_on` thread: keep them,
             // in wake order, without the injector's lock or a sleeper to wake.
             RunQueue::Plain(queue) => {
+                queue.push_back(first);
                 queue.extend(woken);
-                return self.push(first, false, shared);
+                return false;
             }
             RunQueue::Stealable(_) if more => shared.injector.push_batch(woken),
             RunQueue::Stealable(_) => drop(woken),
@@ -178,66 +203,88 @@ impl OwnedQueue {
 ///
 /// Hands `current` back if the thread already works for an executor.
 pub(crate) fn enter(current: Current) -> Result<EnterGuard, Current> {
-    CURRENT.with(|slot| {
-        let mut slot = slot.borrow_mut();
-        if slot.is_some() {
-            return Err(current);
-        }
-        *slot = Some(current);
-        Ok(EnterGuard { _not_send: std::marker::PhantomData })
-    })
+    if !CURRENT.with(Cell::get).is_null() {
+        return Err(current);
+    }
+    let context = Box::new(RefCell::new(current));
+    CURRENT.with(|slot| slot.set(&*context));
+    Ok(EnterGuard { context: Some(context), _not_send: std::marker::PhantomData })
 }
 
 /// Leaves the context on drop. Use [`EnterGuard::exit`] to get the context back.
 pub(crate) struct EnterGuard {
+    /// The context `CURRENT` points to while the guard lives (boxed: the guard moves, the
+    /// context must not). `None` once left.
+    context: Option<Box<RefCell<Current>>>,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl EnterGuard {
     /// Leaves the context and returns it.
-    pub(crate) fn exit(self) -> Option<Current> {
-        std::mem::forget(self);
-        take_current()
+    pub(crate) fn exit(mut self) -> Option<Current> {
+        self.leave()
+    }
+
+    /// Clears `CURRENT`, then hands the context out of its box.
+    fn leave(&mut self) -> Option<Current> {
+        let context = self.context.take()?;
+        CURRENT.with(|slot| slot.set(ptr::null()));
+        Some(context.into_inner())
     }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        // Dropped outside the borrow: dropping queued runnables drops futures, whose drop may
-        // wake other tasks and so reach `schedule_local` on this thread.
-        drop(take_current());
+        // Dropped after `CURRENT` is cleared: dropping queued runnables drops futures, whose drop
+        // may wake other tasks and so reach `schedule_local` on this thread.
+        drop(self.leave());
     }
 }
 
-fn take_current() -> Option<Current> {
-    CURRENT.with(|slot| slot.borrow_mut().take())
+/// This thread's context, if it has one. Only ever borrowed inside the functions of this module,
+/// which run no code that could drop the guard owning it.
+#[inline(always)]
+fn current() -> Option<&'static RefCell<Current>> {
+    let context = CURRENT.with(Cell::get);
+    // SAFETY: a non-null `CURRENT` points into the box of the live `EnterGuard` of this thread
+    // (it is cleared before that box is freed or moved out of), and the guard is `!Send`. The
+    // reference is only used within the calling function of this module, none of which runs code
+    // that could reach the guard (it lives in a `block_on` or turn frame further up the stack),
+    // so it is not used after the box is freed, despite its lifetime.
+    unsafe { context.as_ref() }
 }
 
 /// Runs `f` with this thread's context, if it has one and it is not borrowed already.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&mut Current) -> R) -> Option<R> {
-    CURRENT.with(|slot| slot.try_borrow_mut().ok()?.as_mut().map(f))
+    Some(f(&mut *current()?.try_borrow_mut().ok()?))
+}
+
+/// The next task of this thread's own queue (see [`OwnedQueue::pop`]), if it owns one.
+#[inline]
+pub(crate) fn pop_local(shared: &Shared) -> Option<Runnable> {
+    current()?.try_borrow_mut().ok()?.queue.as_mut()?.pop(shared)
 }
 
 /// The executor this thread works for, if any.
 pub(crate) fn current_shared() -> Option<Arc<Shared>> {
-    CURRENT.with(|slot| Some(slot.try_borrow().ok()?.as_ref()?.shared.clone()))
+    Some(current()?.try_borrow().ok()?.shared.clone())
 }
 
 /// Queues `runnable` on this thread's local queue if this thread owns one of its executor's
 /// queues, waking an idle thread if it became stealable; hands the runnable back otherwise.
+#[inline]
 pub(crate) fn schedule_local(runnable: Runnable, yielded: bool) -> Result<(), Runnable> {
-    CURRENT.with(|slot| {
-        let Ok(mut slot) = slot.try_borrow_mut() else { return Err(runnable) };
-        match slot.as_mut() {
-            Some(Current { shared, queue: Some(queue), .. }) if Arc::ptr_eq(shared, runnable.metadata()) => {
-                if queue.push(runnable, yielded, shared) {
-                    shared.notify_idle();
-                }
-                Ok(())
+    let Some(Ok(mut current)) = current().map(RefCell::try_borrow_mut) else { return Err(runnable) };
+    match &mut *current {
+        Current { shared, queue: Some(queue), .. } if Arc::ptr_eq(shared, runnable.metadata()) => {
+            if queue.push(runnable, yielded, shared) {
+                shared.notify_idle();
             }
-            _ => Err(runnable),
+            Ok(())
         }
-    })
+        _ => Err(runnable),
+    }
 }
 
 /// Runs `dispatch`, a wait of `shared`'s source that must not unwind, collecting the tasks it
@@ -292,9 +339,6 @@ pub fn current_source<T: Clone + 'static>() -> Option<T> {
     // Borrowed, not cloned: ambient APIs (a timer's `sleep`) call this once per use, and
     // cloning the executor's and the source's `Arc`s cost two shared-counter round trips each
     // (up to 5% of a run arming 100,000 timers).
-    CURRENT.with(|slot| {
-        let current = slot.try_borrow().ok()?;
-        let source = &current.as_ref()?.shared.source;
-        source.component(TypeId::of::<T>())?.downcast_ref::<T>().cloned()
-    })
+    let current = current()?.try_borrow().ok()?;
+    current.shared.source.component(TypeId::of::<T>())?.downcast_ref::<T>().cloned()
 }

@@ -67,6 +67,7 @@ impl LocalTasks {
         Task::new(task)
     }
 
+    #[inline]
     pub(crate) fn pop(&self) -> Option<Runnable> {
         // `block_on` asks once per task it runs, and the queue is nearly always empty: checking
         // emptiness is a few loads where a failed `pop` of an unbounded queue costs ~60

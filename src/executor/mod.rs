@@ -63,7 +63,7 @@ use crate::task::Task;
 /// current-thread scheduler and smol's `LocalExecutor`) the first thread inside `block_on`
 /// (or a [`Host`]'s turn) owns the executor's run queue, and since no worker could steal from
 /// it, it is a plain ring that only that thread touches: no atomic operation per task queued or
-/// run. Tasks spawned or woken on other threads reach it through the injector. Another thread
+/// run, and no LIFO slot (tasks run in the order they were woken). Tasks spawned or woken on other threads reach it through the injector. Another thread
 /// may call `block_on` at the same time: it runs what reaches the injector, and what the first
 /// thread leaves queued when its `block_on` returns (or unwinds).
 ///

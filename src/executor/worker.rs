@@ -77,7 +77,22 @@ impl Ticks {
 
 /// Finds the next task for this thread: periodically the injector first, then the LIFO slot and
 /// local queue, then a batch from the injector, then half of another thread's queue.
+///
+/// The common case, a task in this thread's own queue on a tick that does not look at the
+/// injector first, is inlined into the caller; the rest is out of line.
+#[inline]
 pub(crate) fn next_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> {
+    if ticks.count % INJECTOR_INTERVAL != 0 {
+        if let Some(runnable) = context::pop_local(shared) {
+            return Some(runnable);
+        }
+    }
+    find_task(shared, ticks)
+}
+
+/// [`next_task`] past its fast path.
+#[inline(never)]
+fn find_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> {
     if ticks.count % INJECTOR_INTERVAL == 0 {
         if let Some(runnable) = shared.injector.pop() {
             return Some(runnable);
@@ -121,6 +136,7 @@ fn steal(shared: &Shared, owned: &mut OwnedQueue, ticks: &Ticks) -> Option<Runna
 /// Runs one task with a fresh cooperative budget. A panic escaping `run` (the task's own panics
 /// are caught inside it, and an unclaimed output's drop inside `Unclaimed`; this is a panicking
 /// drop of its future) is contained so the thread survives.
+#[inline]
 pub(crate) fn run_task(runnable: Runnable) {
     let _ = panic::catch_unwind(AssertUnwindSafe(|| coop::with_budget(|| runnable.run())));
 }
