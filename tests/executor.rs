@@ -12,7 +12,7 @@ use reactor::source::Parking;
 use reactor::{Builder, Executor, Handle};
 
 mod common;
-use common::{DropCounter, Gate};
+use common::{within_watchdog, DropCounter, Gate};
 
 fn executor(workers: usize) -> Executor<Parking> {
     Builder::new().worker_threads(workers).build(Parking::new()).unwrap()
@@ -333,6 +333,34 @@ impl Future for AlwaysReady {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         reactor::coop::poll_proceed(cx)
     }
+}
+
+/// Two tasks spawned from a plain thread into an idle pool of two workers run at the same time:
+/// the first blocks its worker until the second has run. Before the fix, the thread woken for
+/// the first task also held the second (its producer had skipped its own wake-up for it) and
+/// ran the first without handing the second on: about one run in 200 hung with the other worker
+/// asleep (loom: `executor_parallel`).
+#[test]
+fn tasks_spawned_together_onto_two_idle_workers_run_at_the_same_time() {
+    within_watchdog("two tasks meeting at a barrier on two workers", || {
+        for _ in 0..20_000 {
+            let executor = Builder::new().worker_threads(2).build(Parking::new()).unwrap();
+            // This thread meets them too, so it cannot run either task itself.
+            let barrier = Arc::new(Barrier::new(3));
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let barrier = barrier.clone();
+                    executor.spawn(async move {
+                        barrier.wait();
+                    })
+                })
+                .collect();
+            barrier.wait();
+            for task in tasks {
+                executor_block_on(task).unwrap();
+            }
+        }
+    });
 }
 
 #[test]

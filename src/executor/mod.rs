@@ -359,6 +359,8 @@ impl<S: EventSource + 'static> Executor<S> {
         let mut ticks = Ticks::new(spare_index);
         let local_tasks = &entered.local_tasks;
         let pending = || signal.is_woken() || !local_tasks.is_empty();
+        // Whether this thread was picked for pool work and has not taken a pool task since.
+        let mut picked = false;
         loop {
             let polled_main = signal.take_woken();
             if polled_main {
@@ -377,6 +379,9 @@ impl<S: EventSource + 'static> Executor<S> {
             let pooled = next_task(&self.shared, &mut ticks);
             let ran_pooled = pooled.is_some();
             if let Some(runnable) = pooled {
+                if std::mem::take(&mut picked) {
+                    self.shared.hand_on_work();
+                }
                 run_task(runnable);
             }
             // A main future that keeps waking itself counts as work too, so that the source is
@@ -389,7 +394,9 @@ impl<S: EventSource + 'static> Executor<S> {
             }
             let timeout = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
             let own = OwnWork { pending: &pending };
-            self.shared.report(self.shared.park(&parker, timeout, Some(own)));
+            let unparked = self.shared.park(&parker, timeout, Some(own));
+            picked = unparked.picked;
+            self.shared.report(unparked.result);
         }
     }
 }

@@ -30,7 +30,11 @@
 //!   modification order, so the producer's fence precedes the fence that follows the clearing, so
 //!   the picked thread's next look at the queues sees the task;
 //! - every thread looks before it sleeps again (the handshake above) and, if it is a `block_on`
-//!   that returns instead, when it leaves (`wake_for_leftover_work`).
+//!   that returns instead, when it leaves (`wake_for_leftover_work`);
+//! - the picked thread runs one task at a time, so once it has taken one it *hands on* the
+//!   rest (`hand_on_work`): if any queue still holds work, it wakes another sleeper. Without
+//!   that, the tasks left to it would wait for its task to finish while another thread sleeps,
+//!   for ever if that task waits for one of them.
 //!
 //! Only the picked thread clears the flag, and it is picked under the list's lock, so a thread
 //! that cancels its sleep because it found work on its own either is still on the list (not
@@ -123,6 +127,16 @@ pub(super) struct IdleList {
     pub(super) threads: usize,
 }
 
+/// How a thread came back from [`Shared::park`].
+#[must_use = "a picked thread must hand on the work left beside its task"]
+pub(crate) struct Unparked {
+    /// The error of the source's wait, if it failed (for [`Shared::report`]).
+    pub(crate) result: io::Result<()>,
+    /// Whether this thread was picked for work (it cleared the wake-in-flight flag): it then
+    /// calls [`Shared::hand_on_work`] once it has taken a task.
+    pub(crate) picked: bool,
+}
+
 /// What a `block_on` thread adds to a worker's reasons not to sleep.
 pub(crate) struct OwnWork<'a> {
     /// Whether its main future was woken or a `!Send` task is queued.
@@ -133,19 +147,20 @@ impl Shared {
     /// Sleeps until work may have arrived: in the source if this thread gets the poll token,
     /// else on its parker. `timeout` bounds the sleep. A `block_on` thread passes `own`.
     ///
-    /// Returns the error of the source's wait, if it failed.
+    /// Returns the error of the source's wait, if it failed, and whether this thread was picked
+    /// for work: then it must [`hand_on_work`](Self::hand_on_work) once it has taken a task.
     pub(crate) fn park(
         &self,
         parker: &Arc<Parker>,
         timeout: Option<Duration>,
         own: Option<OwnWork<'_>>,
-    ) -> io::Result<()> {
+    ) -> Unparked {
         let own_pending = || own.as_ref().is_some_and(|own| (own.pending)());
         let retry_in = self.backoff_remaining();
         let token = if retry_in.is_none() { self.try_poll_token() } else { None };
         let driving = token.is_some();
         if !parker.prepare(driving) {
-            return Ok(());
+            return Unparked { result: Ok(()), picked: false };
         }
         let listed = !(own.is_some() && !driving && seeded!(BlockOnSleepsUnlisted));
         if listed {
@@ -174,7 +189,22 @@ impl Shared {
             self.woke_up();
         }
         drop(token);
-        result
+        Unparked { result, picked }
+    }
+
+    /// Called by a thread [picked](Unparked::picked) for work once it has taken a task, before
+    /// it runs it: wakes another sleeper for the work still queued.
+    ///
+    /// Producers that skipped their wake-up while this thread was on its way up left their
+    /// tasks to it (module docs), but it runs one task at a time: without this, the others
+    /// would wait for that task to finish while another thread sleeps, for ever if the task
+    /// waits for one of them (two tasks meeting at a barrier on two workers hung so). The
+    /// picked thread's fence after clearing the flag follows those producers' fences, so the
+    /// look here sees their tasks.
+    pub(crate) fn hand_on_work(&self) {
+        if !seeded!(PickedThreadKeepsTheWork) && self.has_work() {
+            self.notify_idle();
+        }
     }
 
     /// Dispatches ready events without blocking, if no other thread holds the poll token and the

@@ -33,15 +33,24 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Ru
     let (parker, _in_use) = Parker::enter();
     let _counted = CountedThread::join(&shared);
     let mut ticks = Ticks::new(index);
+    // Whether this thread was picked for work and has not taken a task since.
+    let mut picked = false;
     while !shared.is_shut_down() {
         match next_task(&shared, &mut ticks) {
             Some(runnable) => {
+                if std::mem::take(&mut picked) {
+                    shared.hand_on_work();
+                }
                 run_task(runnable);
                 if ticks.advance() % EVENT_INTERVAL == 0 {
                     shared.report(shared.poll_events());
                 }
             }
-            None => shared.report(shared.park(&parker, None, None)),
+            None => {
+                let unparked = shared.park(&parker, None, None);
+                picked = unparked.picked;
+                shared.report(unparked.result);
+            }
         }
     }
 }

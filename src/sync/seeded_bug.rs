@@ -191,6 +191,10 @@ mod core_bugs {
         /// A thread that was picked for new work while it cancelled its own sleep (it had found
         /// work) does not release the wake-in-flight flag.
         CancelledParkKeepsWakeFlag,
+        /// A thread picked for new work runs the first task it finds without handing on the
+        /// work left beside it, which a producer skipped its own wake-up for: that work waits
+        /// for the task to finish while another thread sleeps.
+        PickedThreadKeepsTheWork,
         /// A returning `block_on` cancels its `!Send` tasks without waiting for the wake-ups that
         /// other threads have in flight, leaving those tasks' futures undropped.
         LocalExitSkipsInFlightWakes,
