@@ -259,6 +259,12 @@ pub mod channel {
     pub use reactor_channel::*;
 }
 
+/// Child processes: [`Command`](process::Command) and an awaitable [`Child`](process::Child)
+/// with async pipes, exit notified through a pidfd, from the `reactor-process` crate.
+pub mod process {
+    pub use reactor_process::*;
+}
+
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]
 #[doc(hidden)]

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use reactor_epoll::{time, Runtime};
@@ -22,7 +22,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// until this process has no child left, running or zombie, while the runtime (and so any
 /// reaper task) still runs.
 pub fn run<F: Future<Output = io::Result<()>>>(test: impl FnOnce() -> F) {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = serial();
     let runtime = Runtime::new().unwrap();
     runtime.block_on(async {
         time::timeout(WATCHDOG, test()).await.expect("the test hung").expect("the test failed");
@@ -30,6 +30,11 @@ pub fn run<F: Future<Output = io::Result<()>>>(test: impl FnOnce() -> F) {
             panic!("children left behind (pid, state): {:?}", children());
         }
     });
+}
+
+/// Holds the other tests of this binary off (see `SERIAL`).
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Waits until this process has no children at all.
