@@ -280,3 +280,24 @@ fn wait_is_cancel_safe() {
         Ok(())
     });
 }
+
+#[test]
+fn a_child_dropped_on_another_thread_is_killed_and_reaped_by_its_executor() {
+    run(|| async {
+        let child = Command::new("sleep").arg("1000").kill_on_drop(true).spawn()?;
+        let pid = child.id();
+        std::thread::spawn(move || drop(child)).join().unwrap();
+        reaped(pid).await;
+        Ok(())
+    });
+}
+
+#[test]
+fn the_types_can_move_between_threads() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Command>();
+    send_and_sync::<reactor_process::Child>();
+    send_and_sync::<reactor_process::ChildStdin>();
+    send_and_sync::<reactor_process::ChildStdout>();
+    send_and_sync::<reactor_process::ChildStderr>();
+}
