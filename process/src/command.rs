@@ -174,7 +174,9 @@ impl Command {
     }
 
     /// Spawns the child and waits for it to exit, returning its status. Stdio is inherited
-    /// where not set; a piped stdin is closed at once, and piped output discarded.
+    /// where not set; the parent's ends of piped streams are closed at once (the child reads
+    /// end-of-file from a piped stdin, and its writes to a piped stdout or stderr fail with
+    /// `EPIPE`, or kill it with `SIGPIPE`).
     ///
     /// # Errors
     ///
