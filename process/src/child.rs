@@ -31,8 +31,10 @@ use crate::sys;
 /// - with [`kill_on_drop(true)`](crate::Command::kill_on_drop), the child is sent `SIGKILL`;
 /// - a child that has not exited yet (killed or not) is handed to a detached *reaper task* on
 ///   that executor, which waits for its exit (through the same pidfd) and reaps it. A child that
-///   never exits keeps its reaper task pending, which costs the executor nothing but the task's
-///   memory.
+///   never exits keeps its reaper task pending, which costs the executor the task's memory and
+///   the pidfd, and no polling. Being a task, it counts for a graceful shutdown:
+///   `shutdown_timeout` waits for it like any other, so kill (or wait for) a long-running child
+///   before one.
 ///
 /// If that executor has shut down (or shuts down before the child exits), the reaper task is
 /// cancelled after one last non-blocking reap, and a child still running then becomes a zombie
