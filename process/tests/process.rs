@@ -301,3 +301,30 @@ fn the_types_can_move_between_threads() {
     send_and_sync::<reactor_process::ChildStdout>();
     send_and_sync::<reactor_process::ChildStderr>();
 }
+
+#[test]
+fn writing_to_a_child_that_exited_is_a_broken_pipe() {
+    run(|| async {
+        let mut child = Command::new("true").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+        let mut stdin = child.stdin.take().unwrap();
+        assert!(child.wait().await?.success());
+        let error = stdin.write_all(b"nobody reads this").await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+        let mut rest = Vec::new();
+        assert_eq!(child.stdout.take().unwrap().read_to_end(&mut rest).await?, 0, "end-of-file");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_std_command_converts_and_keeps_its_settings() {
+    run(|| async {
+        let mut std = std::process::Command::new("sh");
+        std.args(["-c", "echo $FROM_STD"]).env("FROM_STD", "kept");
+        let mut command = Command::from(std);
+        assert_eq!(command.as_std().get_program(), "sh");
+        let output = command.output().await?;
+        assert_eq!(output.stdout, b"kept\n");
+        Ok(())
+    });
+}
