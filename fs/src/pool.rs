@@ -53,7 +53,7 @@ pub(crate) fn join_error(what: &str, error: JoinError) -> io::Error {
     } else {
         format!("{what} was cancelled: its executor shut down before the blocking pool ran it")
     };
-    io::Error::new(io::ErrorKind::Other, why)
+    io::Error::other(why)
 }
 
 /// Runs `f` on the blocking pool and waits for its result, flattening a [`JoinError`] into the
@@ -85,5 +85,23 @@ impl TempSpawnBlocking for Handle {
         T: Send + 'static,
     {
         self.spawn(async move { f() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    #[test]
+    fn a_panic_on_the_pool_is_an_other_error_that_says_so() {
+        let runtime = reactor_epoll::Runtime::new().unwrap();
+        let error = runtime
+            .block_on(super::run("the test's work", || -> io::Result<()> {
+                std::panic::panic_any("boom".to_owned())
+            }))
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::Other);
+        let message = error.to_string();
+        assert!(message.contains("the test's work panicked") && message.contains("boom"), "{message}");
     }
 }
