@@ -364,6 +364,10 @@ impl<S: EventSource + 'static> Executor<S> {
     ///
     /// Called from inside one of the executor's own tasks, or on the thread of its [`Host`], it
     /// cannot wait, and shuts down at once.
+    ///
+    /// [Blocking jobs](Self::spawn_blocking) are not tasks it waits for: those still queued at
+    /// shutdown are cancelled, and those running finish on their own threads afterwards (await
+    /// their tasks first to wait for them).
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
         let shared = self.shared.clone();
         let all_done = async move {
