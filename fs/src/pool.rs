@@ -69,25 +69,6 @@ where
     }
 }
 
-// TEMPORARY until the blocking pool is on main: runs the work as an ordinary task. Removed at the
-// merge (the inherent `Handle::spawn_blocking` then takes precedence anyway).
-trait TempSpawnBlocking {
-    fn spawn_blocking<F, T>(&self, f: F) -> Task<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static;
-}
-
-impl TempSpawnBlocking for Handle {
-    fn spawn_blocking<F, T>(&self, f: F) -> Task<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.spawn(async move { f() })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::io;

@@ -4,12 +4,11 @@
 mod common;
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use reactor_fs::{File, OpenOptions};
 
-use common::{fnv, kind_name, run, Rng, FNV_START};
+use common::{fnv, kind_name, one_pool_thread, run, run_on, PoolHold, Rng, FNV_START};
 
 #[test]
 fn ten_mib_written_in_odd_chunks_reads_back_identical() {
@@ -37,8 +36,8 @@ fn ten_mib_written_in_odd_chunks_reads_back_identical() {
 
         let mut file = File::open(&path).await?;
         let (mut read, mut read_hash, mut buf) = (0, FNV_START, vec![0; 100_003]);
-        loop {
-            let n = file.read(&mut buf[..sizes[read % sizes.len()].min(100_003)]).await?;
+        for i in 0.. {
+            let n = file.read(&mut buf[..sizes[i % sizes.len()].min(100_003)]).await?;
             if n == 0 {
                 break;
             }
@@ -88,7 +87,7 @@ fn steps(rng: &mut Rng, count: usize) -> Vec<Step> {
 
 #[test]
 fn seeks_reads_and_writes_interleaved_match_std() {
-    run("seek_vs_std", |dir| async move {
+    run_on("seek_vs_std", one_pool_thread, |dir| async move {
         let mut rng = Rng::new(42);
         let initial = rng.bytes(200_000);
         std::fs::write(dir.join("ours"), &initial)?;
@@ -114,9 +113,10 @@ fn seeks_reads_and_writes_interleaved_match_std() {
                     ours.write_all(&bytes).await?;
                     theirs.write_all(&bytes)?;
                 }
+                // What the one poll delivered from read-ahead, std reads too; what the pool read
+                // for nobody, std does not.
                 Step::GiveUpRead(len) => {
-                    // What the one poll delivered, std reads too; the rest is read-ahead.
-                    let delivered = abandoned_read(&mut ours, len).await?;
+                    let delivered = abandoned_read(&mut ours, len).await?.unwrap_or(0);
                     io::copy(&mut (&mut theirs).take(delivered as u64), &mut io::sink())?;
                 }
                 Step::Seek(pos) => {
@@ -138,57 +138,58 @@ fn seeks_reads_and_writes_interleaved_match_std() {
 }
 
 /// Starts a read of `len` bytes and gives up on it after one poll (a `select!` or timeout that
-/// lost the race). Returns how many bytes the read delivered if that one poll completed it.
-async fn abandoned_read(file: &mut File, len: usize) -> io::Result<usize> {
+/// lost the race), while the pool is held: a read that goes to the pool is queued, so the poll
+/// cannot complete it, and the bytes it reads are for nobody. Returns what the poll delivered
+/// if read-ahead could satisfy it at once.
+async fn abandoned_read(file: &mut File, len: usize) -> io::Result<Option<usize>> {
+    let hold = PoolHold::new();
     let mut buf = vec![0; len];
-    match futures_lite::future::poll_once(file.read(&mut buf)).await {
-        Some(result) => result,
-        None => Ok(0),
-    }
+    let polled = futures_lite::future::poll_once(file.read(&mut buf)).await;
+    hold.release().await; // a queued read has now run
+    polled.transpose()
 }
 
 #[test]
 fn a_read_given_up_on_leaves_the_position_where_it_was() {
-    run("abandoned_read", |dir| async move {
+    run_on("abandoned_read", one_pool_thread, |dir| async move {
         let path = dir.join("f");
         let content: Vec<u8> = (0..100u8).collect();
         std::fs::write(&path, &content)?;
         let mut file = OpenOptions::new().read(true).write(true).open(&path).await?;
 
         // A seek from the current position counts the bytes the pool read for nobody.
-        let mut at = abandoned_read(&mut file, 40).await? as u64;
-        assert_eq!(file.seek(SeekFrom::Current(0)).await?, at);
-        assert_eq!(file.seek(SeekFrom::Current(5)).await?, at + 5);
-        at += 5;
+        assert_eq!(abandoned_read(&mut file, 40).await?, None);
+        assert_eq!(file.seek(SeekFrom::Current(0)).await?, 0);
+        assert_eq!(file.seek(SeekFrom::Current(5)).await?, 5);
 
-        // The next read gets them, in order.
-        at += abandoned_read(&mut file, 40).await? as u64;
+        // The next reads get them, in order.
+        assert_eq!(abandoned_read(&mut file, 40).await?, None);
         let mut two = [0; 2];
         file.read_exact(&mut two).await?;
-        assert_eq!(two, [at as u8, at as u8 + 1]);
-        at += 2;
+        assert_eq!(two, [5, 6]);
+        let mut rest = [0; 38];
+        file.read_exact(&mut rest).await?;
+        assert_eq!(rest[..], content[7..45]);
 
         // A write goes where the user's position is, not where the OS cursor got to.
-        at += abandoned_read(&mut file, 40).await? as u64;
-        let written_at = at as usize;
+        assert_eq!(abandoned_read(&mut file, 40).await?, None);
         file.write_all(b"ab").await?;
-        assert_eq!(file.seek(SeekFrom::Current(0)).await?, at + 2);
+        assert_eq!(file.seek(SeekFrom::Current(0)).await?, 47);
 
-        // `set_len` and `into_std` give the read-ahead back too.
-        at += 2;
-        at += abandoned_read(&mut file, 40).await? as u64;
+        // So does `set_len`'s idea of the position, and `into_std`'s.
+        assert_eq!(abandoned_read(&mut file, 40).await?, None);
         file.set_len(90).await?;
-        assert_eq!(file.seek(SeekFrom::Current(0)).await?, at);
-        let landed = at + abandoned_read(&mut file, 40).await? as u64;
+        assert_eq!(file.seek(SeekFrom::Current(0)).await?, 47);
+        assert_eq!(abandoned_read(&mut file, 40).await?, None);
         let mut std = file.into_std().await?;
-        assert_eq!(std.stream_position()?, landed);
+        assert_eq!(std.stream_position()?, 47);
 
         let mut expected = content;
         expected.truncate(90);
-        expected[written_at..written_at + 2].copy_from_slice(b"ab");
+        expected[45..47].copy_from_slice(b"ab");
         let mut rest = Vec::new();
         std.read_to_end(&mut rest)?;
-        assert_eq!(rest, expected[landed as usize..]);
+        assert_eq!(rest, expected[47..]);
         assert_eq!(std::fs::read(&path)?, expected);
         Ok(())
     })
@@ -311,16 +312,23 @@ fn into_std_gives_back_the_read_ahead() {
 
 #[test]
 fn dropping_a_file_lets_its_write_in_flight_complete() {
-    run("drop_mid_write", |dir| async move {
+    run_on("drop_mid_write", one_pool_thread, |dir| async move {
         let path = dir.join("f");
         let mut file = File::create(&path).await?;
-        let data = Rng::new(7).bytes(1 << 20);
-        file.write_all(&data).await?; // the last chunk is still on the pool
+        let data = Rng::new(7).bytes(100_000);
+        // The last chunk is still queued on the pool when the file is dropped: not started yet,
+        // so cancelling it would lose it.
+        let hold = PoolHold::new();
+        file.write_all(&data[..1000]).await?;
         drop(file);
-        // Wait (bounded by the watchdog) for the pool to finish the detached write.
-        while std::fs::metadata(&path)?.len() < data.len() as u64 {
-            reactor_epoll::time::sleep(Duration::from_millis(5)).await;
-        }
+        hold.release().await;
+        assert_eq!(std::fs::read(&path)?, &data[..1000]);
+
+        // And with every chunk of a bigger write.
+        let mut file = File::create(&path).await?;
+        file.write_all(&data).await?;
+        drop(file);
+        PoolHold::new().release().await;
         assert_eq!(std::fs::read(&path)?, data);
         Ok(())
     })

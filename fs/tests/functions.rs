@@ -9,7 +9,11 @@ use std::io;
 use futures_lite::{AsyncReadExt, StreamExt};
 use reactor_fs::{File, OpenOptions};
 
-use common::{bounded, kind_name, run, Rng};
+use common::{bounded, kind_name, run, run_on, Rng};
+
+fn two_pool_threads() -> io::Result<reactor_epoll::Runtime> {
+    reactor_epoll::Runtime::builder().max_blocking_threads(2).build()
+}
 
 #[test]
 fn every_function_does_what_its_std_counterpart_does() {
@@ -151,8 +155,8 @@ fn outside_an_executor_every_call_fails_with_not_found_and_says_why() {
 }
 
 #[test]
-fn many_tasks_read_different_files_at_once() {
-    run("concurrent", |dir| async move {
+fn many_tasks_read_different_files_at_once_on_a_pool_of_two_threads() {
+    run_on("concurrent", two_pool_threads, |dir| async move {
         let mut rng = Rng::new(99);
         let mut contents = Vec::new();
         for i in 0..32 {

@@ -77,11 +77,49 @@ where
     F: FnOnce(TempDir) -> Fut + Send + 'static,
     Fut: Future<Output = io::Result<()>>,
 {
+    run_on(name, Runtime::new, test);
+}
+
+/// As [`run`], on the runtime `runtime` builds.
+pub fn run_on<F, Fut>(name: &'static str, runtime: fn() -> io::Result<Runtime>, test: F)
+where
+    F: FnOnce(TempDir) -> Fut + Send + 'static,
+    Fut: Future<Output = io::Result<()>>,
+{
     bounded(name, move || {
         let dir = TempDir::new(name);
-        let runtime = Runtime::new().unwrap();
+        let runtime = runtime().unwrap();
         runtime.block_on(test(dir)).unwrap();
     });
+}
+
+/// A runtime whose blocking pool has one thread, so that [`PoolHold`] decides when queued work
+/// runs.
+pub fn one_pool_thread() -> io::Result<Runtime> {
+    Runtime::builder().max_blocking_threads(1).build()
+}
+
+/// Occupies the only thread of a [`one_pool_thread`] runtime's pool until released: work
+/// submitted meanwhile stays queued behind it, in order.
+#[derive(Debug)]
+pub struct PoolHold(mpsc::Sender<()>);
+
+impl PoolHold {
+    /// Queues the job that holds the pool (call inside the runtime).
+    pub fn new() -> Self {
+        let (release, held) = mpsc::channel::<()>();
+        let handle = reactor_epoll::Handle::current().unwrap();
+        handle.spawn_blocking(move || held.recv_timeout(WATCHDOG)).detach();
+        Self(release)
+    }
+
+    /// Lets the pool go, and waits until everything queued before this call has run: a job
+    /// queued now runs after them on the one thread.
+    pub async fn release(self) {
+        drop(self.0);
+        let handle = reactor_epoll::Handle::current().unwrap();
+        handle.spawn_blocking(|| ()).await.unwrap();
+    }
 }
 
 /// A small deterministic generator (xorshift64*), so that a failing sequence is reproducible.
