@@ -10,7 +10,7 @@
 //!   flush waits for them and reports their errors).
 //! - [`OpenOptions`], mirroring [`std::fs::OpenOptions`].
 //! - [`read_dir`]: a [`Stream`](futures_core::Stream) of entries read in batches.
-//! - The free functions of `std::fs`: [`read`], [`write`], [`metadata`], [`rename`], ...
+//! - The free functions of `std::fs`: [`read`], [`write()`], [`metadata`], [`rename`], ...
 //!
 //! # Errors
 //!

@@ -335,6 +335,53 @@ fn dropping_a_file_lets_its_write_in_flight_complete() {
 }
 
 #[test]
+fn a_write_cancelled_by_shutdown_is_reported_by_the_next_flush() {
+    common::bounded("cancelled_write", || {
+        let dir = common::TempDir::new("cancelled_write");
+        let path = dir.join("f");
+        let first = one_pool_thread().unwrap();
+        let (file, hold) = first
+            .block_on(async {
+                let mut file = File::create(&path).await?;
+                let hold = PoolHold::new();
+                file.write_all(b"never written").await?; // queued behind the hold
+                Ok::<_, io::Error>((file, hold))
+            })
+            .unwrap();
+        drop(first); // shutdown: the queued write is cancelled
+        hold.let_go();
+
+        let second = reactor_epoll::Runtime::new().unwrap();
+        let mut file = file;
+        let error = second.block_on(file.flush()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::Other);
+        assert!(error.to_string().contains("cancelled"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        // Reported once; the file works on the new runtime.
+        second
+            .block_on(async {
+                file.flush().await?;
+                file.write_all(b"written").await?;
+                file.flush().await
+            })
+            .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"written");
+    });
+}
+
+#[test]
+fn one_write_or_read_moves_at_most_64_kib() {
+    run("bounded_chunks", |dir| async move {
+        let path = dir.join("f");
+        let mut file = OpenOptions::new().read(true).write(true).create(true).open(&path).await?;
+        assert_eq!(file.write(&vec![9; 1 << 20]).await?, 64 * 1024);
+        file.seek(SeekFrom::Start(0)).await?;
+        assert_eq!(file.read(&mut vec![0; 1 << 20]).await?, 64 * 1024);
+        Ok(())
+    })
+}
+
+#[test]
 fn set_permissions_and_metadata_on_an_open_file() {
     run("file_permissions", |dir| async move {
         use std::os::unix::fs::PermissionsExt;

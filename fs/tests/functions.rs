@@ -187,3 +187,14 @@ fn many_tasks_read_different_files_at_once_on_a_pool_of_two_threads() {
         Ok(())
     })
 }
+
+#[test]
+fn files_and_streams_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<File>();
+    send_sync::<OpenOptions>();
+    send::<reactor_fs::ReadDir>();
+    send_sync::<reactor_fs::DirEntry>();
+    send_sync::<reactor_fs::IntoStdError>();
+}

@@ -23,17 +23,22 @@ use crate::{pool, OpenOptions};
 ///
 /// - **One operation on the pool at a time.** A read, write, seek or call first waits for the one
 ///   in flight.
-/// - **Buffered.** A read asks the OS for up to 64 KiB (no more than the caller's buffer) and keeps
-///   what it did not hand out; a write copies up to 64 KiB of its input and **returns once
-///   copied**, while the pool writes it. A seek, or a write, after a read accounts for the bytes
-///   read ahead: positions are always those a `std::fs::File` would have.
-/// - **Flush waits for the write.** [`flush`](futures_lite::AsyncWriteExt::flush) (and `close`)
-///   returns once the pool has written everything, with its error if it failed. A write error is
-///   never lost: it is returned by the next operation of any kind, or by flush or close, exactly
-///   once.
-/// - **Dropping a file lets a write in flight complete** (its outcome is then unobservable; flush
-///   first to see it). The file closes when the pool is done with it. The executor's shutdown
-///   may cancel work still queued on the pool (see `spawn_blocking`).
+/// - **Buffered.** A read asks the OS for up to 64 KiB, no more than the caller's buffer (so
+///   many small reads are as many trips to the pool: wrap the file in a `BufReader` for those),
+///   and keeps what it did not hand out (the bytes of a read given up on); a write copies up to
+///   64 KiB of its input and **returns once copied**, while the pool writes it. A seek, a write,
+///   `set_len` or `into_std` after such a read accounts for the bytes read ahead: positions are
+///   always those a `std::fs::File` would have.
+/// - **Flush waits for the write.** [`poll_flush`](AsyncWrite::poll_flush) (`flush().await`),
+///   and `close`, return once the pool has written everything, with its error if it failed. A
+///   write error is never lost: it is returned by the next operation of any kind, or by flush or
+///   close, exactly once. (`metadata` and `set_permissions`, which take `&self`, are not ordered
+///   with writes: flush first.)
+/// - **Dropping a file lets a write in flight complete**, even one still queued on the pool (its
+///   outcome is then unobservable; flush first to see it). The file closes when the pool is done
+///   with it. An executor's shutdown cancels work still queued on its pool (a running write
+///   finishes): a write cancelled so is reported as an `Other` error by the next operation, on
+///   any executor.
 ///
 /// Every operation needs a reactor executor on the calling thread (it reaches the blocking pool
 /// through it): outside one it fails with `NotFound` and changes nothing. Work that panicked or

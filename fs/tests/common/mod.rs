@@ -113,6 +113,11 @@ impl PoolHold {
         Self(release)
     }
 
+    /// Lets the pool go without waiting (for use outside the runtime).
+    pub fn let_go(self) {
+        drop(self.0);
+    }
+
     /// Lets the pool go, and waits until everything queued before this call has run: a job
     /// queued now runs after them on the one thread.
     pub async fn release(self) {
