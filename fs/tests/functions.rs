@@ -9,7 +9,7 @@ use std::io;
 use futures_lite::{AsyncReadExt, StreamExt};
 use reactor_fs::{File, OpenOptions};
 
-use common::{bounded, kind_name, run, run_on, Rng};
+use common::{bounded, kind_name, run, run_on, PoolHold, Rng};
 
 fn two_pool_threads() -> io::Result<reactor_epoll::Runtime> {
     reactor_epoll::Runtime::builder().max_blocking_threads(2).build()
@@ -80,6 +80,42 @@ fn read_dir_streams_a_thousand_entries() {
         assert_eq!(seen, expected);
         // Ended streams stay ended.
         assert!(entries.next().await.is_none());
+        Ok(())
+    })
+}
+
+#[test]
+fn read_dir_reads_entries_in_batches_not_one_pool_trip_each() {
+    run_on("read_dir_batches", common::one_pool_thread, |dir| async move {
+        for i in 0..100 {
+            std::fs::write(dir.join(&format!("e{i}")), b"")?;
+        }
+        let mut entries = reactor_fs::read_dir(dir.path()).await?;
+        let (mut count, mut trips) = (0, 0);
+        loop {
+            // While the pool is held, whatever a poll gets at once came from a batch already
+            // read; the first poll that finds none queues a trip to the pool.
+            let hold = PoolHold::new();
+            let mut ended = false;
+            while let Some(entry) = futures_lite::future::poll_once(entries.next()).await {
+                match entry {
+                    Some(entry) => drop(entry?),
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+                count += 1;
+            }
+            hold.release().await; // the queued trip has run
+            if ended {
+                break;
+            }
+            trips += 1;
+        }
+        assert_eq!(count, 100);
+        // 32 entries a trip: 4 trips (not 100).
+        assert!(trips <= 5, "{trips} trips to the pool for 100 entries");
         Ok(())
     })
 }
