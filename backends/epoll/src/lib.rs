@@ -259,6 +259,12 @@ pub mod channel {
     pub use reactor_channel::*;
 }
 
+/// Files: [`File`](fs::File) (`AsyncRead`/`AsyncWrite`/`AsyncSeek`), [`read_dir`](fs::read_dir)
+/// and the `std::fs` functions, run on the blocking pool, from the `reactor-fs` crate.
+pub mod fs {
+    pub use reactor_fs::*;
+}
+
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]
 #[doc(hidden)]
