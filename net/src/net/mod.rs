@@ -10,14 +10,18 @@
 //! on it at once, each event wakes all of them, and an idle socket costs its waiting tasks
 //! nothing (see [`Async`](crate::Async#several-tasks-on-one-async)).
 
+mod io_ops;
+mod options;
 mod socket;
 mod tcp;
+mod tcp_socket;
 mod udp;
 mod unix;
 
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use tcp_socket::{TcpSocket, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixOwnedReadHalf, UnixOwnedWriteHalf, UnixStream};
 
 /// Implements `AsyncRead` for each of the given stream types (a type and a reference to it),
 /// through its `async_io()`.

@@ -10,7 +10,12 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
+use crate::net::io_ops::{
+    impl_fd, impl_read_ready, impl_stream_read_ops, impl_stream_write_ops, impl_write_ready,
+};
+use crate::net::options::{impl_buffer_options, impl_tcp_options, impl_ttl_option};
 use crate::net::socket::{start_connect, RawAddr};
+use crate::net::tcp_socket::{TcpSocket, DEFAULT_BACKLOG};
 use crate::net::{impl_async_read, impl_async_write};
 use reactor::io::AsIoHandle;
 
@@ -45,13 +50,25 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds to `addr` and registers with the I/O backend of the current executor.
+    /// Binds to `addr` with `SO_REUSEADDR` set, listens with a backlog of
+    /// [`DEFAULT_BACKLOG`](crate::net::DEFAULT_BACKLOG) (1024) connections, and registers with
+    /// the I/O backend of the current executor. For another backlog or other options set
+    /// before listening, use [`TcpSocket`].
     ///
     /// # Errors
     ///
-    /// The error of binding, or of [`Async::new`].
+    /// The error of binding (`AddrInUse`, `AddrNotAvailable`, `PermissionDenied`), of
+    /// listening, or of [`Async::new`] (`NotFound` outside an executor).
     pub fn bind(addr: impl Into<SocketAddr>) -> io::Result<Self> {
-        Ok(Self { inner: Async::new(std::net::TcpListener::bind(addr.into())?)? })
+        let addr = addr.into();
+        let socket = TcpSocket::new_for(&addr)?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(DEFAULT_BACKLOG)
+    }
+
+    pub(crate) fn from_async(inner: Async<std::net::TcpListener>) -> Self {
+        Self { inner }
     }
 
     /// Registers a std listener with the I/O backend of `source` (see [`Async::with_source`]).
@@ -78,6 +95,29 @@ impl TcpListener {
         Ok((TcpStream::from_std(stream, self.inner.source())?, peer))
     }
 
+    /// Accepts a connection already queued, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued (the cached readability is then cleared, so
+    /// [`readable`](Self::readable) waits for the next one); otherwise as
+    /// [`accept`](Self::accept).
+    pub fn try_accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = self.inner.try_read_with(std::net::TcpListener::accept)?;
+        Ok((TcpStream::from_std(stream, self.inner.source())?, peer))
+    }
+
+    /// Polls an [`accept`](Self::accept): `Pending` until a connection is queued, with the
+    /// task's waker kept until the next readability event.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, peer) = ready!(self.inner.poll_read_with(cx, std::net::TcpListener::accept))?;
+        Poll::Ready(TcpStream::from_std(stream, self.inner.source()).map(|stream| (stream, peer)))
+    }
+
     /// The stream of incoming connections; it never ends.
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }
@@ -91,7 +131,16 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
+
+    fn async_io(&self) -> &Async<std::net::TcpListener> {
+        &self.inner
+    }
 }
+
+impl_fd!(TcpListener);
+impl_read_ready!(TcpListener, std::net::TcpListener);
+impl_buffer_options!(TcpListener);
+impl_ttl_option!(TcpListener);
 
 /// The stream of [`TcpListener::incoming`].
 #[derive(Debug)]
@@ -130,7 +179,11 @@ impl TcpStream {
     /// (`ConnectionRefused`, ...) if it fails.
     pub async fn connect(addr: impl Into<SocketAddr>) -> io::Result<Self> {
         let socket = start_connect(&RawAddr::inet(addr.into()))?;
-        let stream = Async::new(std::net::TcpStream::from(socket))?;
+        Self::finish_connect(Async::new(std::net::TcpStream::from(socket))?).await
+    }
+
+    /// Waits for the connect started on `stream` to finish, and reports its outcome.
+    pub(crate) async fn finish_connect(stream: Async<std::net::TcpStream>) -> io::Result<Self> {
         stream.writable().await?;
         if let Some(error) = stream.get_ref().take_error()? {
             return Err(error);
@@ -222,6 +275,16 @@ impl TcpStream {
 
 impl_async_read!(TcpStream, &TcpStream);
 impl_async_write!(TcpStream, &TcpStream);
+impl_fd!(TcpStream, OwnedReadHalf, OwnedWriteHalf);
+impl_read_ready!(TcpStream, std::net::TcpStream);
+impl_write_ready!(TcpStream, std::net::TcpStream);
+impl_stream_read_ops!(TcpStream, OwnedReadHalf);
+impl_stream_write_ops!(TcpStream, OwnedWriteHalf);
+impl_buffer_options!(TcpStream);
+impl_ttl_option!(TcpStream);
+impl_tcp_options!(TcpStream);
+impl_read_ready!(OwnedReadHalf, std::net::TcpStream);
+impl_write_ready!(OwnedWriteHalf, std::net::TcpStream);
 
 /// The read half of [`TcpStream::into_split`]; the connection closes when both halves drop.
 pub struct OwnedReadHalf {
@@ -229,6 +292,24 @@ pub struct OwnedReadHalf {
 }
 
 impl OwnedReadHalf {
+    /// The local address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The remote address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getpeername`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
     fn async_io(&self) -> &Async<std::net::TcpStream> {
         &self.inner
     }
@@ -242,6 +323,24 @@ pub struct OwnedWriteHalf {
 }
 
 impl OwnedWriteHalf {
+    /// The local address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The remote address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getpeername`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
     fn async_io(&self) -> &Async<std::net::TcpStream> {
         &self.inner
     }
