@@ -31,7 +31,7 @@ pub const DEFAULT_BACKLOG: u32 = 1024;
 ///
 /// ```
 /// use reactor::Executor;
-/// use reactor_epoll::net::{TcpSocket, TcpStream};
+/// use reactor_epoll::net::TcpSocket;
 /// use reactor_epoll::Epoll;
 ///
 /// let executor = Executor::new(Epoll::new()?)?;
