@@ -2,6 +2,7 @@
 //! The user-facing behaviour is documented on [`Executor`].
 
 mod active;
+mod blocking;
 mod builder;
 mod context;
 mod error;
@@ -32,6 +33,7 @@ pub use error::{BlockOnError, OnSourceError, SourceError, SpawnError, SpawnLocal
 pub use host::{Host, HostError, Turn};
 
 use crate::coop;
+use crate::executor::blocking::PoolConfig;
 use crate::executor::context::{Current, EnterGuard, OwnedQueue, RunQueue};
 use crate::executor::local_queue::local_queue;
 use crate::executor::local_tasks::LocalTasks;
@@ -124,6 +126,12 @@ impl<S: EventSource + 'static> Executor<S> {
     }
 
     pub(crate) fn start(builder: Builder, source: S) -> io::Result<Self> {
+        if builder.max_blocking_threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max_blocking_threads(0): the blocking pool needs at least one thread to run its jobs",
+            ));
+        }
         let workers = builder
             .worker_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
@@ -139,7 +147,14 @@ impl<S: EventSource + 'static> Executor<S> {
             stealers.push(spare_stealer);
             RunQueue::Stealable(spare_queue)
         };
-        let shared = Arc::new(Shared::new(driven, stealers.into(), spare_queue, builder.on_source_error));
+        let blocking = PoolConfig {
+            max_threads: builder.max_blocking_threads,
+            keep_alive: builder.blocking_keep_alive,
+            thread_name: builder.blocking_thread_name.clone(),
+            stack_size: builder.stack_size,
+        };
+        let shared =
+            Arc::new(Shared::new(driven, stealers.into(), spare_queue, builder.on_source_error, blocking));
         let mut executor = Self { source, shared, workers: Vec::with_capacity(workers) };
         for (index, queue) in queues.into_iter().enumerate() {
             let shared = executor.shared.clone();
@@ -180,6 +195,54 @@ impl<S: EventSource + 'static> Executor<S> {
         F::Output: Send + 'static,
     {
         Shared::spawn(&self.shared, future)
+    }
+
+    /// Runs the blocking call `job` on the executor's blocking pool, off the worker threads, and
+    /// returns a [`Task`] of its result.
+    ///
+    /// For work that blocks a thread (a blocking syscall, a file, `getaddrinfo`, a long
+    /// computation): run on a worker, it would stall every task queued there. The pool starts a
+    /// thread when a job finds none idle, up to [`Builder::max_blocking_threads`] (512 by
+    /// default); beyond that, jobs wait in a queue, in order, for a thread to be free. An idle
+    /// thread exits after [`Builder::blocking_keep_alive`] (10 s by default).
+    ///
+    /// - **A panic** in `job` is caught: the blocking thread survives and awaiting the task gives
+    ///   a [`JoinError`](crate::JoinError) whose [`is_panic`](crate::JoinError::is_panic) is true.
+    /// - **Cancellation:** dropping the task before a thread has started `job` cancels it (it
+    ///   never runs); once started, `job` runs to completion whatever happens to the task, as
+    ///   a blocking call cannot be interrupted. [`detach`](Task::detach) lets it run unobserved.
+    /// - **Shutdown:** when the executor shuts down (is dropped), jobs still queued are
+    ///   cancelled (awaiting them reports cancellation) and jobs running finish on their threads,
+    ///   which then exit; the shutdown does not wait for them. After shutdown a job is cancelled
+    ///   at once.
+    /// - Inside `job`, [`Handle::current`] and [`current_source`] find this executor (to spawn
+    ///   onto it, to register I/O with its source), and `job` may call
+    ///   [`block_on`](Self::block_on).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor::{source::Parking, Executor};
+    ///
+    /// let executor = Executor::new(Parking::new()).unwrap();
+    /// let length = executor.block_on(async {
+    ///     // A blocking read of a file, off the workers.
+    ///     let task = executor.spawn_blocking(|| std::fs::read("Cargo.toml").map(|bytes| bytes.len()));
+    ///     task.await.expect("the job did not panic")
+    /// });
+    /// assert!(length.unwrap() > 0);
+    /// ```
+    pub fn spawn_blocking<F, T>(&self, job: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Shared::spawn_blocking(&self.shared, job)
+    }
+
+    /// The blocking pool's live threads: running a job, or idle within their keep-alive.
+    pub fn blocking_threads(&self) -> usize {
+        self.shared.blocking.threads()
     }
 
     /// Spawns a `!Send` task that runs on the thread currently running this executor's
@@ -301,6 +364,10 @@ impl<S: EventSource + 'static> Executor<S> {
     ///
     /// Called from inside one of the executor's own tasks, or on the thread of its [`Host`], it
     /// cannot wait, and shuts down at once.
+    ///
+    /// [Blocking jobs](Self::spawn_blocking) are not tasks it waits for: those still queued at
+    /// shutdown are cancelled, and those running finish on their own threads afterwards (await
+    /// their tasks first to wait for them).
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
         let shared = self.shared.clone();
         let all_done = async move {
@@ -487,7 +554,7 @@ pub struct Handle {
 
 impl Handle {
     /// The handle of the executor this thread runs tasks for (inside a task, a worker or
-    /// `block_on`), or `None`.
+    /// `block_on`) or runs a [blocking job](Executor::spawn_blocking) of, or `None`.
     pub fn current() -> Option<Self> {
         context::current_shared().map(|shared| Self { shared })
     }
@@ -500,6 +567,17 @@ impl Handle {
         F::Output: Send + 'static,
     {
         Shared::spawn(&self.shared, future)
+    }
+
+    /// Runs the blocking call `job` on the executor's blocking pool (see
+    /// [`Executor::spawn_blocking`]). After shutdown the job is cancelled at once: awaiting the
+    /// task reports a cancelled [`JoinError`](crate::JoinError).
+    pub fn spawn_blocking<F, T>(&self, job: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Shared::spawn_blocking(&self.shared, job)
     }
 
     /// Spawns a task onto the executor, or hands the future back if it has shut down.

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! [`block_on`] and [`spawn`] use a process-wide runtime created on first use (one worker per
-//! core, no other threads); [`Runtime::builder`] configures one of your own, including a manually
+//! core, and blocking threads only once [`spawn_blocking`] needs them); [`Runtime::builder`] configures one of your own, including a manually
 //! advanced clock for deterministic tests of timeout logic.
 //!
 //! - [`Epoll`] is a blocking [`EventSource`](reactor::EventSource) and an I/O backend
@@ -161,7 +161,7 @@ pub use reactor::io::Readiness;
 pub use reactor_net::{net, Async, Ready, Watch, WithReadiness};
 pub use reactor_polling::{PollingSource, Triggering};
 
-pub use global::{block_on, default_runtime, spawn};
+pub use global::{block_on, default_runtime, spawn, spawn_blocking};
 pub use reactor::{yield_now, Handle, Host, HostError, JoinError, Task, Turn};
 pub use runtime::{Runtime, RuntimeBuilder, RuntimeSource};
 

@@ -95,6 +95,33 @@ impl Runtime {
         self.executor.spawn(future)
     }
 
+    /// Runs the blocking call `job` on the runtime's blocking pool and returns a task of its
+    /// result (see [`Executor::spawn_blocking`]: bounded by
+    /// [`RuntimeBuilder::max_blocking_threads`], threads started on demand and named
+    /// `reactor-blocking-N`, panics reported through the task, queued jobs cancelled at
+    /// shutdown while running ones finish).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runtime = reactor_epoll::Runtime::new()?;
+    /// let hostname = runtime.block_on(runtime.spawn_blocking(|| std::fs::read_to_string("/proc/sys/kernel/hostname")))?;
+    /// assert!(!hostname?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn_blocking<F, T>(&self, job: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.executor.spawn_blocking(job)
+    }
+
+    /// The blocking pool's live threads (see [`spawn_blocking`](Self::spawn_blocking)).
+    pub fn blocking_threads(&self) -> usize {
+        self.executor.blocking_threads()
+    }
+
     /// Spawns a `!Send` task onto the thread running [`block_on`](Self::block_on).
     ///
     /// # Errors
@@ -318,6 +345,26 @@ impl RuntimeBuilder {
     /// The stack size of worker threads, in bytes.
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.executor = self.executor.stack_size(bytes);
+        self
+    }
+
+    /// The most threads the blocking pool runs at once (default 512); jobs beyond it queue.
+    /// `0` is refused by [`build`](Self::build) with `InvalidInput`. See
+    /// [`Runtime::spawn_blocking`].
+    pub fn max_blocking_threads(mut self, count: usize) -> Self {
+        self.executor = self.executor.max_blocking_threads(count);
+        self
+    }
+
+    /// How long an idle blocking thread waits for another job before it exits (default 10 s).
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.executor = self.executor.blocking_keep_alive(keep_alive);
+        self
+    }
+
+    /// Names blocking thread `index` `name(index)` (default `reactor-blocking-N`).
+    pub fn blocking_thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.blocking_thread_name(name);
         self
     }
 
