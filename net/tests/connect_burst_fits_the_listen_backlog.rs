@@ -48,7 +48,7 @@ fn six_hundred_connects_complete_before_the_listener_accepts_any(backend: Backen
     assert!(DEFAULT_BACKLOG as usize >= CONNECTS);
     let executor = backend.executor();
     executor.block_on(async {
-        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let handle = reactor::Handle::current().unwrap();
         let connects: Vec<_> = (0..CONNECTS).map(|_| handle.spawn(TcpStream::connect(addr))).collect();

@@ -31,7 +31,7 @@ fn spawn<T: Send + 'static>(
 }
 
 async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+    let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (server, _) = listener.accept().await.unwrap();
     (client, server)
@@ -119,13 +119,13 @@ fn peek_leaves_the_data_for_the_next_read(backend: Backend) {
 fn udp_peek_and_peek_from_leave_the_datagram_queued(backend: Backend) {
     let executor = backend.executor();
     executor.block_on(async {
-        let a = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
-        let b = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
+        let a = UdpSocket::bind(([127, 0, 0, 1], 0)).await.unwrap();
+        let b = UdpSocket::bind(([127, 0, 0, 1], 0)).await.unwrap();
         a.send_to(b"datagram", b.local_addr().unwrap()).await.unwrap();
         let mut buf = [0; 16];
         let (len, from) = b.peek_from(&mut buf).await.unwrap();
         assert_eq!((&buf[..len], from), (&b"datagram"[..], a.local_addr().unwrap()));
-        b.connect(a.local_addr().unwrap()).unwrap();
+        b.connect(a.local_addr().unwrap()).await.unwrap();
         assert_eq!(b.peek(&mut buf).await.unwrap(), 8);
         let (len, _) = b.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..len], b"datagram", "peeking consumed nothing");
@@ -167,7 +167,7 @@ fn try_write_fills_the_send_buffer_then_would_block_and_writable_waits_for_room(
 fn try_accept_would_block_without_a_pending_connection(backend: Backend) {
     let executor = backend.executor();
     executor.block_on(async {
-        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
         assert_eq!(listener.try_accept().unwrap_err().kind(), ErrorKind::WouldBlock);
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         listener.readable().await.unwrap();
@@ -248,8 +248,8 @@ fn unix_into_split_halves_work_from_two_tasks(backend: Backend) {
 fn datagram_try_operations_would_block_then_deliver(backend: Backend) {
     let executor = backend.executor();
     executor.block_on(async {
-        let a = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
-        let b = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
+        let a = UdpSocket::bind(([127, 0, 0, 1], 0)).await.unwrap();
+        let b = UdpSocket::bind(([127, 0, 0, 1], 0)).await.unwrap();
         let mut buf = [0; 16];
         assert_eq!(b.try_recv_from(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
         a.writable().await.unwrap();
@@ -257,7 +257,7 @@ fn datagram_try_operations_would_block_then_deliver(backend: Backend) {
         b.readable().await.unwrap();
         let (len, from) = b.try_recv_from(&mut buf).unwrap();
         assert_eq!((&buf[..len], from), (&b"now"[..], a.local_addr().unwrap()));
-        a.connect(b.local_addr().unwrap()).unwrap();
+        a.connect(b.local_addr().unwrap()).await.unwrap();
         a.try_send(b"connected").unwrap();
         let (len, _) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
         assert_eq!(&buf[..len], b"connected");

@@ -82,7 +82,7 @@ fn somaxconn() -> u32 {
 fn tcp_stream_options_reach_the_kernel(backend: Backend) {
     let executor = backend.executor();
     executor.block_on(async {
-        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
         let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
 
         stream.set_linger(Some(Duration::from_secs(7))).unwrap();
@@ -167,7 +167,7 @@ fn tcp_socket_options_reach_the_kernel_before_listen(backend: Backend) {
 fn listen_backlog_reaches_the_kernel(backend: Backend) {
     let executor = backend.executor();
     executor.block_on(async {
-        let default = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+        let default = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
         assert_eq!(listen_backlog(default.as_raw_fd()), DEFAULT_BACKLOG.min(somaxconn()));
         let chosen = TcpSocket::new_v4().unwrap().listen(77).unwrap();
         assert_eq!(listen_backlog(chosen.as_raw_fd()), 77);
@@ -180,7 +180,7 @@ fn listen_backlog_reaches_the_kernel(backend: Backend) {
 fn udp_options_reach_the_kernel(backend: Backend) {
     let executor = backend.executor();
     executor.block_on(async {
-        let socket = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
+        let socket = UdpSocket::bind(([127, 0, 0, 1], 0)).await.unwrap();
         socket.set_broadcast(true).unwrap();
         assert_eq!(int_option(&socket, libc::SOL_SOCKET, libc::SO_BROADCAST), 1);
         assert!(socket.broadcast().unwrap());
@@ -195,7 +195,7 @@ fn udp_options_reach_the_kernel(backend: Backend) {
         socket.set_recv_buffer_size(100_000).unwrap();
         assert!(int_option(&socket, libc::SOL_SOCKET, libc::SO_RCVBUF) >= 100_000);
 
-        let Ok(v6) = UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)) else {
+        let Ok(v6) = UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).await else {
             eprintln!("skipped the IPv6 UDP options: no IPv6 loopback here");
             return;
         };
@@ -234,7 +234,7 @@ fn bad_option_values_are_invalid_input(backend: Backend) {
         assert_eq!(too_big.kind(), ErrorKind::InvalidInput);
         assert!(too_big.to_string().contains("2147483648"), "{too_big}");
 
-        let v4 = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
+        let v4 = UdpSocket::bind(([127, 0, 0, 1], 0)).await.unwrap();
         let group_v6 = "ff02::1:3".parse::<Ipv6Addr>().unwrap();
         let error = v4.join_multicast_v6(&group_v6, 0).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidInput);

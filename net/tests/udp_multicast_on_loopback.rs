@@ -18,13 +18,13 @@ fn a_member_of_a_group_on_loopback_receives_its_datagrams(backend: Backend) {
     let group = Ipv4Addr::new(239, 255, 77, 1 + backend as u8);
     let executor = reactor::Executor::new(source_with_timer(backend)).unwrap();
     executor.block_on(async {
-        let member = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+        let member = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await.unwrap();
         let port = member.local_addr().unwrap().port();
         if let Err(error) = member.join_multicast_v4(group, Ipv4Addr::LOCALHOST) {
             eprintln!("skipped: the OS refuses to join {group} on loopback: {error}");
             return;
         }
-        let sender = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let sender = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
         sender.set_multicast_loop_v4(true).unwrap();
         // Through loopback: IP_MULTICAST_IF by the sender's address (socket2, which the crate
         // uses; std has no setter).

@@ -10,14 +10,17 @@
 //! on it at once, each event wakes all of them, and an idle socket costs its waiting tasks
 //! nothing (see [`Async`](crate::Async#several-tasks-on-one-async)).
 
+mod addr;
 mod io_ops;
 mod options;
+mod resolver;
 mod socket;
 mod tcp;
 mod tcp_socket;
 mod udp;
 mod unix;
 
+pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use tcp_socket::{TcpSocket, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
+use crate::net::addr::{try_each, ToSocketAddrs};
 use crate::net::io_ops::{
     impl_fd, impl_read_ready, impl_stream_read_ops, impl_stream_write_ops, impl_write_ready,
 };
@@ -33,7 +34,7 @@ use crate::Async;
 ///
 /// let executor = Executor::new(Epoll::new()?)?;
 /// executor.block_on(async {
-///     let listener = TcpListener::bind(([127, 0, 0, 1], 0))?;
+///     let listener = TcpListener::bind("localhost:0").await?;
 ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
 ///     let (mut server, _peer) = listener.accept().await?;
 ///     client.write_all(b"hello").await?;
@@ -50,17 +51,24 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds to `addr` with `SO_REUSEADDR` set, listens with a backlog of
+    /// Binds to `addr` (a socket address, or a host name and port resolved on the blocking
+    /// pool: see [`ToSocketAddrs`]) with `SO_REUSEADDR` set, listens with a backlog of
     /// [`DEFAULT_BACKLOG`](crate::net::DEFAULT_BACKLOG) (1024) connections, and registers with
-    /// the I/O backend of the current executor. For another backlog or other options set
-    /// before listening, use [`TcpSocket`].
+    /// the I/O backend of the current executor. Each address `addr` resolves to is tried in
+    /// turn until one binds. For another backlog or other options set before listening, use
+    /// [`TcpSocket`].
     ///
     /// # Errors
     ///
-    /// The error of binding (`AddrInUse`, `AddrNotAvailable`, `PermissionDenied`), of
-    /// listening, or of [`Async::new`] (`NotFound` outside an executor).
-    pub fn bind(addr: impl Into<SocketAddr>) -> io::Result<Self> {
-        let addr = addr.into();
+    /// Those of [`ToSocketAddrs`] (`InvalidInput` for a malformed string); else the error of
+    /// the last address tried: of binding (`AddrInUse`, `AddrNotAvailable`,
+    /// `PermissionDenied`), of listening, or of [`Async::new`] (`NotFound` outside an
+    /// executor).
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        try_each(&addr, |addr| std::future::ready(Self::bind_one(addr))).await
+    }
+
+    fn bind_one(addr: SocketAddr) -> io::Result<Self> {
         let socket = TcpSocket::new_for(&addr)?;
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
@@ -171,14 +179,22 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to `addr`, registering with the I/O backend of the current executor.
+    /// Connects to `addr` (a socket address, or a host name and port resolved on the blocking
+    /// pool: see [`ToSocketAddrs`]), registering with the I/O backend of the current executor.
+    /// Each address `addr` resolves to is tried in turn, in the resolver's order, until one
+    /// connects.
     ///
     /// # Errors
     ///
-    /// `NotFound` outside an executor with an I/O backend; the connection's error
-    /// (`ConnectionRefused`, ...) if it fails.
-    pub async fn connect(addr: impl Into<SocketAddr>) -> io::Result<Self> {
-        let socket = start_connect(&RawAddr::inet(addr.into()))?;
+    /// Those of [`ToSocketAddrs`] (`InvalidInput` for a malformed string, the resolver's error
+    /// for a name that does not resolve); `NotFound` outside an executor with an I/O backend;
+    /// else the error of the last address tried (`ConnectionRefused`, ...).
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        try_each(&addr, Self::connect_one).await
+    }
+
+    async fn connect_one(addr: SocketAddr) -> io::Result<Self> {
+        let socket = start_connect(&RawAddr::inet(addr))?;
         Self::finish_connect(Async::new(std::net::TcpStream::from(socket))?).await
     }
 
@@ -191,14 +207,17 @@ impl TcpStream {
         Ok(Self { inner: stream })
     }
 
-    /// Connects to `addr`, giving up after `timeout`; the current executor's timer measures it.
+    /// Connects to `addr` as [`connect`](Self::connect) does, giving up after `timeout`, which
+    /// covers resolving a host name and every address tried; the current executor's timer
+    /// measures it.
     ///
     /// # Errors
     ///
-    /// `TimedOut` when the connection is not established within `timeout`; `NotFound` outside an
-    /// executor with both an I/O backend and a timer (the default runtime has both);
-    /// otherwise as [`connect`](Self::connect).
-    pub async fn connect_timeout(addr: impl Into<SocketAddr>, timeout: Duration) -> io::Result<Self> {
+    /// `TimedOut` when no connection is established within `timeout` (a lookup still running
+    /// then finishes on its pool thread, unobserved); `NotFound` outside an executor with both
+    /// an I/O backend and a timer (the default runtime has both); otherwise as
+    /// [`connect`](Self::connect).
+    pub async fn connect_timeout(addr: impl ToSocketAddrs, timeout: Duration) -> io::Result<Self> {
         let Some(timer) = reactor_timer::Timer::try_current() else {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,

@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 
 use reactor::io::AsIoHandle;
 
+use crate::net::addr::{resolve, try_each, ToSocketAddrs};
 use crate::net::io_ops::{impl_fd, impl_read_ready, impl_write_ready};
 use crate::net::options::{impl_buffer_options, impl_ttl_option};
 use crate::Async;
@@ -21,8 +22,8 @@ use crate::Async;
 ///
 /// let executor = Executor::new(Epoll::new()?)?;
 /// executor.block_on(async {
-///     let a = UdpSocket::bind(([127, 0, 0, 1], 0))?;
-///     let b = UdpSocket::bind(([127, 0, 0, 1], 0))?;
+///     let a = UdpSocket::bind(([127, 0, 0, 1], 0)).await?;
+///     let b = UdpSocket::bind("127.0.0.1:0").await?;
 ///     a.send_to(b"ping", b.local_addr()?).await?;
 ///     let mut buf = [0; 8];
 ///     let (len, from) = b.recv_from(&mut buf).await?;
@@ -37,13 +38,18 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds to `addr` and registers with the I/O backend of the current executor.
+    /// Binds to `addr` (a socket address, or a host name and port resolved on the blocking
+    /// pool: see [`ToSocketAddrs`]) and registers with the I/O backend of the current executor.
+    /// Each address `addr` resolves to is tried in turn until one binds.
     ///
     /// # Errors
     ///
-    /// The error of binding, or of [`Async::new`].
-    pub fn bind(addr: impl Into<SocketAddr>) -> io::Result<Self> {
-        Ok(Self { inner: Async::new(std::net::UdpSocket::bind(addr.into())?)? })
+    /// Those of [`ToSocketAddrs`]; else the error of the last address tried: of binding
+    /// (`AddrInUse`, `AddrNotAvailable`), or of [`Async::new`] (`NotFound` outside an
+    /// executor).
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let bind_one = |addr| Ok(Self { inner: Async::new(std::net::UdpSocket::bind(addr)?)? });
+        try_each(&addr, |addr| std::future::ready(bind_one(addr))).await
     }
 
     /// Registers a std socket with the I/O backend of `source` (see [`Async::with_source`]).
@@ -56,22 +62,26 @@ impl UdpSocket {
     }
 
     /// Sets the default peer of [`send`](Self::send), and the only one [`recv`](Self::recv)
-    /// receives from.
+    /// receives from: `addr` is a socket address, or a host name and port resolved on the
+    /// blocking pool (see [`ToSocketAddrs`]), each of whose addresses is tried in turn.
     ///
     /// # Errors
     ///
-    /// The error of `connect`.
-    pub fn connect(&self, addr: impl Into<SocketAddr>) -> io::Result<()> {
-        self.inner.get_ref().connect(addr.into())
+    /// Those of [`ToSocketAddrs`]; else the error of `connect` for the last address tried
+    /// (for example for an address of the other family).
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        try_each(&addr, |addr| std::future::ready(self.inner.get_ref().connect(addr))).await
     }
 
-    /// Sends a datagram to `addr`; returns the bytes sent.
+    /// Sends a datagram to `addr` (a socket address, or a host name and port resolved on the
+    /// blocking pool: see [`ToSocketAddrs`]; the datagram goes to the first address it
+    /// resolves to); returns the bytes sent.
     ///
     /// # Errors
     ///
-    /// The error of `sendto`.
-    pub async fn send_to(&self, buf: &[u8], addr: impl Into<SocketAddr>) -> io::Result<usize> {
-        let addr = addr.into();
+    /// Those of [`ToSocketAddrs`]; the error of `sendto`.
+    pub async fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
+        let addr = resolve(&addr).await?[0];
         self.inner.write_with(|socket| socket.send_to(buf, addr)).await
     }
 
