@@ -136,10 +136,11 @@ impl<T: AsFd> Async<T> {
 
     /// Waits until the cached readiness says the I/O object is readable.
     ///
-    /// It stays readable until an operation run through [`read_with`](Self::read_with) (or
+    /// It stays readable until an operation run through [`read_with`](Self::read_with),
+    /// [`try_read_with`](Self::try_read_with), [`poll_read_with`](Self::poll_read_with) (or
     /// `AsyncRead`) meets `WouldBlock`; an operation run on [`get_ref`](Self::get_ref) directly
     /// does not clear it, so a loop of `readable().await` and such an operation spins once the
-    /// data is drained. Prefer `read_with`.
+    /// data is drained. Loop with `try_read_with` instead, or use `read_with`.
     pub fn readable(&self) -> Ready<'_, T> {
         Ready { io: self, direction: Readiness::READABLE, waiter: WaiterKey::default() }
     }

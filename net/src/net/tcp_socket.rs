@@ -172,7 +172,9 @@ impl TcpSocket {
 
     /// Binds to `addr`: the listening address for [`listen`](Self::listen), or the local end
     /// of a [`connect`](Self::connect). Port 0 picks a free port; read it with
-    /// [`local_addr`](Self::local_addr).
+    /// [`local_addr`](Self::local_addr). A `SocketAddr`, not a host name: the socket's family
+    /// is chosen already, so resolve a name first with [`lookup_host`](crate::net::lookup_host)
+    /// and pick the address of that family.
     ///
     /// # Errors
     ///
@@ -237,7 +239,8 @@ impl TcpSocket {
         Ok(TcpListener::from_async(Async::new(listener)?))
     }
 
-    /// Connects to `addr`, registering the stream with the current executor's I/O backend.
+    /// Connects to `addr` (a `SocketAddr` of this socket's family: see [`bind`](Self::bind)),
+    /// registering the stream with the current executor's I/O backend.
     ///
     /// # Errors
     ///
