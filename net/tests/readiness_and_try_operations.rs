@@ -22,6 +22,7 @@ on_every_backend!(
     a_udp_socket_runs_on_poll_read_with_and_poll_write_with_alone,
     unix_into_split_halves_work_from_two_tasks,
     datagram_try_operations_would_block_then_deliver,
+    tcp_split_halves_have_the_readiness_and_try_calls_of_their_direction,
 );
 
 fn spawn<T: Send + 'static>(
@@ -265,6 +266,15 @@ fn datagram_try_operations_would_block_then_deliver(backend: Backend) {
         let (len, _) = poll_fn(|cx| b.poll_peek_from(cx, &mut buf)).await.unwrap();
         assert_eq!(&buf[..len], b"polled");
 
+        let path =
+            std::env::temp_dir().join(format!("reactor-net-{}-{backend:?}-try.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let bound = UnixDatagram::bind(&path).unwrap();
+        UnixDatagram::unbound().unwrap().try_send_to(b"by path", &path).unwrap();
+        let (len, _) = bound.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..len], b"by path");
+        std::fs::remove_file(&path).unwrap();
+
         let (x, y) = UnixDatagram::pair().unwrap();
         assert_eq!(y.try_recv(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
         x.try_send(b"unix").unwrap();
@@ -272,5 +282,32 @@ fn datagram_try_operations_would_block_then_deliver(backend: Backend) {
         assert_eq!(y.try_recv(&mut buf).unwrap(), 4);
         // No WouldBlock since the event: the cache still says readable.
         assert!(poll_fn(|cx| y.poll_read_ready(cx)).await.is_ok());
+    });
+}
+
+fn tcp_split_halves_have_the_readiness_and_try_calls_of_their_direction(backend: Backend) {
+    let executor = backend.executor();
+    executor.block_on(async {
+        let (client, server) = tcp_pair().await;
+        let (client_read, client_write) = client.into_split();
+        let (server_read, server_write) = server.into_split();
+        assert_eq!(client_read.local_addr().unwrap(), server_write.peer_addr().unwrap());
+        let mut buf = [0; 8];
+        assert_eq!(server_read.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        let writer = spawn(async move {
+            client_write.writable().await.unwrap();
+            client_write.try_write(b"half").unwrap();
+            client_write
+        });
+        server_read.readable().await.unwrap();
+        assert_eq!(server_read.peek(&mut buf).await.unwrap(), 4);
+        assert_eq!(server_read.try_read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"half");
+        poll_fn(|cx| server_write.poll_write_ready(cx)).await.unwrap();
+        server_write.try_write_vectored(&[IoSlice::new(b"back")]).unwrap();
+        client_read.readable().await.unwrap();
+        assert_eq!(client_read.try_read(&mut buf).unwrap(), 4);
+        assert_ne!(client_read.as_raw_fd(), server_read.as_raw_fd());
+        let _keep = writer.await.unwrap();
     });
 }

@@ -60,6 +60,10 @@ fn datagrams_round_trip_through_abstract_names(backend: Backend) {
         let mut buf = [0; 16];
         let (len, from) = server.recv_from(&mut buf).await.unwrap();
         assert_eq!((&buf[..len], from.as_abstract_name()), (&b"hello"[..], client_addr.as_abstract_name()));
+        let accepting = UnixListener::bind_addr(&abstract_addr(backend, "poll-accept")).unwrap();
+        let accepting_addr = accepting.local_addr().unwrap();
+        let _client = UnixStream::connect_addr(&accepting_addr).await.unwrap();
+        std::future::poll_fn(|cx| accepting.poll_accept(cx)).await.unwrap();
         client.connect_addr(&server_addr).unwrap();
         client.send(b"again").await.unwrap();
         let len = server.recv(&mut buf).await.unwrap();

@@ -51,7 +51,9 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and registers with the I/O backend of the current executor.
+    /// Binds to `path`, listens, and registers with the I/O backend of the current executor.
+    /// The backlog is std's: the system's maximum (`net.core.somaxconn`) on Linux, 128
+    /// elsewhere.
     ///
     /// # Errors
     ///
@@ -104,6 +106,17 @@ impl UnixListener {
     pub fn try_accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (stream, peer) = self.inner.try_read_with(std::os::unix::net::UnixListener::accept)?;
         Ok((UnixStream::from_std(stream, self.inner.source())?, peer))
+    }
+
+    /// Polls an [`accept`](Self::accept): `Pending` until a connection is queued, with the
+    /// task's waker kept until the next readability event.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        let (stream, peer) = ready!(self.inner.poll_read_with(cx, std::os::unix::net::UnixListener::accept))?;
+        Poll::Ready(UnixStream::from_std(stream, self.inner.source()).map(|stream| (stream, peer)))
     }
 
     /// The stream of incoming connections; it never ends.
@@ -382,6 +395,16 @@ impl UnixDatagram {
     /// The error of `sendto` (`ConnectionRefused` if nothing is bound there).
     pub async fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
         self.inner.write_with(|socket| socket.send_to_addr(buf, addr)).await
+    }
+
+    /// Sends a datagram to the socket at `path` now, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if the receiver's queue is full (the cached writability is then cleared);
+    /// otherwise the error of `sendto`.
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        self.inner.try_write_with(|socket| socket.send_to(buf, path))
     }
 
     /// Sends a datagram to the connected peer now, without waiting.
