@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 /// Loopback echo: `connections` clients, each with one 64-byte message in flight at a time.
 async fn echo(connections: usize, round_trips: usize) -> Result<(), Box<dyn Error>> {
-    let listener = TcpListener::bind(([127, 0, 0, 1], 0))?;
+    let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await?;
     let addr = listener.local_addr()?;
     let server = reactor_epoll::spawn(async move {
         for _ in 0..connections {

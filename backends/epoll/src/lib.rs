@@ -196,7 +196,7 @@ pub use runtime::{Runtime, RuntimeBuilder, RuntimeSource};
 ///
 /// #[reactor_epoll::main]
 /// async fn main() -> std::io::Result<()> {
-///     let listener = TcpListener::bind(([127, 0, 0, 1], 7000))?;
+///     let listener = TcpListener::bind(([127, 0, 0, 1], 7000)).await?;
 ///     loop {
 ///         let (mut stream, _) = listener.accept().await?;
 ///         reactor_epoll::spawn(async move {

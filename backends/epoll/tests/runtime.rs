@@ -65,7 +65,7 @@ fn timers_channels_and_sockets_work_together_in_one_runtime(backend: Backend) {
     assert_eq!(received, (0..100).sum());
 
     let echoed = runtime.block_on(async {
-        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = reactor_epoll::spawn(async move {
             let (mut stream, _) = listener.accept().await.unwrap();
