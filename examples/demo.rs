@@ -37,10 +37,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Loopback echo: `connections` clients, each with one 64-byte message in flight at a time.
+/// Loopback echo: `connections` clients, each with one 64-byte message in flight at a time. The
+/// clients connect by host name (`localhost:PORT`), resolved on the blocking pool.
 async fn echo(connections: usize, round_trips: usize) -> Result<(), Box<dyn Error>> {
     let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await?;
-    let addr = listener.local_addr()?;
+    let server_name = format!("localhost:{}", listener.local_addr()?.port());
     let server = reactor_epoll::spawn(async move {
         for _ in 0..connections {
             let (mut stream, _) = listener.accept().await?;
@@ -59,8 +60,9 @@ async fn echo(connections: usize, round_trips: usize) -> Result<(), Box<dyn Erro
     let start = Instant::now();
     let clients: Vec<_> = (0..connections)
         .map(|id| {
+            let server_name = server_name.clone();
             reactor_epoll::spawn(async move {
-                let mut stream = TcpStream::connect(addr).await?;
+                let mut stream = TcpStream::connect(server_name.as_str()).await?;
                 stream.set_nodelay(true)?;
                 let mut message = [0u8; 64];
                 for round in 0..round_trips {
@@ -83,7 +85,7 @@ async fn echo(connections: usize, round_trips: usize) -> Result<(), Box<dyn Erro
     let elapsed = start.elapsed();
     let total = connections * round_trips;
     println!(
-        "tcp echo      {connections} connections x {round_trips} round trips of 64 bytes: {total} in {elapsed:.2?} = {:.0} round trips/s",
+        "tcp echo      {connections} connections to {server_name} x {round_trips} round trips of 64 bytes: {total} in {elapsed:.2?} = {:.0} round trips/s",
         total as f64 / elapsed.as_secs_f64()
     );
     Ok(())
