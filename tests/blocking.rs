@@ -4,7 +4,6 @@
 //!
 //! A stranded job is a hang, so every scenario runs under a watchdog.
 
-use std::panic;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
@@ -113,15 +112,12 @@ fn idle_blocking_threads_exit_after_their_keep_alive() {
 fn a_panicking_job_is_reported_through_its_task_and_the_pool_goes_on() {
     within_watchdog("a panicking job", || {
         let executor = executor(1);
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(|_| {}));
         let error = executor.block_on(executor.spawn_blocking(|| panic!("the job failed"))).unwrap_err();
-        panic::set_hook(previous);
         assert!(error.is_panic());
         assert_eq!(error.try_into_panic().unwrap().downcast_ref::<&str>(), Some(&"the job failed"));
-        // The one thread survived its job's panic.
-        assert_eq!(executor.block_on(executor.spawn_blocking(|| 1)).unwrap(), 1);
-        assert_eq!(executor.blocking_threads(), 1);
+        // The one thread survived its job's panic: the next job runs on it, not on a new one.
+        let name = executor.block_on(executor.spawn_blocking(|| thread::current().name().map(str::to_owned)));
+        assert_eq!(name.unwrap().as_deref(), Some("reactor-blocking-0"));
     });
 }
 
@@ -176,12 +172,15 @@ fn shutdown_cancels_queued_jobs_and_lets_the_running_one_finish() {
         let queued = executor.spawn_blocking(|| "never runs");
         let handle = executor.handle();
         started.recv().unwrap();
-        drop(executor); // does not wait for the running job
+        // The drop cancels the queued job at once, then waits for the running one.
+        let dropping = thread::spawn(move || drop(executor));
         let cancelled = future::block_on(queued).unwrap_err();
         assert!(cancelled.is_cancelled());
         // After shutdown, a new job is cancelled at once.
-        assert!(future::block_on(handle.spawn_blocking(|| ())).is_err());
+        assert!(future::block_on(handle.spawn_blocking(|| ())).unwrap_err().is_cancelled());
+        assert!(!dropping.is_finished(), "the drop waits for the running job");
         release.send(()).unwrap();
+        dropping.join().unwrap();
         assert_eq!(future::block_on(running).unwrap(), "finished");
     });
 }
@@ -224,4 +223,92 @@ fn a_pool_of_no_threads_is_refused() {
     let error = Builder::new().max_blocking_threads(0).build(Parking::new()).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
     assert!(error.to_string().contains("max_blocking_threads"), "{error}");
+}
+
+#[test]
+fn dropping_the_executor_waits_for_a_running_job_to_finish() {
+    within_watchdog("the drop waits", || {
+        let executor = executor(1);
+        let (started_tx, started) = mpsc::channel::<()>();
+        let finished = Arc::new(AtomicBool::new(false));
+        let flag = finished.clone();
+        executor
+            .spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                thread::sleep(Duration::from_millis(50));
+                flag.store(true, Ordering::SeqCst);
+            })
+            .detach();
+        started.recv().unwrap();
+        drop(executor);
+        assert!(finished.load(Ordering::SeqCst), "the drop returned before the running job finished");
+    });
+}
+
+#[test]
+fn shutdown_timeout_reports_a_blocking_job_still_running_at_its_deadline() {
+    within_watchdog("shutdown_timeout", || {
+        let executor = executor(1);
+        let (release, released) = mpsc::channel::<()>();
+        let (started_tx, started) = mpsc::channel::<()>();
+        let job = executor.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            released.recv().unwrap()
+        });
+        started.recv().unwrap();
+        assert!(!executor.shutdown_timeout(Duration::from_millis(10)));
+        release.send(()).unwrap();
+        future::block_on(job).unwrap();
+    });
+}
+
+#[test]
+fn a_thread_name_the_os_cannot_take_fails_the_job_without_a_panic() {
+    within_watchdog("a bad thread name", || {
+        let executor = Builder::new()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .blocking_thread_name(|index| format!("bad\0{index}"))
+            .build(Parking::new())
+            .unwrap();
+        for _ in 0..3 {
+            let error = executor.block_on(executor.spawn_blocking(|| ())).unwrap_err();
+            assert!(error.is_cancelled());
+            // The failed start gave its place back: the pool is not left counting a phantom.
+            assert_eq!(executor.blocking_threads(), 0);
+        }
+    });
+}
+
+#[test]
+fn the_start_and_stop_hooks_run_on_blocking_threads_too() {
+    within_watchdog("hooks", || {
+        let (started, stopped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (on_start, on_stop) = (started.clone(), stopped.clone());
+        let executor = Builder::new()
+            .worker_threads(0)
+            .on_thread_start(move || {
+                on_start.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_thread_stop(move || {
+                on_stop.fetch_add(1, Ordering::SeqCst);
+            })
+            .build(Parking::new())
+            .unwrap();
+        executor.block_on(executor.spawn_blocking(|| ())).unwrap();
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        drop(executor); // waits for the blocking thread to exit, its stop hook included
+        assert_eq!(stopped.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_blocking_job_may_host_another_executor() {
+    within_watchdog("a host in a job", || {
+        let host_executor = Arc::new(Builder::new().worker_threads(0).build(Parking::new()).unwrap());
+        let inside = host_executor.clone();
+        let executor = executor(1);
+        let hosted = executor.block_on(executor.spawn_blocking(move || inside.host().is_ok())).unwrap();
+        assert!(hosted);
+    });
 }

@@ -18,15 +18,20 @@
 //!   and exits, under the lock, so no submitter can pick it afterwards.
 //! - **Shutdown** (the executor's): set the flag, drop every queued runnable (their tasks
 //!   resolve to a cancelled [`JoinError`](crate::JoinError)), and unpark every idle thread, which
-//!   exits. A job already running finishes; its thread then exits. Nothing waits for it.
+//!   exits. A job already running finishes; its thread then exits, and the last one to exit
+//!   notifies `stopped`, which the executor's drop waits for.
 //!
-//! The model build (loom) has no time: a keep-alive park returns at once, as if it ran out, so
-//! the models see every thread race its own exit against a submitter.
+//! The model build (loom) has no time: a timed keep-alive park returns at once, as if it ran out,
+//! so the models see every thread race its own exit against a submitter; an unbounded keep-alive
+//! (`Duration::MAX`) parks for real, so a thread that nobody unparks is a deadlock.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use event_listener::{Event, Listener};
+
+use crate::executor::builder::ThreadHook;
 use crate::executor::shared::{Runnable, Shared};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{seeded, thread, thread_local, Arc, Mutex, ThreadPark};
@@ -45,6 +50,8 @@ pub(crate) struct PoolConfig {
     pub(crate) keep_alive: Duration,
     pub(crate) thread_name: std::sync::Arc<dyn Fn(usize) -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
 }
 
 /// The blocking pool of one executor.
@@ -55,6 +62,8 @@ pub(crate) struct BlockingPool {
 struct Inner {
     state: Mutex<State>,
     config: PoolConfig,
+    /// Notified when the last thread exits after shutdown.
+    stopped: Event,
 }
 
 struct State {
@@ -63,8 +72,12 @@ struct State {
     /// The idle threads, the most recently idle last (picked first: its cache is warm, and the
     /// others' keep-alives run out).
     idle: Vec<Arc<IdleThread>>,
-    /// Threads started and not yet exited (busy, idle, or starting).
+    /// Threads counted for jobs: busy, idle, or starting. A thread leaves this count under the
+    /// same lock as its decision to exit, so a submitter never counts on a leaving thread.
     threads: usize,
+    /// Threads whose OS thread has not finished yet: `threads` plus those past their exit
+    /// decision still running their stop hook. The executor's drop waits for it to reach 0.
+    alive: usize,
     /// Index of the next thread started, for its name.
     next_index: usize,
     shutdown: bool,
@@ -81,20 +94,27 @@ thread_local! {
     /// The executor whose blocking job this thread is running: what `Handle::current` and
     /// `current_source` fall back to on a blocking thread, so a job finds its runtime (to spawn
     /// onto it, to register I/O with its backend). Not an executor context: a job may still call
-    /// `block_on`.
+    /// `block_on` or make a `Host`.
     static RUNNING_FOR: std::cell::RefCell<Option<Arc<Shared>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// The executor whose blocking job runs on this thread, if any.
+/// The executor whose blocking job runs on this thread, if any. `None` from a thread-local's
+/// destructor after this one was torn down.
 pub(crate) fn running_for() -> Option<Arc<Shared>> {
-    RUNNING_FOR.with(|running| running.borrow().clone())
+    RUNNING_FOR.try_with(|running| running.borrow().clone()).ok().flatten()
 }
 
 impl BlockingPool {
     pub(crate) fn new(config: PoolConfig) -> Self {
-        let state =
-            State { queue: VecDeque::new(), idle: Vec::new(), threads: 0, next_index: 0, shutdown: false };
-        Self { inner: Arc::new(Inner { state: Mutex::new(state), config }) }
+        let state = State {
+            queue: VecDeque::new(),
+            idle: Vec::new(),
+            threads: 0,
+            alive: 0,
+            next_index: 0,
+            shutdown: false,
+        };
+        Self { inner: Arc::new(Inner { state: Mutex::new(state), config, stopped: Event::new() }) }
     }
 
     /// Queues a job, waking or starting a thread for it (see the module docs).
@@ -117,6 +137,7 @@ impl BlockingPool {
             return; // a busy thread takes it when it is done
         }
         state.threads += 1;
+        state.alive += 1;
         let index = state.next_index;
         state.next_index += 1;
         drop(state);
@@ -125,34 +146,60 @@ impl BlockingPool {
         }
     }
 
+    /// Starts blocking thread `index`, already counted in `threads`.
     fn start_thread(&self, index: usize) -> std::io::Result<()> {
-        let mut builder = thread::Builder::new().name((self.inner.config.thread_name)(index));
+        // The name is the user's code: a panic in it, or a name std cannot give a thread (an
+        // interior NUL makes std's spawn panic), fails the start instead of unwinding out of
+        // `spawn_blocking` with the thread counted.
+        let name =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.inner.config.thread_name)(index)))
+                .map_err(|_| std::io::Error::other("the blocking thread name hook panicked"))?;
+        if name.contains('\0') {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("blocking thread name {name:?} contains a NUL byte"),
+            ));
+        }
+        let mut builder = thread::Builder::new().name(name);
         if let Some(bytes) = self.inner.config.stack_size {
             builder = builder.stack_size(bytes);
         }
         let inner = self.inner.clone();
-        builder.spawn(move || inner.run()).map(drop)
+        builder
+            .spawn(move || {
+                // Tells the pool this OS thread is done even if a hook panics.
+                let _exit = ExitGuard(&inner);
+                run_hook(inner.config.on_thread_start.as_ref());
+                inner.run();
+                run_hook(inner.config.on_thread_stop.as_ref());
+            })
+            .map(drop)
     }
 
     /// A thread counted by `submit` could not start. If another thread lives it takes the queued
-    /// jobs; if none does, nothing ever would, so they are cancelled (their handles report it)
-    /// rather than left to wait forever.
+    /// jobs; if none does, nothing ever would, so they are cancelled (their handles report a
+    /// cancelled `JoinError`) rather than left to wait forever, and the reason is printed.
     fn thread_failed_to_start(&self, error: &std::io::Error) {
         let mut state = self.inner.state.lock();
         state.threads -= 1;
+        state.alive -= 1;
         if state.threads > 0 {
             return;
         }
         let stranded = std::mem::take(&mut state.queue);
+        let stopped = state.shutdown && state.alive == 0;
         drop(state);
         eprintln!(
             "reactor: a blocking thread could not start ({error}); {} queued job(s) cancelled",
             stranded.len()
         );
         drop(stranded);
+        if stopped {
+            self.inner.stopped.notify(usize::MAX);
+        }
     }
 
-    /// Shuts the pool down (see the module docs).
+    /// Shuts the pool down (see the module docs); idempotent.
     pub(crate) fn shutdown(&self) {
         let (queued, idle) = {
             let mut state = self.inner.state.lock();
@@ -162,6 +209,9 @@ impl BlockingPool {
         // Dropped outside the lock: dropping a runnable cancels its task, which wakes whoever
         // awaits it, and that wake may reach this pool again.
         drop(queued);
+        if seeded!(BlockingShutdownLeavesIdleThreads) {
+            return;
+        }
         for thread in idle {
             // Release: as in `submit`; the thread then sees the shutdown flag under the lock.
             thread.picked.store(true, Ordering::Release);
@@ -169,7 +219,35 @@ impl BlockingPool {
         }
     }
 
-    /// Live threads: busy, idle or starting.
+    /// After [`shutdown`](Self::shutdown): waits until every thread has exited (their running
+    /// jobs finished), or until `deadline`; returns whether they all exited.
+    pub(crate) fn wait_until_stopped(&self, deadline: Option<Instant>) -> bool {
+        let all_exited = || self.inner.state.lock().alive == 0;
+        loop {
+            if all_exited() {
+                return true;
+            }
+            let listener = self.inner.stopped.listen();
+            if all_exited() {
+                return true;
+            }
+            match deadline {
+                None => listener.wait(),
+                Some(deadline) => {
+                    if listener.wait_deadline(deadline).is_none() && Instant::now() >= deadline {
+                        return all_exited();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the calling thread is one of this pool's, running a job.
+    pub(crate) fn runs_here(&self, shared: &Shared) -> bool {
+        running_for().is_some_and(|running| std::ptr::eq(&*running, shared))
+    }
+
+    /// Live threads: busy, idle, or counted for a start that has not happened (or failed) yet.
     pub(crate) fn threads(&self) -> usize {
         self.inner.state.lock().threads
     }
@@ -210,6 +288,17 @@ impl Inner {
         state.threads -= 1;
     }
 
+    /// Called by a thread as it exits: the last one after shutdown tells `wait_until_stopped`.
+    fn exited(&self) {
+        let mut state = self.state.lock();
+        state.alive -= 1;
+        let stopped = state.shutdown && state.alive == 0;
+        drop(state);
+        if stopped {
+            self.stopped.notify(usize::MAX);
+        }
+    }
+
     /// Parks until picked or the keep-alive runs out; returns whether it was picked.
     fn idle_wait(&self, me: &IdleThread) -> bool {
         let deadline = Instant::now().checked_add(self.config.keep_alive);
@@ -219,8 +308,12 @@ impl Inner {
             if me.picked.load(Ordering::Acquire) {
                 return true;
             }
-            let remaining =
-                deadline.map_or(Duration::MAX, |deadline| deadline.saturating_duration_since(Instant::now()));
+            let Some(deadline) = deadline else {
+                // A keep-alive too long to have a deadline: wait to be picked (or shut down).
+                me.park.park();
+                continue;
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return false;
             }
@@ -230,6 +323,23 @@ impl Inner {
                 return me.picked.load(Ordering::Acquire);
             }
         }
+    }
+}
+
+/// Runs a start or stop hook of the user's; a panic in it is reported by the panic hook and
+/// contained, so the thread still takes its jobs (or still reports its exit).
+fn run_hook(hook: Option<&ThreadHook>) {
+    if let Some(hook) = hook {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook()));
+    }
+}
+
+/// Reports a blocking thread's exit when dropped (see `Inner::exited`).
+struct ExitGuard<'a>(&'a Inner);
+
+impl Drop for ExitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.exited();
     }
 }
 

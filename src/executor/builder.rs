@@ -82,13 +82,16 @@ impl Builder {
         self
     }
 
-    /// Runs `hook` on each worker thread when it starts, before it runs any task.
+    /// Runs `hook` on each thread the executor starts, before it runs anything: every worker,
+    /// and every blocking-pool thread (as tokio's hook does). A panic in it is contained on a
+    /// blocking thread (the panic hook reports it).
     pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_start = Some(Arc::new(hook));
         self
     }
 
-    /// Runs `hook` on each worker thread when it stops, after its last task.
+    /// Runs `hook` on each thread the executor started when it stops, after its last task (or
+    /// blocking job).
     pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_stop = Some(Arc::new(hook));
         self

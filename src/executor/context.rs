@@ -267,8 +267,14 @@ pub(crate) fn pop_local(shared: &Shared) -> Option<Runnable> {
     current()?.try_borrow_mut().ok()?.queue.as_mut()?.pop(shared)
 }
 
-/// The executor this thread works for, or runs a blocking job of, if any.
+/// The executor this thread works for (inside a task, a worker, a `block_on` or a turn), if any.
 pub(crate) fn current_shared() -> Option<Arc<Shared>> {
+    Some(current()?.try_borrow().ok()?.shared.clone())
+}
+
+/// The executor this thread works for, or else runs a blocking job of: what ambient APIs use
+/// to find their executor. Not a context: a blocking job may `block_on` or host.
+pub(crate) fn ambient_shared() -> Option<Arc<Shared>> {
     match current() {
         Some(current) => Some(current.try_borrow().ok()?.shared.clone()),
         None => blocking::running_for(),
@@ -346,7 +352,7 @@ pub fn current_source<T: Clone + 'static>() -> Option<T> {
     // cloning the executor's and the source's `Arc`s cost two shared-counter round trips each
     // (up to 5% of a run arming 100,000 timers).
     let Some(current) = current() else {
-        let shared = blocking::running_for()?;
+        let shared = ambient_shared()?;
         return shared.source.component(TypeId::of::<T>())?.downcast_ref::<T>().cloned();
     };
     let current = current.try_borrow().ok()?;

@@ -127,7 +127,8 @@ impl Shared {
         // Completes in its one poll: the job runs inside it, on a blocking thread, its panic
         // caught by `CatchUnwind` into the task's output.
         let future = std::future::poll_fn(move |_| {
-            let job = job.take().expect("a blocking job's future is polled once, as it completes");
+            // Polled once, as it completes; a second poll cannot happen (nobody holds its waker).
+            let Some(job) = job.take() else { return Poll::Pending };
             Poll::Ready(job())
         });
         let (runnable, task) = async_task::Builder::new()
@@ -183,6 +184,8 @@ impl Shared {
     pub(crate) fn begin_shutdown(&self) {
         // Release pairs with the Acquire loads in `schedule` and the worker loop.
         self.shutdown.store(true, Ordering::Release);
+        // Queued blocking jobs are cancelled now, not once the workers are joined.
+        self.blocking.shutdown();
         self.wake_all();
     }
 

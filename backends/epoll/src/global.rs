@@ -12,7 +12,8 @@ static DEFAULT: OnceLock<Runtime> = OnceLock::new();
 
 /// The process-wide default runtime, created on first use with one worker per core.
 ///
-/// It lives until the process exits; its workers are the only threads it starts.
+/// It lives until the process exits; it starts its workers, and blocking threads when
+/// [`spawn_blocking`] (or a file or host-name call) needs them.
 ///
 /// # Errors
 ///

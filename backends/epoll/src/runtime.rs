@@ -33,7 +33,7 @@ pub type RuntimeSource = Composite;
 /// ports, `poll`) elsewhere, unless [`RuntimeBuilder::backend`] chooses.
 ///
 /// On Linux its threads ask the kernel for 1 ns of timer slack (`PR_SET_TIMERSLACK`) instead of
-/// the default 50 µs, so timers fire within microseconds of their deadline: the workers for their
+/// the default 50 µs, so timers fire within microseconds of their deadline: the workers (and blocking threads) for their
 /// lifetime, a thread calling [`block_on`](Self::block_on) for the duration of the call.
 ///
 /// Inside its tasks every ambient API finds its source: [`Async::new`](crate::Async::new) and the
@@ -368,13 +368,13 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Runs `hook` on each worker thread when it starts.
+    /// Runs `hook` on each thread the runtime starts (workers and blocking threads) when it starts.
     pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_start = Some(Arc::new(hook));
         self
     }
 
-    /// Runs `hook` on each worker thread when it stops.
+    /// Runs `hook` on each thread the runtime started (workers and blocking threads) when it stops.
     pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.executor = self.executor.on_thread_stop(hook);
         self
