@@ -64,7 +64,10 @@
 //! ignored for the rest of the process). A delivery in the short window between the last
 //! listener's drop and the restore is consumed, as if that listener had received it; a handler
 //! still running on another thread at the restore touches only process-lifetime data, and the
-//! pending flag it may leave is cleared when the handler is next installed. The disposition
+//! pending flag it may leave is cleared when the handler is next installed. Instances still
+//! queued in the kernel at the restore (real-time signals queue; a storm can leave thousands)
+//! meet the restored disposition, which for most signals by default ends the process: drop the
+//! last listener once the signals it listens for have stopped coming. The disposition
 //! records are never freed (a running handler may read one); a new one is kept only when the
 //! disposition found differs from the last, so creating and dropping listeners in a loop does
 //! not grow memory.

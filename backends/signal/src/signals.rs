@@ -23,6 +23,11 @@ use crate::sync::StdArc;
 /// see each delivery. When the last listener of a signal is dropped, the disposition found when
 /// the first was created is restored (see the crate docs, "How it works").
 ///
+/// The deliveries are read by the loop of the I/O backend the listener was made on, or by the
+/// loop of any other backend in the process with listeners, whichever runs first; a listener
+/// whose runtime has shut down hears of deliveries only while another runtime with listeners
+/// still runs.
+///
 /// Deliveries coalesce, as the OS's do: a signal delivered several times before a
 /// [`recv`](Self::recv) is seen once (the kernel itself keeps at most one pending instance of a
 /// standard signal). A listener of several signals sees each of them.
@@ -224,11 +229,9 @@ impl fmt::Debug for Recv<'_> {
 /// # })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn ctrl_c() -> impl Future<Output = io::Result<()>> + Send {
-    async {
-        let mut signals = Signals::new(&[libc::SIGINT])?;
-        signals.recv().await.map(drop)
-    }
+pub async fn ctrl_c() -> io::Result<()> {
+    let mut signals = Signals::new(&[libc::SIGINT])?;
+    signals.recv().await.map(drop)
 }
 
 /// The signals to listen for, checked, sorted and without duplicates.

@@ -79,3 +79,12 @@ fn a_listener_outside_an_executor_fails_with_not_found() {
         assert_eq!(common::disposition(libc::SIGINT), libc::SIG_DFL);
     });
 }
+
+/// The futures and the listener can move between a runtime's workers.
+#[test]
+fn the_listener_and_its_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    send(&reactor_epoll::signal::ctrl_c());
+    fn send_type<T: Send + Sync>() {}
+    send_type::<Signals>();
+}

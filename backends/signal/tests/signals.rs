@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::task::Poll;
 
-use common::{
-    disposition, realtime, run_bounded, runtime, send, send_surely, wait_until_not_pending, BACKENDS,
-};
+use common::{disposition, run_bounded, runtime, send, BACKENDS};
+#[cfg(target_os = "linux")]
+use common::{realtime, send_surely, wait_until_not_pending};
 use futures_lite::future::poll_once;
 use futures_lite::StreamExt;
 use reactor_epoll::signal::Signals;
@@ -156,6 +156,7 @@ fn a_listener_made_with_with_source_sees_a_delivery_before_its_first_poll() {
     });
 }
 
+#[cfg(target_os = "linux")]
 /// SIGRTMIN+3 and SIGRTMIN+4: a listener of two signals sees each.
 #[test]
 fn a_listener_of_two_signals_sees_each() {
@@ -174,6 +175,7 @@ fn a_listener_of_two_signals_sees_each() {
     });
 }
 
+#[cfg(target_os = "linux")]
 /// Receives from `signals` until a `recv` completes with `stop` raised: once `stop` is raised
 /// and one more signal is sent, a `recv` completes after it unless that delivery is lost (a
 /// `recv` that took it sees `stop`, since the delivery came after it). Returns how many `recv`s
@@ -189,10 +191,11 @@ async fn receive_until_stopped(signals: &mut Signals, stop: &AtomicBool) -> usiz
     }
 }
 
-/// SIGRTMIN+1: 10,000 kills from another thread while a listener receives; then one more,
-/// sent once the listener may stop, still completes a `recv` (no hang, nothing lost at the
-/// end). Real-time signals queue in the kernel (up to its limit), so most of the 10,000 run the
-/// handler and fill the pipe.
+#[cfg(target_os = "linux")]
+/// SIGRTMIN+1: 10,000 kills from another thread while a listener receives; then `stop` is
+/// raised and one more is sent, which must still complete a `recv` (no hang, and the pipe and
+/// flags are not left stuck by the storm). Real-time signals queue in the kernel (up to its
+/// limit), so most of the 10,000 run the handler, and its writes fill the pipe.
 #[test]
 fn a_signal_storm_neither_hangs_nor_loses_the_delivery_after_it() {
     run_bounded("storm", || {
@@ -215,8 +218,8 @@ fn a_signal_storm_neither_hangs_nor_loses_the_delivery_after_it() {
             }
         });
         storm.join().unwrap();
-        // The one that must not be lost, and first, the flag the receiver checks before waiting
-        // so that it stops at the first `recv` that completes after this point.
+        // The flag the receiver checks after each `recv`, then the delivery that must not be
+        // lost: the `recv` that takes it sees the flag and ends the loop.
         let stop_for_final = stop.clone();
         let (signals, received) = runtime.block_on(async move {
             stop_for_final.store(true, Ordering::SeqCst);
@@ -233,6 +236,7 @@ fn a_signal_storm_neither_hangs_nor_loses_the_delivery_after_it() {
     });
 }
 
+#[cfg(target_os = "linux")]
 /// SIGRTMIN+2: one of two listeners is dropped while signals are being sent (after seeing one,
 /// and while its `recv` is registered); the other keeps receiving, then is dropped last, which
 /// restores the default disposition.
