@@ -212,3 +212,79 @@ impl Slot {
         wakers.into_iter().for_each(Waker::wake);
     }
 }
+
+#[cfg(all(test, not(reactor_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+
+    use super::{Hub, Wakeup};
+
+    #[derive(Default)]
+    struct Bytes(AtomicUsize);
+
+    impl Wakeup for Bytes {
+        fn raise(&self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+
+        fn drain(&self) {
+            self.0.store(0, Ordering::Relaxed);
+        }
+    }
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn deliveries_before_a_poll_are_seen_once_and_a_waiting_listener_is_woken() {
+        let (hub, pipe) = (Hub::new(4), Bytes::default());
+        let mut subscription = hub.subscribe(2).unwrap();
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(hub.poll(&mut subscription, &mut cx).is_pending());
+        hub.on_signal(2, &pipe);
+        hub.on_signal(2, &pipe);
+        assert_eq!(pipe.0.load(Ordering::Relaxed), 2);
+        hub.dispatch(&pipe);
+        assert_eq!(pipe.0.load(Ordering::Relaxed), 0);
+        assert_eq!(count.0.load(Ordering::Relaxed), 1);
+        assert!(hub.poll(&mut subscription, &mut cx).is_ready());
+        assert!(hub.poll(&mut subscription, &mut cx).is_pending(), "two deliveries coalesced into one");
+        hub.unsubscribe(&subscription);
+    }
+
+    #[test]
+    fn a_listener_subscribed_after_a_dispatch_does_not_see_it_and_keys_are_reused() {
+        let (hub, pipe) = (Hub::new(4), Bytes::default());
+        let first = hub.subscribe(1).unwrap();
+        hub.on_signal(1, &pipe);
+        hub.dispatch(&pipe);
+        let mut late = hub.subscribe(1).unwrap();
+        let waker = Waker::from(Arc::new(Count::default()));
+        assert!(hub.poll(&mut late, &mut Context::from_waker(&waker)).is_pending());
+        hub.unsubscribe(&first);
+        let reused = hub.subscribe(1).unwrap();
+        assert_eq!(reused.key, first.key);
+        hub.unsubscribe(&late);
+        hub.unsubscribe(&reused);
+    }
+
+    #[test]
+    fn numbers_without_a_slot_are_ignored_rather_than_panicking() {
+        let (hub, pipe) = (Hub::new(4), Bytes::default());
+        hub.on_signal(4, &pipe);
+        hub.on_signal(usize::MAX, &pipe);
+        hub.clear_pending(99);
+        assert!(hub.subscribe(4).is_none());
+        hub.dispatch(&pipe);
+    }
+}

@@ -92,7 +92,7 @@ impl Global {
         self.hub.clear_pending(index);
         // SAFETY: `sigaction` is plain data; all zeroes is a valid value, completed below.
         let mut ours: libc::sigaction = unsafe { std::mem::zeroed() };
-        ours.sa_sigaction = handle as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;
+        ours.sa_sigaction = our_handler();
         ours.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
         // SAFETY: `sa_mask` is a valid `sigset_t` to initialise. Nothing is blocked while the
         // handler runs: it is reentrant (atomics and one write(2)).
@@ -158,8 +158,7 @@ impl Global {
         // SAFETY: never freed (see `remember`).
         let action = unsafe { &*recorded };
         let handler = action.sa_sigaction;
-        let ours = handle as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;
-        if handler == libc::SIG_DFL || handler == libc::SIG_IGN || handler == ours {
+        if handler == libc::SIG_DFL || handler == libc::SIG_IGN || handler == our_handler() {
             return;
         }
         if action.sa_flags & libc::SA_SIGINFO != 0 {
@@ -185,6 +184,11 @@ extern "C" fn handle(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_
         global.chain(index, signal, info, context);
     }
     errno.restore();
+}
+
+/// [`handle`] as a `sigaction`'s `sa_sigaction`.
+fn our_handler() -> libc::sighandler_t {
+    handle as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as libc::sighandler_t
 }
 
 /// The disposition of `signal` now.
