@@ -118,6 +118,63 @@ fn a_handler_installed_before_listening_still_runs_and_is_restored() {
     });
 }
 
+static ALRM_SEEN: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn record_alrm(signal: libc::c_int, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler, and ours passes it on.
+    let signo = unsafe { (*info).si_signo };
+    if signo == signal {
+        ALRM_SEEN.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// SIGALRM: a previous handler installed with `SA_SIGINFO` is called with the delivery's
+/// siginfo, and is the disposition again once the listener is gone (so the signal never meets
+/// its default, which would end the process).
+#[test]
+fn a_previous_siginfo_handler_gets_the_siginfo_of_each_delivery() {
+    run_bounded("chaining_siginfo", || {
+        let user_handler = record_alrm as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+            as libc::sighandler_t;
+        // SAFETY: zeroed, then filled in; the handler only reads its siginfo and counts.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = user_handler;
+        action.sa_flags = libc::SA_SIGINFO;
+        // SAFETY: a valid action; the old one is not needed.
+        assert_eq!(unsafe { libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut()) }, 0);
+
+        let runtime = runtime(Backend::Epoll);
+        runtime.block_on(async {
+            let mut signals = Signals::new(&[libc::SIGALRM]).unwrap();
+            send(libc::SIGALRM);
+            assert_eq!(signals.recv().await.unwrap(), libc::SIGALRM);
+        });
+        while ALRM_SEEN.load(Ordering::SeqCst) < 1 {
+            std::thread::yield_now();
+        }
+        assert_eq!(disposition(libc::SIGALRM), user_handler);
+    });
+}
+
+extern "C" fn ignore_vtalrm(_signal: libc::c_int) {}
+
+/// SIGVTALRM: a handler the program installs while a listener exists replaces ours, and the
+/// last listener's drop keeps it rather than restoring what came before.
+#[test]
+fn a_handler_installed_after_ours_is_kept_when_the_last_listener_goes() {
+    run_bounded("replaced", || {
+        let user_handler = ignore_vtalrm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        let runtime = runtime(Backend::Epoll);
+        let listening = Signals::with_source(&[libc::SIGVTALRM], runtime.io()).unwrap();
+        // SAFETY: installs a handler that does nothing.
+        assert_ne!(unsafe { libc::signal(libc::SIGVTALRM, user_handler) }, libc::SIG_ERR);
+        drop(listening);
+        assert_eq!(disposition(libc::SIGVTALRM), user_handler);
+        // SAFETY: back to the default, which nothing in this test sends.
+        unsafe { libc::signal(libc::SIGVTALRM, libc::SIG_DFL) };
+    });
+}
+
 /// SIGTTIN (default: stop) and SIGPIPE (ignored by Rust programs): the disposition found is the
 /// one restored when the last listener goes, and not before.
 #[test]
