@@ -93,9 +93,16 @@ impl Global {
         // SAFETY: `sigaction` is plain data; all zeroes is a valid value, completed below.
         let mut ours: libc::sigaction = unsafe { std::mem::zeroed() };
         ours.sa_sigaction = our_handler();
-        ours.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
-        // SAFETY: `sa_mask` is a valid `sigset_t` to initialise. Nothing is blocked while the
-        // handler runs: it is reentrant (atomics and one write(2)).
+        // Not `SA_ONSTACK`: Rust gives each thread an alternate stack of only `SIGSTKSZ` (8 KiB),
+        // sized for the SIGSEGV handler that reports a stack overflow, and every nested delivery
+        // of another signal pushes a whole signal frame (about 3 KiB with AVX-512 state), so
+        // three nested handlers overflowed it (`tests/nesting.rs`). On the thread's own stack
+        // nesting is bounded by the number of signals with handlers, and a thread whose stack is
+        // exhausted dies of its SIGSEGV whatever we do.
+        ours.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        // SAFETY: `sa_mask` is a valid `sigset_t` to initialise. No other signal is blocked
+        // while the handler runs (the kernel blocks this one): it is reentrant (atomics and one
+        // write(2)), so another signal's handler may interrupt it.
         unsafe { libc::sigemptyset(&mut ours.sa_mask) };
         // SAFETY: zeroed, then filled in by `sigaction`.
         let mut replaced: libc::sigaction = unsafe { std::mem::zeroed() };

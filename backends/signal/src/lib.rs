@@ -21,8 +21,8 @@
 //!
 //! # How it works
 //!
-//! - **A `sigaction` handler per signal**, installed (`SA_SIGINFO | SA_RESTART | SA_ONSTACK`,
-//!   nothing blocked while it runs) when the first listener of the signal in the process is
+//! - **A `sigaction` handler per signal**, installed (`SA_SIGINFO | SA_RESTART`, no other
+//!   signal blocked while it runs; not `SA_ONSTACK`, see below) when the first listener of the signal in the process is
 //!   created. It does only async-signal-safe things: it marks the signal pending in an atomic
 //!   flag, writes one byte to a non-blocking self-pipe (a Unix socket pair, created once per
 //!   process), and calls the handler that was installed before ours, if there was one (its
@@ -45,7 +45,10 @@
 //! listener's check-and-register under the lock the broadcast takes are what make a delivery
 //! unlosable for a listener created before it (written out in the protocol's source, and
 //! model-checked with loom in the workspace's `signal_broadcast` models, each order with a
-//! seeded-bug negative control).
+//! seeded-bug negative control). The handler may interrupt any code, a dispatch on the same
+//! thread included: it takes no lock and allocates nothing, so it cannot deadlock against what
+//! it interrupts, and the models run it as a thread of its own, which covers every order of its
+//! two steps against the other threads'.
 //!
 //! **Coalescing**, as the OS does: the kernel keeps at most one pending instance of a standard
 //! signal, the flag is one bit, and a listener that has not called [`Signals::recv`] for a while
@@ -71,6 +74,16 @@
 //! records are never freed (a running handler may read one); a new one is kept only when the
 //! disposition found differs from the last, so creating and dropping listeners in a loop does
 //! not grow memory.
+//!
+//! **Not on the alternate signal stack.** Rust gives each thread an alternate stack of only
+//! `SIGSTKSZ` (8 KiB), sized for the one handler that reports a stack overflow. A handler
+//! installed with `SA_ONSTACK` runs there, and each delivery of another signal while it runs
+//! pushes a whole signal frame (about 3 KiB with AVX-512 state) onto it: under storms of
+//! several signals at once, three nested handlers overflowed it and the process died of
+//! SIGSEGV (half the runs of this crate's nesting test). On the thread's own stack, nesting is
+//! bounded by the number of signals with handlers and fits easily. signal-hook does not use
+//! `SA_ONSTACK` either; nor `SA_NOCLDSTOP` here, so a chained SIGCHLD handler still hears of
+//! children stopping and continuing.
 //!
 //! # Why not signalfd
 //!
