@@ -265,6 +265,13 @@ pub mod fs {
     pub use reactor_fs::*;
 }
 
+/// Unix signals: [`ctrl_c`](signal::ctrl_c) and [`Signals`](signal::Signals), a listener (and
+/// stream) of chosen signals that any number of tasks and runtimes can each hold, from the
+/// `reactor-signal` crate.
+pub mod signal {
+    pub use reactor_signal::*;
+}
+
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]
 #[doc(hidden)]
