@@ -19,6 +19,7 @@ const ROUND_TRIPS: usize = 2_000;
 const TIMERS: usize = 1_000;
 const MESSAGES: usize = 400_000;
 const TASKS: u64 = 100_000;
+const BLOCKING_JOBS: usize = 64;
 
 fn main() -> Result<(), Box<dyn Error>> {
     // A custom passive source joins the runtime's composite: epoll blocks, timers, channels and
@@ -32,13 +33,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     runtime.block_on(channels(MESSAGES))?;
     custom_source(&runtime, &pings)?;
     spawn_many(&runtime, TASKS)?;
+    runtime.block_on(blocking(&runtime, BLOCKING_JOBS))?;
     Ok(())
 }
 
-/// Loopback echo: `connections` clients, each with one 64-byte message in flight at a time.
+/// Loopback echo: `connections` clients, each with one 64-byte message in flight at a time. The
+/// clients connect by host name (`localhost:PORT`), resolved on the blocking pool.
 async fn echo(connections: usize, round_trips: usize) -> Result<(), Box<dyn Error>> {
-    let listener = TcpListener::bind(([127, 0, 0, 1], 0))?;
-    let addr = listener.local_addr()?;
+    let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await?;
+    let server_name = format!("localhost:{}", listener.local_addr()?.port());
     let server = reactor_epoll::spawn(async move {
         for _ in 0..connections {
             let (mut stream, _) = listener.accept().await?;
@@ -57,8 +60,9 @@ async fn echo(connections: usize, round_trips: usize) -> Result<(), Box<dyn Erro
     let start = Instant::now();
     let clients: Vec<_> = (0..connections)
         .map(|id| {
+            let server_name = server_name.clone();
             reactor_epoll::spawn(async move {
-                let mut stream = TcpStream::connect(addr).await?;
+                let mut stream = TcpStream::connect(server_name.as_str()).await?;
                 stream.set_nodelay(true)?;
                 let mut message = [0u8; 64];
                 for round in 0..round_trips {
@@ -81,7 +85,7 @@ async fn echo(connections: usize, round_trips: usize) -> Result<(), Box<dyn Erro
     let elapsed = start.elapsed();
     let total = connections * round_trips;
     println!(
-        "tcp echo      {connections} connections x {round_trips} round trips of 64 bytes: {total} in {elapsed:.2?} = {:.0} round trips/s",
+        "tcp echo      {connections} connections to {server_name} x {round_trips} round trips of 64 bytes: {total} in {elapsed:.2?} = {:.0} round trips/s",
         total as f64 / elapsed.as_secs_f64()
     );
     Ok(())
@@ -196,6 +200,34 @@ fn spawn_many(runtime: &Runtime, count: u64) -> Result<(), Box<dyn Error>> {
     println!(
         "spawn         {count} tasks spawned and joined in {elapsed:.2?} = {:.2} M tasks/s",
         count as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    Ok(())
+}
+
+/// `jobs` blocking calls (a 2 ms sleep each, standing in for a blocking syscall) on the blocking
+/// pool, while a task keeps ticking on the workers.
+async fn blocking(runtime: &Runtime, jobs: usize) -> Result<(), Box<dyn Error>> {
+    let start = Instant::now();
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let counter = ticks.clone();
+    let ticker = reactor_epoll::spawn(async move {
+        loop {
+            time::sleep(Duration::from_millis(1)).await;
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let calls: Vec<_> = (0..jobs)
+        .map(|_| reactor_epoll::spawn_blocking(|| thread::sleep(Duration::from_millis(2))))
+        .collect();
+    for call in calls {
+        call.await?;
+    }
+    let elapsed = start.elapsed();
+    drop(ticker);
+    println!(
+        "blocking pool {jobs} blocking 2 ms calls in {elapsed:.2?} on {} pool threads; the workers ticked {} times meanwhile",
+        runtime.blocking_threads(),
+        ticks.load(Ordering::Relaxed)
     );
     Ok(())
 }

@@ -19,7 +19,7 @@ fn main() -> std::io::Result<()> {
         None => SocketAddr::from(([127, 0, 0, 1], 7000)),
     };
     reactor_epoll::block_on(async {
-        let listener = TcpListener::bind(addr)?;
+        let listener = TcpListener::bind(addr).await?;
         println!("echoing on {}", listener.local_addr()?);
         loop {
             let (stream, peer) = match listener.accept().await {

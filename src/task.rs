@@ -63,11 +63,19 @@ impl<T> Drop for Unclaimed<T> {
 #[must_use = "dropping a task cancels it; use `detach` to let it run"]
 pub struct Task<T> {
     task: async_task::FallibleTask<TaskOutput<T>, Metadata>,
+    /// Makes the hand-off of the awaiter's waker visible to loom (model build only; see
+    /// `loom_handoff`).
+    #[cfg(reactor_loom)]
+    handoff: std::sync::Arc<crate::sync::Mutex<()>>,
 }
 
 impl<T> Task<T> {
     pub(crate) fn new(task: async_task::Task<TaskOutput<T>, Metadata>) -> Self {
-        Self { task: task.fallible() }
+        Self {
+            task: task.fallible(),
+            #[cfg(reactor_loom)]
+            handoff: std::sync::Arc::new(crate::sync::Mutex::new(())),
+        }
     }
 
     /// Lets the task run to completion without anyone awaiting it; its output is dropped.
@@ -93,6 +101,12 @@ impl<T> Future for Task<T> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        #[cfg(reactor_loom)]
+        let handoff = self.handoff.clone();
+        #[cfg(reactor_loom)]
+        let (relay, _held) = loom_handoff::relay(&handoff, cx.waker());
+        #[cfg(reactor_loom)]
+        let cx = &mut Context::from_waker(&relay);
         Pin::new(&mut self.task).poll(cx).map(|output| match output {
             Some(Ok(output)) => Ok(output.claim()),
             Some(Err(payload)) => Err(JoinError::unclaimed(payload)),
@@ -197,5 +211,67 @@ impl<F: Future> Future for CatchUnwind<F> {
             Ok(poll) => poll.map(|output| Ok(Unclaimed(Some(output)))),
             Err(payload) => Poll::Ready(Err(Unclaimed(Some(payload)))),
         }
+    }
+}
+
+/// The model build's view of a task's completion waking its awaiter.
+///
+/// Awaiting a task hands the awaiter's waker to the thread that completes the task through
+/// async-task's state word, whose atomics loom cannot see; that thread's wake then touches the
+/// awaiter's state (its `block_on` signal, say) with no happens-before loom knows of, which loom
+/// reports as a causality violation that cannot happen. So in the model build the awaiter
+/// registers a relay instead, while holding the task's hand-off lock, and the relay takes the
+/// same lock before it wakes: a loom-visible release/acquire in the order the registration and
+/// the wake really happen.
+#[cfg(reactor_loom)]
+mod loom_handoff {
+    use std::cell::Cell;
+    use std::sync::Arc;
+    use std::task::Waker;
+
+    use crate::sync::{thread_local, Mutex, MutexGuard};
+
+    thread_local! {
+        /// Whether this thread holds a hand-off lock: async-task may wake an older awaiter from
+        /// inside the poll that registers a new one, and that wake is already ordered after the
+        /// registration by program order.
+        static HOLDING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// The hand-off lock, held while the relay is registered.
+    pub(super) struct Held<'a> {
+        _guard: MutexGuard<'a, ()>,
+    }
+
+    impl Drop for Held<'_> {
+        fn drop(&mut self) {
+            HOLDING.with(|holding| holding.set(false));
+        }
+    }
+
+    struct Relay {
+        handoff: Arc<Mutex<()>>,
+        waker: Waker,
+    }
+
+    impl std::task::Wake for Relay {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            if !HOLDING.with(Cell::get) {
+                drop(self.handoff.lock());
+            }
+            self.waker.wake_by_ref();
+        }
+    }
+
+    /// A relay of `waker`, and the hand-off lock to hold while it is registered.
+    pub(super) fn relay<'a>(handoff: &'a Arc<Mutex<()>>, waker: &Waker) -> (Waker, Held<'a>) {
+        let relay = Waker::from(Arc::new(Relay { handoff: handoff.clone(), waker: waker.clone() }));
+        let guard = handoff.lock();
+        HOLDING.with(|holding| holding.set(true));
+        (relay, Held { _guard: guard })
     }
 }

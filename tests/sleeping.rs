@@ -118,7 +118,7 @@ fn a_block_on_returning_beside_a_sleeping_worker_leaves_sockets_driven() {
         let runtime = Runtime::builder().worker_threads(1).build().unwrap();
         let (mut server, mut client) = runtime
             .block_on(async {
-                let listener = TcpListener::bind(([127, 0, 0, 1], 0))?;
+                let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await?;
                 let client = TcpStream::connect(listener.local_addr()?).await?;
                 let (server, _) = listener.accept().await?;
                 std::io::Result::Ok((server, client))

@@ -136,10 +136,11 @@ impl<T: AsFd> Async<T> {
 
     /// Waits until the cached readiness says the I/O object is readable.
     ///
-    /// It stays readable until an operation run through [`read_with`](Self::read_with) (or
+    /// It stays readable until an operation run through [`read_with`](Self::read_with),
+    /// [`try_read_with`](Self::try_read_with), [`poll_read_with`](Self::poll_read_with) (or
     /// `AsyncRead`) meets `WouldBlock`; an operation run on [`get_ref`](Self::get_ref) directly
     /// does not clear it, so a loop of `readable().await` and such an operation spins once the
-    /// data is drained. Prefer `read_with`.
+    /// data is drained. Loop with `try_read_with` instead, or use `read_with`.
     pub fn readable(&self) -> Ready<'_, T> {
         Ready { io: self, direction: Readiness::READABLE, waiter: WaiterKey::default() }
     }
@@ -194,8 +195,34 @@ impl<T: AsFd> Async<T> {
     /// [`read_with`](Self::read_with) does, for `poll_*`-style APIs (a QUIC stack's socket, your
     /// own `AsyncRead`).
     ///
+    /// `Pending` means `op` met `WouldBlock` (or the cache said not readable) and the task is
+    /// woken by the next readability event; any other error of `op` is returned as is.
     /// The waker of each task that polls and finds the direction not ready is kept until the
     /// next event in that direction (see [several tasks](Self#several-tasks-on-one-async)).
+    ///
+    /// # Examples
+    ///
+    /// A UDP socket driven by poll functions alone, the way a QUIC stack drives its socket:
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::net::UdpSocket;
+    /// use reactor::Executor;
+    /// use reactor_epoll::{Async, Epoll};
+    ///
+    /// let executor = Executor::new(Epoll::new()?)?;
+    /// executor.block_on(async {
+    ///     let a = Async::new(UdpSocket::bind("127.0.0.1:0")?)?;
+    ///     let b = Async::new(UdpSocket::bind("127.0.0.1:0")?)?;
+    ///     let to = b.get_ref().local_addr()?;
+    ///     poll_fn(|cx| a.poll_write_with(cx, |socket| socket.send_to(b"quic", to))).await?;
+    ///     let mut buf = [0; 8];
+    ///     let (len, from) = poll_fn(|cx| b.poll_read_with(cx, |s| s.recv_from(&mut buf))).await?;
+    ///     assert_eq!((&buf[..len], from), (&b"quic"[..], a.get_ref().local_addr()?));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
@@ -227,6 +254,53 @@ impl<T: AsFd> Async<T> {
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         self.poll_io(Readiness::WRITABLE, cx, None, op, |_| false)
+    }
+
+    /// Polls readability: `Ready(Ok(()))` while the cached readiness says readable, else
+    /// `Pending` with the task's waker kept until the next readability event (see
+    /// [`readable`](Self::readable) for when the cache is cleared). Never fails today; the
+    /// `Result` leaves room for a backend error.
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.state.poll_ready(Readiness::READABLE, cx, None).map(|_| Ok(()))
+    }
+
+    /// Polls writability (see [`poll_readable`](Self::poll_readable)).
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.state.poll_ready(Readiness::WRITABLE, cx, None).map(|_| Ok(()))
+    }
+
+    /// Runs the non-blocking read `op` once, now, whatever the cached readiness says, and never
+    /// waits. If it fails with `WouldBlock`, the cached readability is cleared (unless an event
+    /// arrived meanwhile), so that a loop of [`readable`](Self::readable) and `try_read_with`
+    /// waits for the next event instead of spinning.
+    ///
+    /// # Errors
+    ///
+    /// The error of `op` (`WouldBlock` when there is nothing to read), or the backend's error of
+    /// re-arming a one-shot registration after `WouldBlock`.
+    pub fn try_read_with<R>(&self, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        self.try_io(Readiness::READABLE, op)
+    }
+
+    /// Runs the non-blocking write `op` once, now (see [`try_read_with`](Self::try_read_with)).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_read_with`](Self::try_read_with), `WouldBlock` when the send buffer is full.
+    pub fn try_write_with<R>(&self, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        self.try_io(Readiness::WRITABLE, op)
+    }
+
+    fn try_io<R>(&self, direction: Readiness, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        // Read before the operation: an event that arrives after it makes `clear` a no-op.
+        let tick = self.state.tick();
+        match op(self.get_ref()) {
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                self.not_ready(direction, tick)?;
+                Err(error)
+            }
+            result => result,
+        }
     }
 
     /// One poll of an operation: spend coop budget, then try `op` while the direction is ready.

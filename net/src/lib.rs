@@ -10,7 +10,9 @@
 //! - [`Async<T>`] registers any [`AsFd`](std::os::fd::AsFd) type, with no `unsafe`: it owns the
 //!   I/O object and deregisters before the fd can close.
 //! - [`Watch`] registers one for a callback run on the loop instead of a task.
-//! - [`net`] has TCP, UDP and Unix sockets implementing `futures-io`'s `AsyncRead`/`AsyncWrite`.
+//! - [`net`] has TCP, UDP and Unix sockets implementing `futures-io`'s `AsyncRead`/`AsyncWrite`,
+//!   with readiness and `try_*` calls, socket options, [`TcpSocket`](net::TcpSocket) for a
+//!   chosen listen backlog, and host names resolved on the executor's blocking pool.
 //!
 //! The readiness cache, the waiter sets and the registry behind them are the core's
 //! ([`reactor::io::IoState`], [`reactor::io::Registry`]), shared by every backend and

@@ -26,16 +26,16 @@ fn socket_path(backend: Backend, name: &str) -> std::path::PathBuf {
 fn udp_datagrams_round_trip_both_unconnected_and_connected(backend: Backend) {
     let executor = backend.executor();
     executor.block_on(async {
-        let a = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
-        let b = UdpSocket::bind(([127, 0, 0, 1], 0)).unwrap();
+        let a = UdpSocket::bind(([127, 0, 0, 1], 0)).await.unwrap();
+        let b = UdpSocket::bind(([127, 0, 0, 1], 0)).await.unwrap();
         let mut buf = [0; 64];
         for round in 0..100u8 {
             a.send_to(&[round; 10], b.local_addr().unwrap()).await.unwrap();
             let (len, from) = b.recv_from(&mut buf).await.unwrap();
             assert_eq!((&buf[..len], from), (&[round; 10][..], a.local_addr().unwrap()));
         }
-        a.connect(b.local_addr().unwrap()).unwrap();
-        b.connect(a.local_addr().unwrap()).unwrap();
+        a.connect(b.local_addr().unwrap()).await.unwrap();
+        b.connect(a.local_addr().unwrap()).await.unwrap();
         assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
         b.send(b"pong").await.unwrap();
         let len = a.recv(&mut buf).await.unwrap();

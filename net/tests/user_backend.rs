@@ -315,7 +315,7 @@ fn a_peers_half_close_reads_as_eof_on_a_poll_backend() {
         let executor = Executor::new(PollBackend::new().unwrap()).unwrap();
         executor.block_on(async {
             // Found ambiently: the backend answers `component` for its `IoHandle`.
-            let listener = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+            let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
             let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
             let (mut server, _) = listener.accept().await.unwrap();
             client.write_all(b"request").await.unwrap();

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::executor::blocking::{DEFAULT_KEEP_ALIVE, DEFAULT_MAX_THREADS};
 use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::shared::ErrorHook;
 use crate::executor::Executor;
@@ -35,6 +37,9 @@ pub struct Builder {
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
     pub(crate) on_source_error: ErrorHook,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) blocking_keep_alive: Duration,
+    pub(crate) blocking_thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
 }
 
 impl Builder {
@@ -50,6 +55,9 @@ impl Builder {
                 eprintln!("reactor: {failure}");
                 OnSourceError::Continue
             }),
+            max_blocking_threads: DEFAULT_MAX_THREADS,
+            blocking_keep_alive: DEFAULT_KEEP_ALIVE,
+            blocking_thread_name: Arc::new(|index| format!("reactor-blocking-{index}")),
         }
     }
 
@@ -68,21 +76,50 @@ impl Builder {
         self
     }
 
-    /// The stack size of worker threads, in bytes. Defaults to std's default.
+    /// The stack size of worker threads (and blocking threads), in bytes. Defaults to std's default.
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
     }
 
-    /// Runs `hook` on each worker thread when it starts, before it runs any task.
+    /// Runs `hook` on each thread the executor starts, before it runs anything: every worker,
+    /// and every blocking-pool thread (as tokio's hook does). A panic in it is contained on a
+    /// blocking thread (the panic hook reports it).
     pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_start = Some(Arc::new(hook));
         self
     }
 
-    /// Runs `hook` on each worker thread when it stops, after its last task.
+    /// Runs `hook` on each thread the executor started when it stops, after its last task (or
+    /// blocking job).
     pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_stop = Some(Arc::new(hook));
+        self
+    }
+
+    /// The most threads the blocking pool runs at once (default 512). Beyond it,
+    /// [`spawn_blocking`](Executor::spawn_blocking) jobs wait in a queue, in order, for a
+    /// thread to finish its job. `0` is refused by [`build`](Self::build) with `InvalidInput`:
+    /// a pool that could run nothing would leave every job waiting forever.
+    ///
+    /// The pool's threads start only when a job needs one (an executor that never calls
+    /// `spawn_blocking` has none), and with the workers they are the only threads an executor
+    /// starts.
+    pub fn max_blocking_threads(mut self, count: usize) -> Self {
+        self.max_blocking_threads = count;
+        self
+    }
+
+    /// How long an idle blocking thread waits for another job before it exits (default 10 s).
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.blocking_keep_alive = keep_alive;
+        self
+    }
+
+    /// Names blocking thread `index` (from 0, counting every thread the pool ever started)
+    /// `name(index)`; the default is `reactor-blocking-N`.
+    pub fn blocking_thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.blocking_thread_name = Arc::new(name);
         self
     }
 
@@ -128,7 +165,8 @@ impl Builder {
     /// Returns the error of spawning a worker thread (the threads already started are stopped),
     /// or the source's refusal to be [attached](EventSource::attach):
     /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) for a source that another live executor
-    /// or composite drives already (one `Epoll` given to two executors, say).
+    /// or composite drives already (one `Epoll` given to two executors, say);
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a [`max_blocking_threads`](Self::max_blocking_threads) of 0.
     pub fn build<S: EventSource + 'static>(self, source: S) -> io::Result<Executor<S>> {
         Executor::start(self, source)
     }
@@ -145,6 +183,8 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("worker_threads", &self.worker_threads)
             .field("stack_size", &self.stack_size)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
             .finish_non_exhaustive()
     }
 }

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::ptr;
 use std::rc::Rc;
 
+use crate::executor::blocking;
 use crate::executor::injector::Injector;
 use crate::executor::local_queue::{LocalQueue, Overflow, CAPACITY};
 use crate::executor::local_tasks::LocalTasks;
@@ -266,9 +267,18 @@ pub(crate) fn pop_local(shared: &Shared) -> Option<Runnable> {
     current()?.try_borrow_mut().ok()?.queue.as_mut()?.pop(shared)
 }
 
-/// The executor this thread works for, if any.
+/// The executor this thread works for (inside a task, a worker, a `block_on` or a turn), if any.
 pub(crate) fn current_shared() -> Option<Arc<Shared>> {
     Some(current()?.try_borrow().ok()?.shared.clone())
+}
+
+/// The executor this thread works for, or else runs a blocking job of: what ambient APIs use
+/// to find their executor. Not a context: a blocking job may `block_on` or host.
+pub(crate) fn ambient_shared() -> Option<Arc<Shared>> {
+    match current() {
+        Some(current) => Some(current.try_borrow().ok()?.shared.clone()),
+        None => blocking::running_for(),
+    }
 }
 
 /// Queues `runnable` on this thread's local queue if this thread owns one of its executor's
@@ -319,7 +329,9 @@ pub(crate) fn collect_wakes<R>(shared: &Shared, dispatch: impl FnOnce() -> R) ->
 ///
 /// This is how ambient APIs find their source from inside a task: a timer's `sleep` finds the
 /// executor's timer, through [`EventSource::component`](crate::EventSource::component). Returns
-/// `None` outside an executor, or if its source has no part of type `T`.
+/// `None` outside an executor, or if its source has no part of type `T`. Inside a blocking job
+/// ([`Executor::spawn_blocking`](crate::Executor::spawn_blocking)) it finds the source of the
+/// job's executor.
 ///
 /// # Examples
 ///
@@ -339,6 +351,10 @@ pub fn current_source<T: Clone + 'static>() -> Option<T> {
     // Borrowed, not cloned: ambient APIs (a timer's `sleep`) call this once per use, and
     // cloning the executor's and the source's `Arc`s cost two shared-counter round trips each
     // (up to 5% of a run arming 100,000 timers).
-    let current = current()?.try_borrow().ok()?;
+    let Some(current) = current() else {
+        let shared = ambient_shared()?;
+        return shared.source.component(TypeId::of::<T>())?.downcast_ref::<T>().cloned();
+    };
+    let current = current.try_borrow().ok()?;
     current.shared.source.component(TypeId::of::<T>())?.downcast_ref::<T>().cloned()
 }

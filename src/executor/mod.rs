@@ -2,6 +2,7 @@
 //! The user-facing behaviour is documented on [`Executor`].
 
 mod active;
+mod blocking;
 mod builder;
 mod context;
 mod error;
@@ -32,6 +33,7 @@ pub use error::{BlockOnError, OnSourceError, SourceError, SpawnError, SpawnLocal
 pub use host::{Host, HostError, Turn};
 
 use crate::coop;
+use crate::executor::blocking::PoolConfig;
 use crate::executor::context::{Current, EnterGuard, OwnedQueue, RunQueue};
 use crate::executor::local_queue::local_queue;
 use crate::executor::local_tasks::LocalTasks;
@@ -79,11 +81,14 @@ use crate::task::Task;
 ///
 /// # Shutdown
 ///
-/// Dropping the executor stops and joins its threads, then cancels every unfinished task: queued
+/// Dropping the executor stops and joins its workers, then cancels every unfinished task: queued
 /// ones are dropped, idle ones are woken and dropped instead of run, so their futures and
 /// everything they own are released before the drop returns (also a task that another thread
-/// is waking at that moment: the drop waits for that wake to hand the task over). [`Executor::shutdown_timeout`] first waits for the tasks to
-/// finish, up to a deadline.
+/// is waking at that moment: the drop waits for that wake to hand the task over). Blocking jobs
+/// not yet started are cancelled; the drop waits for those running to finish and for the
+/// blocking threads to exit, as tokio's runtime does (not when dropped from inside one of its
+/// own blocking jobs, which would wait for itself). [`Executor::shutdown_timeout`] first waits
+/// for the tasks to finish, and bounds both waits by its deadline.
 ///
 /// # Examples
 ///
@@ -105,6 +110,9 @@ pub struct Executor<S> {
     source: std::sync::Arc<S>,
     shared: Arc<Shared>,
     workers: Vec<thread::JoinHandle<()>>,
+    /// How long the drop waits for running blocking jobs: forever, or until the deadline
+    /// `shutdown_timeout` gives.
+    blocking_deadline: Option<Instant>,
 }
 
 impl<S: EventSource + 'static> Executor<S> {
@@ -124,6 +132,12 @@ impl<S: EventSource + 'static> Executor<S> {
     }
 
     pub(crate) fn start(builder: Builder, source: S) -> io::Result<Self> {
+        if builder.max_blocking_threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max_blocking_threads(0): the blocking pool needs at least one thread to run its jobs",
+            ));
+        }
         let workers = builder
             .worker_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
@@ -139,8 +153,18 @@ impl<S: EventSource + 'static> Executor<S> {
             stealers.push(spare_stealer);
             RunQueue::Stealable(spare_queue)
         };
-        let shared = Arc::new(Shared::new(driven, stealers.into(), spare_queue, builder.on_source_error));
-        let mut executor = Self { source, shared, workers: Vec::with_capacity(workers) };
+        let blocking = PoolConfig {
+            max_threads: builder.max_blocking_threads,
+            keep_alive: builder.blocking_keep_alive,
+            thread_name: builder.blocking_thread_name.clone(),
+            stack_size: builder.stack_size,
+            on_thread_start: builder.on_thread_start.clone(),
+            on_thread_stop: builder.on_thread_stop.clone(),
+        };
+        let shared =
+            Arc::new(Shared::new(driven, stealers.into(), spare_queue, builder.on_source_error, blocking));
+        let mut executor =
+            Self { source, shared, workers: Vec::with_capacity(workers), blocking_deadline: None };
         for (index, queue) in queues.into_iter().enumerate() {
             let shared = executor.shared.clone();
             let on_start = builder.on_thread_start.clone();
@@ -180,6 +204,60 @@ impl<S: EventSource + 'static> Executor<S> {
         F::Output: Send + 'static,
     {
         Shared::spawn(&self.shared, future)
+    }
+
+    /// Runs the blocking call `job` on the executor's blocking pool, off the worker threads, and
+    /// returns a [`Task`] of its result.
+    ///
+    /// For work that blocks a thread (a blocking syscall, a file, `getaddrinfo`, a long
+    /// computation): run on a worker, it would stall every task queued there. The pool starts a
+    /// thread when a job finds none idle, up to [`Builder::max_blocking_threads`] (512 by
+    /// default); beyond that, jobs wait in a queue, in order, for a thread to be free. An idle
+    /// thread exits after [`Builder::blocking_keep_alive`] (10 s by default).
+    ///
+    /// - **A panic** in `job` is caught: the blocking thread survives and awaiting the task gives
+    ///   a [`JoinError`](crate::JoinError) whose [`is_panic`](crate::JoinError::is_panic) is true.
+    /// - **Cancellation:** dropping the task before a thread has started `job` cancels it (it
+    ///   never runs); once started, `job` runs to completion whatever happens to the task, as
+    ///   a blocking call cannot be interrupted. [`detach`](Task::detach) lets it run unobserved.
+    /// - **Shutdown:** when the executor shuts down (is dropped), jobs still queued are
+    ///   cancelled (awaiting them reports cancellation) and the drop waits for jobs running to
+    ///   finish and their threads to exit, as tokio's runtime does ([`shutdown_timeout`](Self::shutdown_timeout)
+    ///   bounds that wait). After shutdown a job is cancelled at once.
+    /// - **A thread that cannot start** (the OS refuses one): the job waits for a running thread
+    ///   if there is one; if there is none, the queued jobs are cancelled and the reason is
+    ///   printed to standard error.
+    /// - **A full pool** queues jobs without bound; a job that waits for another job to finish
+    ///   (through a channel, say) can deadlock a pool whose every thread is busy waiting the same
+    ///   way, so keep such waits in async tasks.
+    /// - Inside `job`, [`Handle::current`] and [`current_source`] find this executor (to spawn
+    ///   onto it, to register I/O with its source), and `job` may call
+    ///   [`block_on`](Self::block_on).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor::{source::Parking, Executor};
+    ///
+    /// let executor = Executor::new(Parking::new()).unwrap();
+    /// let length = executor.block_on(async {
+    ///     // A blocking read of a file, off the workers.
+    ///     let task = executor.spawn_blocking(|| std::fs::read("Cargo.toml").map(|bytes| bytes.len()));
+    ///     task.await.expect("the job did not panic")
+    /// });
+    /// assert!(length.unwrap() > 0);
+    /// ```
+    pub fn spawn_blocking<F, T>(&self, job: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Shared::spawn_blocking(&self.shared, job)
+    }
+
+    /// The blocking pool's live threads: running a job, or idle within their keep-alive.
+    pub fn blocking_threads(&self) -> usize {
+        self.shared.blocking.threads()
     }
 
     /// Spawns a `!Send` task that runs on the thread currently running this executor's
@@ -296,12 +374,16 @@ impl<S: EventSource + 'static> Executor<S> {
     }
 
     /// Waits until every spawned task has finished or `timeout` has passed, helping to run them,
-    /// then shuts the executor down, cancelling what is left. Returns whether all tasks
-    /// finished.
+    /// then shuts the executor down, cancelling what is left, and waits (within the same
+    /// deadline) for running blocking jobs to finish. Returns whether all tasks and all blocking
+    /// jobs finished.
     ///
     /// Called from inside one of the executor's own tasks, or on the thread of its [`Host`], it
     /// cannot wait, and shuts down at once.
-    pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+    ///
+    /// [Blocking jobs](Self::spawn_blocking) still queued at shutdown are cancelled; one that is
+    /// still running at the deadline goes on on its thread, unwaited for.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> bool {
         let shared = self.shared.clone();
         let all_done = async move {
             loop {
@@ -316,7 +398,10 @@ impl<S: EventSource + 'static> Executor<S> {
             }
         };
         let deadline = Instant::now().checked_add(timeout);
-        matches!(self.block_on_until(all_done, deadline), Ok(Some(())))
+        let tasks_done = matches!(self.block_on_until(all_done, deadline), Ok(Some(())));
+        self.blocking_deadline = deadline;
+        let blocking_done = self.shut_down();
+        tasks_done && blocking_done
     }
 
     /// A handle to spawn tasks onto this executor from anywhere, even after it is dropped.
@@ -401,8 +486,10 @@ impl<S: EventSource + 'static> Executor<S> {
     }
 }
 
-impl<S> Drop for Executor<S> {
-    fn drop(&mut self) {
+impl<S> Executor<S> {
+    /// Stops the workers, cancels what is left and waits for the blocking pool's running jobs
+    /// (until `blocking_deadline`); returns whether the blocking pool stopped. Idempotent.
+    fn shut_down(&mut self) -> bool {
         self.shared.begin_shutdown();
         let this_thread = thread::current().id();
         for worker in self.workers.drain(..) {
@@ -423,6 +510,15 @@ impl<S> Drop for Executor<S> {
         if !inside_own_task {
             self.shared.wait_until_idle();
         }
+        // Not from one of its own blocking jobs, which would wait for itself.
+        !self.shared.blocking.runs_here(&self.shared)
+            && self.shared.blocking.wait_until_stopped(self.blocking_deadline)
+    }
+}
+
+impl<S> Drop for Executor<S> {
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
 
@@ -487,9 +583,9 @@ pub struct Handle {
 
 impl Handle {
     /// The handle of the executor this thread runs tasks for (inside a task, a worker or
-    /// `block_on`), or `None`.
+    /// `block_on`) or runs a [blocking job](Executor::spawn_blocking) of, or `None`.
     pub fn current() -> Option<Self> {
-        context::current_shared().map(|shared| Self { shared })
+        context::ambient_shared().map(|shared| Self { shared })
     }
 
     /// Spawns a task onto the executor (see [`Executor::spawn`]). After shutdown the task is
@@ -500,6 +596,17 @@ impl Handle {
         F::Output: Send + 'static,
     {
         Shared::spawn(&self.shared, future)
+    }
+
+    /// Runs the blocking call `job` on the executor's blocking pool (see
+    /// [`Executor::spawn_blocking`]). After shutdown the job is cancelled at once: awaiting the
+    /// task reports a cancelled [`JoinError`](crate::JoinError).
+    pub fn spawn_blocking<F, T>(&self, job: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Shared::spawn_blocking(&self.shared, job)
     }
 
     /// Spawns a task onto the executor, or hands the future back if it has shut down.

@@ -11,6 +11,7 @@ use async_task::ScheduleInfo;
 use event_listener::{Event, Listener};
 
 use crate::executor::active::{ActiveEntry, ActiveShards};
+use crate::executor::blocking::{BlockingPool, PoolConfig};
 use crate::executor::context::{self, RunQueue};
 use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::injector::Injector;
@@ -54,6 +55,8 @@ pub(crate) struct Shared {
     pub(crate) spare_queue: Mutex<Option<RunQueue>>,
     /// Told about every failed wait of the source; decides whether to go on.
     pub(crate) on_source_error: ErrorHook,
+    /// The threads that run `spawn_blocking` jobs.
+    pub(crate) blocking: BlockingPool,
     /// Whether the source runs on paused time, which moves when every thread is idle (see
     /// `paused_time.rs`).
     pub(crate) pauses_time: bool,
@@ -78,8 +81,10 @@ impl Shared {
         stealers: Box<[Stealer<Runnable>]>,
         spare_queue: RunQueue,
         on_source_error: ErrorHook,
+        blocking: PoolConfig,
     ) -> Self {
         Self {
+            blocking: BlockingPool::new(blocking),
             spare_queue: Mutex::new(Some(spare_queue)),
             on_source_error,
             pauses_time: source.pauses_time(),
@@ -108,6 +113,27 @@ impl Shared {
         };
         let (runnable, task) =
             async_task::Builder::new().metadata(this.clone()).spawn(tracked, async_task::WithInfo(schedule));
+        runnable.schedule();
+        Task::new(task)
+    }
+
+    /// Spawns `job` onto the blocking pool (see [`Executor::spawn_blocking`](crate::Executor::spawn_blocking)).
+    pub(crate) fn spawn_blocking<F, T>(this: &Arc<Self>, job: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut job = Some(job);
+        // Completes in its one poll: the job runs inside it, on a blocking thread, its panic
+        // caught by `CatchUnwind` into the task's output.
+        let future = std::future::poll_fn(move |_| {
+            // Polled once, as it completes; a second poll cannot happen (nobody holds its waker).
+            let Some(job) = job.take() else { return Poll::Pending };
+            Poll::Ready(job())
+        });
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(this.clone())
+            .spawn(move |_: &Metadata| CatchUnwind::new(future), schedule_blocking);
         runnable.schedule();
         Task::new(task)
     }
@@ -158,12 +184,15 @@ impl Shared {
     pub(crate) fn begin_shutdown(&self) {
         // Release pairs with the Acquire loads in `schedule` and the worker loop.
         self.shutdown.store(true, Ordering::Release);
+        // Queued blocking jobs are cancelled now, not once the workers are joined.
+        self.blocking.shutdown();
         self.wake_all();
     }
 
     /// Drops every task that has not completed: queued ones directly, idle ones by waking them
     /// (their runnables come back through `schedule`, see the shutdown flag, and are dropped).
     pub(crate) fn cancel_all(&self) {
+        self.blocking.shutdown();
         self.injector.close_and_drain();
         let wakers = self.active.take_all();
         for waker in wakers {
@@ -191,6 +220,18 @@ impl Shared {
 /// Schedules a woken task of a pool: the schedule function of every spawned task.
 fn schedule(runnable: Runnable, info: ScheduleInfo) {
     Shared::schedule(runnable, info.woken_while_running);
+}
+
+/// Schedules a blocking job: onto the blocking pool, unless the executor has shut down (then
+/// the runnable is dropped, which cancels the task). A job is scheduled once: it completes in
+/// the poll that runs it.
+fn schedule_blocking(runnable: Runnable) {
+    // Acquire: as in `Shared::schedule`.
+    if runnable.metadata().is_shut_down() {
+        return;
+    }
+    let shared = runnable.metadata().clone();
+    shared.blocking.submit(runnable);
 }
 
 /// A pool task's future: the spawned future with its panics caught, and its place in the live

@@ -90,6 +90,14 @@ impl IoState {
         Poll::Pending
     }
 
+    /// The number of events delivered so far, for an operation run without
+    /// [`poll_ready`](Self::poll_ready) (a `try_read` that runs whatever the cache says): read it
+    /// before the operation, and pass it to [`clear`](Self::clear) after a `WouldBlock`, which
+    /// then clears only if no event arrived in between (so no edge is lost).
+    pub fn tick(&self) -> u64 {
+        self.inner.lock().tick
+    }
+
     /// Marks `direction` not ready, unless an event arrived after `tick` was read; returns
     /// whether it did (so the direction is to be re-armed).
     // `#[inline]` here and on `clear_drained`: the I/O objects that call them are generic code

@@ -201,6 +201,13 @@ mod core_bugs {
         /// Shutdown cancels queued tasks but does not wake the idle ones, whose futures then live
         /// on in the wakers that sources hold.
         ShutdownSkipsIdleTasks,
+        /// A blocking thread whose keep-alive ran out exits without looking at the queue,
+        /// although a submitter may have picked it (and queued a job for it) meanwhile: the job
+        /// waits with no thread to run it.
+        BlockingThreadExitsOnItsClock,
+        /// Blocking-pool shutdown cancels the queued jobs but does not wake the idle threads,
+        /// which then never exit, and the executor's drop waits for them forever.
+        BlockingShutdownLeavesIdleThreads,
         /// With paused time, the last thread to fall asleep beside a blocked poller does not wake
         /// it, so the clock never moves.
         LastSleeperLeavesPollerBlocked,

@@ -262,7 +262,7 @@ pub(crate) fn tcp_echo(env: &mut Env) {
             reactor::current_source::<Epoll>().is_some(),
             "current_source finds the epoll inside the chaos wrapper"
         );
-        TcpListener::bind(([127, 0, 0, 1], 0))
+        TcpListener::bind(([127, 0, 0, 1], 0)).await
     });
     let listener = listener.expect("bind a loopback listener");
     let addr = listener.local_addr().expect("the listener's address");

@@ -12,7 +12,8 @@ static DEFAULT: OnceLock<Runtime> = OnceLock::new();
 
 /// The process-wide default runtime, created on first use with one worker per core.
 ///
-/// It lives until the process exits; its workers are the only threads it starts.
+/// It lives until the process exits; it starts its workers, and blocking threads when
+/// [`spawn_blocking`] (or a file or host-name call) needs them.
 ///
 /// # Errors
 ///
@@ -62,6 +63,34 @@ where
     }
     match default_runtime() {
         Ok(runtime) => runtime.spawn(future),
+        Err(error) => panic!("the default reactor runtime could not start: {error}"),
+    }
+}
+
+/// Runs the blocking call `job` on the blocking pool of the runtime this thread runs tasks (or
+/// a blocking job) for, or else of the default runtime; see [`Runtime::spawn_blocking`].
+///
+/// # Panics
+///
+/// Outside any runtime, if the default runtime cannot start (see [`default_runtime`]).
+///
+/// # Examples
+///
+/// ```
+/// let sum = reactor_epoll::block_on(reactor_epoll::spawn_blocking(|| (1..=10).sum::<u32>()))?;
+/// assert_eq!(sum, 55);
+/// # Ok::<(), reactor_epoll::JoinError>(())
+/// ```
+pub fn spawn_blocking<F, T>(job: F) -> Task<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    if let Some(handle) = Handle::current() {
+        return handle.spawn_blocking(job);
+    }
+    match default_runtime() {
+        Ok(runtime) => runtime.spawn_blocking(job),
         Err(error) => panic!("the default reactor runtime could not start: {error}"),
     }
 }

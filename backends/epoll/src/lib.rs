@@ -10,7 +10,7 @@
 //! ```
 //!
 //! [`block_on`] and [`spawn`] use a process-wide runtime created on first use (one worker per
-//! core, no other threads); [`Runtime::builder`] configures one of your own, including a manually
+//! core, and blocking threads only once [`spawn_blocking`] needs them); [`Runtime::builder`] configures one of your own, including a manually
 //! advanced clock for deterministic tests of timeout logic.
 //!
 //! - [`Epoll`] is a blocking [`EventSource`](reactor::EventSource) and an I/O backend
@@ -161,7 +161,7 @@ pub use reactor::io::Readiness;
 pub use reactor_net::{net, Async, Ready, Watch, WithReadiness};
 pub use reactor_polling::{PollingSource, Triggering};
 
-pub use global::{block_on, default_runtime, spawn};
+pub use global::{block_on, default_runtime, spawn, spawn_blocking};
 pub use reactor::{yield_now, Handle, Host, HostError, JoinError, Task, Turn};
 pub use runtime::{Runtime, RuntimeBuilder, RuntimeSource};
 
@@ -196,7 +196,7 @@ pub use runtime::{Runtime, RuntimeBuilder, RuntimeSource};
 ///
 /// #[reactor_epoll::main]
 /// async fn main() -> std::io::Result<()> {
-///     let listener = TcpListener::bind(([127, 0, 0, 1], 7000))?;
+///     let listener = TcpListener::bind(([127, 0, 0, 1], 7000)).await?;
 ///     loop {
 ///         let (mut stream, _) = listener.accept().await?;
 ///         reactor_epoll::spawn(async move {
@@ -257,6 +257,19 @@ pub mod time {
 /// [`ChannelSource`](channel::ChannelSource), from the `reactor-channel` crate.
 pub mod channel {
     pub use reactor_channel::*;
+}
+
+/// Files: [`File`](fs::File) (`AsyncRead`/`AsyncWrite`/`AsyncSeek`), [`read_dir`](fs::read_dir)
+/// and the `std::fs` functions, run on the blocking pool, from the `reactor-fs` crate.
+pub mod fs {
+    pub use reactor_fs::*;
+}
+
+/// Unix signals: [`ctrl_c`](signal::ctrl_c) and [`Signals`](signal::Signals), a listener (and
+/// stream) of chosen signals that any number of tasks and runtimes can each hold, from the
+/// `reactor-signal` crate.
+pub mod signal {
+    pub use reactor_signal::*;
 }
 
 /// Child processes: [`Command`](process::Command) and an awaitable [`Child`](process::Child)

@@ -33,7 +33,7 @@ pub type RuntimeSource = Composite;
 /// ports, `poll`) elsewhere, unless [`RuntimeBuilder::backend`] chooses.
 ///
 /// On Linux its threads ask the kernel for 1 ns of timer slack (`PR_SET_TIMERSLACK`) instead of
-/// the default 50 µs, so timers fire within microseconds of their deadline: the workers for their
+/// the default 50 µs, so timers fire within microseconds of their deadline: the workers (and blocking threads) for their
 /// lifetime, a thread calling [`block_on`](Self::block_on) for the duration of the call.
 ///
 /// Inside its tasks every ambient API finds its source: [`Async::new`](crate::Async::new) and the
@@ -93,6 +93,33 @@ impl Runtime {
         F::Output: Send + 'static,
     {
         self.executor.spawn(future)
+    }
+
+    /// Runs the blocking call `job` on the runtime's blocking pool and returns a task of its
+    /// result (see [`Executor::spawn_blocking`]: bounded by
+    /// [`RuntimeBuilder::max_blocking_threads`], threads started on demand and named
+    /// `reactor-blocking-N`, panics reported through the task, queued jobs cancelled at
+    /// shutdown while running ones finish).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runtime = reactor_epoll::Runtime::new()?;
+    /// let hostname = runtime.block_on(runtime.spawn_blocking(|| std::fs::read_to_string("/proc/sys/kernel/hostname")))?;
+    /// assert!(!hostname?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn_blocking<F, T>(&self, job: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.executor.spawn_blocking(job)
+    }
+
+    /// The blocking pool's live threads (see [`spawn_blocking`](Self::spawn_blocking)).
+    pub fn blocking_threads(&self) -> usize {
+        self.executor.blocking_threads()
     }
 
     /// Spawns a `!Send` task onto the thread running [`block_on`](Self::block_on).
@@ -321,13 +348,33 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Runs `hook` on each worker thread when it starts.
+    /// The most threads the blocking pool runs at once (default 512); jobs beyond it queue.
+    /// `0` is refused by [`build`](Self::build) with `InvalidInput`. See
+    /// [`Runtime::spawn_blocking`].
+    pub fn max_blocking_threads(mut self, count: usize) -> Self {
+        self.executor = self.executor.max_blocking_threads(count);
+        self
+    }
+
+    /// How long an idle blocking thread waits for another job before it exits (default 10 s).
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.executor = self.executor.blocking_keep_alive(keep_alive);
+        self
+    }
+
+    /// Names blocking thread `index` `name(index)` (default `reactor-blocking-N`).
+    pub fn blocking_thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.blocking_thread_name(name);
+        self
+    }
+
+    /// Runs `hook` on each thread the runtime starts (workers and blocking threads) when it starts.
     pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_start = Some(Arc::new(hook));
         self
     }
 
-    /// Runs `hook` on each worker thread when it stops.
+    /// Runs `hook` on each thread the runtime started (workers and blocking threads) when it stops.
     pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.executor = self.executor.on_thread_stop(hook);
         self

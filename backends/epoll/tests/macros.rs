@@ -15,7 +15,7 @@ use reactor_epoll::time::{self, Timer};
 
 #[reactor_epoll::test]
 async fn a_test_does_tcp_on_loopback_and_sleeps() {
-    let listener = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+    let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = reactor_epoll::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
@@ -50,7 +50,7 @@ async fn a_paused_clock_test_runs_on_the_test_thread_alone() {
 
 #[reactor_epoll::test]
 async fn a_test_returning_a_result_can_use_question_mark() -> Result<(), Box<dyn Error>> {
-    let listener = TcpListener::bind(([127, 0, 0, 1], 0))?;
+    let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await?;
     let answer = reactor_epoll::spawn(async { 6 * 7 }).await?;
     assert_eq!(answer, 42);
     assert_eq!(listener.local_addr()?.ip(), std::net::Ipv4Addr::LOCALHOST);

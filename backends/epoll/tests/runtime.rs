@@ -21,6 +21,7 @@ on_every_backend!(
     a_timeout_on_the_manual_clock_elapses_only_when_advanced,
     a_custom_passive_source_joins_the_runtime,
     a_second_blocking_source_is_refused_with_invalid_input,
+    a_blocking_job_registers_io_with_its_runtimes_backend,
 );
 
 #[test]
@@ -64,7 +65,7 @@ fn timers_channels_and_sockets_work_together_in_one_runtime(backend: Backend) {
     assert_eq!(received, (0..100).sum());
 
     let echoed = runtime.block_on(async {
-        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).unwrap();
+        let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = reactor_epoll::spawn(async move {
             let (mut stream, _) = listener.accept().await.unwrap();
@@ -144,4 +145,39 @@ fn a_custom_passive_source_joins_the_runtime(backend: Backend) {
 fn a_second_blocking_source_is_refused_with_invalid_input(backend: Backend) {
     let error = builder(backend).source(Parking::new()).build().unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+/// The blocking pool as the runtime's builder configures it, and the free function, which uses
+/// the runtime of the calling task.
+#[test]
+fn the_runtime_builder_configures_its_blocking_pool() {
+    let runtime = reactor_epoll::Runtime::builder()
+        .worker_threads(1)
+        .max_blocking_threads(2)
+        .blocking_thread_name(|index| format!("files-{index}"))
+        .build()
+        .unwrap();
+    let name = runtime
+        .block_on(async {
+            reactor_epoll::spawn_blocking(|| thread::current().name().map(str::to_owned)).await
+        })
+        .unwrap();
+    assert_eq!(name.as_deref(), Some("files-0"));
+    assert_eq!(runtime.blocking_threads(), 1);
+    let refused = reactor_epoll::Runtime::builder().max_blocking_threads(0).build().unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+fn a_blocking_job_registers_io_with_its_runtimes_backend(backend: Backend) {
+    let runtime = builder(backend).worker_threads(1).build().unwrap();
+    assert_runs_on(&runtime, backend);
+    let echoed = runtime.block_on(async {
+        // Made inside a blocking job: registered with this runtime's backend, used by a task.
+        let (a, b) = runtime.spawn_blocking(reactor_epoll::net::UnixStream::pair).await.unwrap().unwrap();
+        (&a).write_all(b"hi").await.unwrap();
+        let mut buffer = [0; 2];
+        (&b).read_exact(&mut buffer).await.unwrap();
+        buffer
+    });
+    assert_eq!(&echoed, b"hi");
 }

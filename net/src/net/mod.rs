@@ -6,18 +6,38 @@
 //! explicitly. Sockets accepted from a listener register with
 //! the listener's source.
 //!
+//! Addresses: `TcpStream::connect`, `TcpListener::bind` and `UdpSocket`'s `bind`, `connect` and
+//! `send_to` take a [`ToSocketAddrs`], so `"localhost:8080"`, `("example.org", 443)` and
+//! `"[::1]:80"` work beside `SocketAddr`s; names resolve on the executor's blocking pool
+//! ([`lookup_host`] alone does just that). The calls that cannot wait (`try_send_to`, the
+//! `poll_*` functions) and [`TcpSocket`], whose family is chosen already, take a `SocketAddr`.
+//!
+//! Beyond `AsyncRead`/`AsyncWrite`, each type has the readiness calls
+//! (`readable`/`writable`, `poll_read_ready`/`poll_write_ready`), the non-blocking `try_*`
+//! operations that return `WouldBlock` instead of waiting, `peek`, `AsFd`, and the socket
+//! options people set (buffer sizes, TTL, linger, keepalive, broadcast, multicast);
+//! [`TcpSocket`] sets those that must come before `bind`/`listen` (`SO_REUSEADDR`,
+//! `SO_REUSEPORT`, `IPV6_V6ONLY`, the listen backlog).
+//!
 //! A socket may be shared (`Arc<TcpListener>`, `&UdpSocket`, ...): any number of tasks can wait
 //! on it at once, each event wakes all of them, and an idle socket costs its waiting tasks
 //! nothing (see [`Async`](crate::Async#several-tasks-on-one-async)).
 
+mod addr;
+mod io_ops;
+mod options;
+mod resolver;
 mod socket;
 mod tcp;
+mod tcp_socket;
 mod udp;
 mod unix;
 
+pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use tcp_socket::{TcpSocket, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixOwnedReadHalf, UnixOwnedWriteHalf, UnixStream};
 
 /// Implements `AsyncRead` for each of the given stream types (a type and a reference to it),
 /// through its `async_io()`.

@@ -51,30 +51,70 @@ impl RawAddr {
         Self { storage, len: len as libc::socklen_t }
     }
 
+    /// A Unix socket address: a path, or (on Linux and Android) an abstract name.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address, which nothing can connect to, and as
+    /// [`unix`](Self::unix) for a path.
+    pub(crate) fn unix_addr(addr: &std::os::unix::net::SocketAddr) -> io::Result<Self> {
+        if let Some(path) = addr.as_pathname() {
+            return Self::unix(path);
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            #[cfg(target_os = "android")]
+            use std::os::android::net::SocketAddrExt;
+            #[cfg(target_os = "linux")]
+            use std::os::linux::net::SocketAddrExt;
+            if let Some(name) = addr.as_abstract_name() {
+                return Self::unix_bytes(&[&[0], name].concat());
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an unnamed Unix socket address cannot be connected to or bound",
+        ))
+    }
+
     /// A Unix socket path.
     ///
     /// # Errors
     ///
     /// `InvalidInput` if the path has a NUL byte or does not fit in `sockaddr_un`.
     pub(crate) fn unix(path: &Path) -> io::Result<Self> {
-        // SAFETY: all-zero bytes are a valid `sockaddr_un`.
-        let mut unix: libc::sockaddr_un = unsafe { mem::zeroed() };
-        unix.sun_family = libc::AF_UNIX as libc::sa_family_t;
         let bytes = path.as_os_str().as_bytes();
-        if bytes.contains(&0) || bytes.len() >= unix.sun_path.len() {
+        let capacity = mem::size_of::<libc::sockaddr_un>() - mem::offset_of!(libc::sockaddr_un, sun_path);
+        if bytes.contains(&0) || bytes.len() >= capacity {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "a Unix socket path must have no NUL byte and fewer than {} bytes: {}",
-                    unix.sun_path.len(),
+                    "a Unix socket path must have no NUL byte and fewer than {capacity} bytes: {}",
                     path.display()
                 ),
+            ));
+        }
+        let mut with_nul = bytes.to_vec();
+        with_nul.push(0);
+        Self::unix_bytes(&with_nul)
+    }
+
+    /// A Unix socket address of the `sun_path` bytes `bytes` (a path with its NUL, or a NUL and
+    /// an abstract name), which the callers have checked fit.
+    fn unix_bytes(bytes: &[u8]) -> io::Result<Self> {
+        // SAFETY: all-zero bytes are a valid `sockaddr_un`.
+        let mut unix: libc::sockaddr_un = unsafe { mem::zeroed() };
+        unix.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        if bytes.len() > unix.sun_path.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("a Unix socket address has at most {} bytes", unix.sun_path.len()),
             ));
         }
         for (dst, src) in unix.sun_path.iter_mut().zip(bytes) {
             *dst = *src as libc::c_char;
         }
-        let len = mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1;
+        let len = mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len();
         // SAFETY: all-zero bytes are a valid `sockaddr_storage`.
         let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
         // SAFETY: `sockaddr_storage` is large and aligned enough for any socket address.
@@ -91,6 +131,16 @@ impl RawAddr {
 /// later; the socket turns writable then).
 pub(crate) fn start_connect(addr: &RawAddr) -> io::Result<OwnedFd> {
     let socket = stream_socket(addr.domain())?;
+    connect_nonblocking(&socket, addr)?;
+    Ok(socket)
+}
+
+/// Starts connecting the non-blocking stream socket `socket` to `addr`.
+///
+/// # Errors
+///
+/// The error of `connect` unless it is `EINPROGRESS`.
+pub(crate) fn connect_nonblocking(socket: &impl AsRawFd, addr: &RawAddr) -> io::Result<()> {
     // SAFETY: `addr.storage` holds a socket address of `addr.len` bytes, live for the call.
     let connected =
         unsafe { libc::connect(socket.as_raw_fd(), std::ptr::from_ref(&addr.storage).cast(), addr.len) };
@@ -100,7 +150,23 @@ pub(crate) fn start_connect(addr: &RawAddr) -> io::Result<OwnedFd> {
             return Err(error);
         }
     }
-    Ok(socket)
+    Ok(())
+}
+
+/// Reads into `buf` from the socket `fd` without taking the data from its receive queue
+/// (`recv` with `MSG_PEEK`), for the socket types whose std `peek` is not stable yet.
+///
+/// # Errors
+///
+/// The error of `recv` (`WouldBlock` on a non-blocking socket with nothing queued).
+pub(crate) fn peek(fd: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the call.
+    let read = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK) };
+    if read < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Non-negative and at most `buf.len()`, so it fits.
+    Ok(read as usize)
 }
 
 /// A non-blocking, close-on-exec stream socket: one `socket` call where the flags exist.

@@ -10,7 +10,13 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
+use crate::net::addr::{try_each, ToSocketAddrs};
+use crate::net::io_ops::{
+    impl_fd, impl_read_ready, impl_stream_read_ops, impl_stream_write_ops, impl_write_ready,
+};
+use crate::net::options::{impl_buffer_options, impl_tcp_options, impl_ttl_option};
 use crate::net::socket::{start_connect, RawAddr};
+use crate::net::tcp_socket::{TcpSocket, DEFAULT_BACKLOG};
 use crate::net::{impl_async_read, impl_async_write};
 use reactor::io::AsIoHandle;
 
@@ -28,7 +34,7 @@ use crate::Async;
 ///
 /// let executor = Executor::new(Epoll::new()?)?;
 /// executor.block_on(async {
-///     let listener = TcpListener::bind(([127, 0, 0, 1], 0))?;
+///     let listener = TcpListener::bind("localhost:0").await?;
 ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
 ///     let (mut server, _peer) = listener.accept().await?;
 ///     client.write_all(b"hello").await?;
@@ -45,13 +51,32 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds to `addr` and registers with the I/O backend of the current executor.
+    /// Binds to `addr` (a socket address, or a host name and port resolved on the blocking
+    /// pool: see [`ToSocketAddrs`]) with `SO_REUSEADDR` set, listens with a backlog of
+    /// [`DEFAULT_BACKLOG`](crate::net::DEFAULT_BACKLOG) (1024) connections, and registers with
+    /// the I/O backend of the current executor. Each address `addr` resolves to is tried in
+    /// turn until one binds. For another backlog or other options set before listening, use
+    /// [`TcpSocket`].
     ///
     /// # Errors
     ///
-    /// The error of binding, or of [`Async::new`].
-    pub fn bind(addr: impl Into<SocketAddr>) -> io::Result<Self> {
-        Ok(Self { inner: Async::new(std::net::TcpListener::bind(addr.into())?)? })
+    /// Those of [`ToSocketAddrs`] (`InvalidInput` for a malformed string); else the error of
+    /// the last address tried: of binding (`AddrInUse`, `AddrNotAvailable`,
+    /// `PermissionDenied`), of listening, or of [`Async::new`] (`NotFound` outside an
+    /// executor).
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        try_each(&addr, |addr| std::future::ready(Self::bind_one(addr))).await
+    }
+
+    fn bind_one(addr: SocketAddr) -> io::Result<Self> {
+        let socket = TcpSocket::new_for(&addr)?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(DEFAULT_BACKLOG)
+    }
+
+    pub(crate) fn from_async(inner: Async<std::net::TcpListener>) -> Self {
+        Self { inner }
     }
 
     /// Registers a std listener with the I/O backend of `source` (see [`Async::with_source`]).
@@ -78,6 +103,29 @@ impl TcpListener {
         Ok((TcpStream::from_std(stream, self.inner.source())?, peer))
     }
 
+    /// Accepts a connection already queued, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued (the cached readability is then cleared, so
+    /// [`readable`](Self::readable) waits for the next one); otherwise as
+    /// [`accept`](Self::accept).
+    pub fn try_accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = self.inner.try_read_with(std::net::TcpListener::accept)?;
+        Ok((TcpStream::from_std(stream, self.inner.source())?, peer))
+    }
+
+    /// Polls an [`accept`](Self::accept): `Pending` until a connection is queued, with the
+    /// task's waker kept until the next readability event.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, peer) = ready!(self.inner.poll_read_with(cx, std::net::TcpListener::accept))?;
+        Poll::Ready(TcpStream::from_std(stream, self.inner.source()).map(|stream| (stream, peer)))
+    }
+
     /// The stream of incoming connections; it never ends.
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }
@@ -91,7 +139,16 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
+
+    fn async_io(&self) -> &Async<std::net::TcpListener> {
+        &self.inner
+    }
 }
+
+impl_fd!(TcpListener);
+impl_read_ready!(TcpListener, std::net::TcpListener);
+impl_buffer_options!(TcpListener);
+impl_ttl_option!(TcpListener);
 
 /// The stream of [`TcpListener::incoming`].
 #[derive(Debug)]
@@ -122,15 +179,27 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to `addr`, registering with the I/O backend of the current executor.
+    /// Connects to `addr` (a socket address, or a host name and port resolved on the blocking
+    /// pool: see [`ToSocketAddrs`]), registering with the I/O backend of the current executor.
+    /// Each address `addr` resolves to is tried in turn, in the resolver's order, until one
+    /// connects.
     ///
     /// # Errors
     ///
-    /// `NotFound` outside an executor with an I/O backend; the connection's error
-    /// (`ConnectionRefused`, ...) if it fails.
-    pub async fn connect(addr: impl Into<SocketAddr>) -> io::Result<Self> {
-        let socket = start_connect(&RawAddr::inet(addr.into()))?;
-        let stream = Async::new(std::net::TcpStream::from(socket))?;
+    /// Those of [`ToSocketAddrs`] (`InvalidInput` for a malformed string, the resolver's error
+    /// for a name that does not resolve); `NotFound` outside an executor with an I/O backend;
+    /// else the error of the last address tried (`ConnectionRefused`, ...).
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        try_each(&addr, Self::connect_one).await
+    }
+
+    async fn connect_one(addr: SocketAddr) -> io::Result<Self> {
+        let socket = start_connect(&RawAddr::inet(addr))?;
+        Self::finish_connect(Async::new(std::net::TcpStream::from(socket))?).await
+    }
+
+    /// Waits for the connect started on `stream` to finish, and reports its outcome.
+    pub(crate) async fn finish_connect(stream: Async<std::net::TcpStream>) -> io::Result<Self> {
         stream.writable().await?;
         if let Some(error) = stream.get_ref().take_error()? {
             return Err(error);
@@ -138,14 +207,17 @@ impl TcpStream {
         Ok(Self { inner: stream })
     }
 
-    /// Connects to `addr`, giving up after `timeout`; the current executor's timer measures it.
+    /// Connects to `addr` as [`connect`](Self::connect) does, giving up after `timeout`, which
+    /// covers resolving a host name and every address tried; the current executor's timer
+    /// measures it.
     ///
     /// # Errors
     ///
-    /// `TimedOut` when the connection is not established within `timeout`; `NotFound` outside an
-    /// executor with both an I/O backend and a timer (the default runtime has both);
-    /// otherwise as [`connect`](Self::connect).
-    pub async fn connect_timeout(addr: impl Into<SocketAddr>, timeout: Duration) -> io::Result<Self> {
+    /// `TimedOut` when no connection is established within `timeout` (a lookup still running
+    /// then finishes on its pool thread, unobserved); `NotFound` outside an executor with both
+    /// an I/O backend and a timer (the default runtime has both); otherwise as
+    /// [`connect`](Self::connect).
+    pub async fn connect_timeout(addr: impl ToSocketAddrs, timeout: Duration) -> io::Result<Self> {
         let Some(timer) = reactor_timer::Timer::try_current() else {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -222,6 +294,16 @@ impl TcpStream {
 
 impl_async_read!(TcpStream, &TcpStream);
 impl_async_write!(TcpStream, &TcpStream);
+impl_fd!(TcpStream, OwnedReadHalf, OwnedWriteHalf);
+impl_read_ready!(TcpStream, std::net::TcpStream);
+impl_write_ready!(TcpStream, std::net::TcpStream);
+impl_stream_read_ops!(TcpStream, OwnedReadHalf);
+impl_stream_write_ops!(TcpStream, OwnedWriteHalf);
+impl_buffer_options!(TcpStream);
+impl_ttl_option!(TcpStream);
+impl_tcp_options!(TcpStream);
+impl_read_ready!(OwnedReadHalf, std::net::TcpStream);
+impl_write_ready!(OwnedWriteHalf, std::net::TcpStream);
 
 /// The read half of [`TcpStream::into_split`]; the connection closes when both halves drop.
 pub struct OwnedReadHalf {
@@ -229,6 +311,24 @@ pub struct OwnedReadHalf {
 }
 
 impl OwnedReadHalf {
+    /// The local address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The remote address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getpeername`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
     fn async_io(&self) -> &Async<std::net::TcpStream> {
         &self.inner
     }
@@ -242,6 +342,24 @@ pub struct OwnedWriteHalf {
 }
 
 impl OwnedWriteHalf {
+    /// The local address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The remote address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getpeername`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
     fn async_io(&self) -> &Async<std::net::TcpStream> {
         &self.inner
     }

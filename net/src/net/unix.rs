@@ -1,13 +1,19 @@
 //! Unix domain sockets: [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
 
+use std::fmt;
 use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
 
+use crate::net::io_ops::{
+    impl_fd, impl_read_ready, impl_stream_read_ops, impl_stream_write_ops, impl_write_ready,
+};
+use crate::net::options::impl_buffer_options;
 use crate::net::socket::{start_connect, RawAddr};
 use crate::net::{impl_async_read, impl_async_write};
 use reactor::io::AsIoHandle;
@@ -45,13 +51,28 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and registers with the I/O backend of the current executor.
+    /// Binds to `path`, listens, and registers with the I/O backend of the current executor.
+    /// The backlog is std's: the system's maximum (`net.core.somaxconn`) on Linux, 128
+    /// elsewhere.
     ///
     /// # Errors
     ///
     /// The error of binding (`AddrInUse` if the path exists), or of [`Async::new`].
     pub fn bind(path: impl AsRef<Path>) -> io::Result<Self> {
         Ok(Self { inner: Async::new(std::os::unix::net::UnixListener::bind(path)?)? })
+    }
+
+    /// Binds to `addr`, a path or (on Linux and Android) an abstract name made with
+    /// `SocketAddrExt::from_abstract_name`, and registers with the I/O backend of the current
+    /// executor. An abstract name is no file: nothing to remove after, and it is gone when the
+    /// socket closes.
+    ///
+    /// # Errors
+    ///
+    /// The error of binding (`AddrInUse` if the path exists or the name is taken,
+    /// `InvalidInput` for an unnamed address), or of [`Async::new`].
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<Self> {
+        Ok(Self { inner: Async::new(std::os::unix::net::UnixListener::bind_addr(addr)?)? })
     }
 
     /// Registers a std listener with the I/O backend of `source` (see [`Async::with_source`]).
@@ -76,6 +97,28 @@ impl UnixListener {
         Ok((UnixStream::from_std(stream, self.inner.source())?, peer))
     }
 
+    /// Accepts a connection already queued, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued (the cached readability is then cleared); otherwise as
+    /// [`accept`](Self::accept).
+    pub fn try_accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (stream, peer) = self.inner.try_read_with(std::os::unix::net::UnixListener::accept)?;
+        Ok((UnixStream::from_std(stream, self.inner.source())?, peer))
+    }
+
+    /// Polls an [`accept`](Self::accept): `Pending` until a connection is queued, with the
+    /// task's waker kept until the next readability event.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        let (stream, peer) = ready!(self.inner.poll_read_with(cx, std::os::unix::net::UnixListener::accept))?;
+        Poll::Ready(UnixStream::from_std(stream, self.inner.source()).map(|stream| (stream, peer)))
+    }
+
     /// The stream of incoming connections; it never ends.
     pub fn incoming(&self) -> UnixIncoming<'_> {
         UnixIncoming { listener: self }
@@ -89,7 +132,15 @@ impl UnixListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
+
+    fn async_io(&self) -> &Async<std::os::unix::net::UnixListener> {
+        &self.inner
+    }
 }
+
+impl_fd!(UnixListener);
+impl_read_ready!(UnixListener, std::os::unix::net::UnixListener);
+impl_buffer_options!(UnixListener);
 
 /// The stream of [`UnixListener::incoming`].
 #[derive(Debug)]
@@ -124,7 +175,23 @@ impl UnixStream {
     /// there (or outside an executor with an I/O backend), `ConnectionRefused` if nobody
     /// listens, `WouldBlock` if the listener's backlog is full.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<Self> {
-        let socket = start_connect(&RawAddr::unix(path.as_ref())?)?;
+        Self::connect_raw(&RawAddr::unix(path.as_ref())?).await
+    }
+
+    /// Connects to `addr`, a path or (on Linux and Android) an abstract name made with
+    /// `SocketAddrExt::from_abstract_name`, registering with the I/O backend of the current
+    /// executor.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address; `ConnectionRefused` if nobody listens on an
+    /// abstract name; otherwise as [`connect`](Self::connect).
+    pub async fn connect_addr(addr: &SocketAddr) -> io::Result<Self> {
+        Self::connect_raw(&RawAddr::unix_addr(addr)?).await
+    }
+
+    async fn connect_raw(addr: &RawAddr) -> io::Result<Self> {
+        let socket = start_connect(addr)?;
         let stream = Async::new(std::os::unix::net::UnixStream::from(socket))?;
         stream.writable().await?;
         if let Some(error) = stream.get_ref().take_error()? {
@@ -182,6 +249,13 @@ impl UnixStream {
         self.inner.get_ref().peer_addr()
     }
 
+    /// Splits the stream into a read half and a write half that can move to different tasks;
+    /// the connection closes when both halves drop.
+    pub fn into_split(self) -> (UnixOwnedReadHalf, UnixOwnedWriteHalf) {
+        let shared = Arc::new(self.inner);
+        (UnixOwnedReadHalf { inner: shared.clone() }, UnixOwnedWriteHalf { inner: shared })
+    }
+
     fn async_io(&self) -> &Async<std::os::unix::net::UnixStream> {
         &self.inner
     }
@@ -189,6 +263,53 @@ impl UnixStream {
 
 impl_async_read!(UnixStream, &UnixStream);
 impl_async_write!(UnixStream, &UnixStream);
+impl_fd!(UnixStream, UnixOwnedReadHalf, UnixOwnedWriteHalf);
+impl_read_ready!(UnixStream, std::os::unix::net::UnixStream);
+impl_write_ready!(UnixStream, std::os::unix::net::UnixStream);
+impl_stream_read_ops!(UnixStream, UnixOwnedReadHalf);
+impl_stream_write_ops!(UnixStream, UnixOwnedWriteHalf);
+impl_buffer_options!(UnixStream);
+
+/// The read half of [`UnixStream::into_split`]; the connection closes when both halves drop.
+pub struct UnixOwnedReadHalf {
+    inner: Arc<Async<std::os::unix::net::UnixStream>>,
+}
+
+impl UnixOwnedReadHalf {
+    fn async_io(&self) -> &Async<std::os::unix::net::UnixStream> {
+        &self.inner
+    }
+}
+
+impl_async_read!(UnixOwnedReadHalf, &UnixOwnedReadHalf);
+impl_read_ready!(UnixOwnedReadHalf, std::os::unix::net::UnixStream);
+
+/// The write half of [`UnixStream::into_split`]; closing it shuts the write direction down
+/// (the peer reads EOF).
+pub struct UnixOwnedWriteHalf {
+    inner: Arc<Async<std::os::unix::net::UnixStream>>,
+}
+
+impl UnixOwnedWriteHalf {
+    fn async_io(&self) -> &Async<std::os::unix::net::UnixStream> {
+        &self.inner
+    }
+}
+
+impl_async_write!(UnixOwnedWriteHalf, &UnixOwnedWriteHalf);
+impl_write_ready!(UnixOwnedWriteHalf, std::os::unix::net::UnixStream);
+
+impl fmt::Debug for UnixOwnedReadHalf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixOwnedReadHalf").field("stream", self.inner.get_ref()).finish()
+    }
+}
+
+impl fmt::Debug for UnixOwnedWriteHalf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixOwnedWriteHalf").field("stream", self.inner.get_ref()).finish()
+    }
+}
 
 /// A Unix datagram socket.
 #[derive(Debug)]
@@ -204,6 +325,16 @@ impl UnixDatagram {
     /// The error of binding, or of [`Async::new`].
     pub fn bind(path: impl AsRef<Path>) -> io::Result<Self> {
         Ok(Self { inner: Async::new(std::os::unix::net::UnixDatagram::bind(path)?)? })
+    }
+
+    /// Binds to `addr`, a path or (on Linux and Android) an abstract name (see
+    /// [`UnixListener::bind_addr`]), and registers with the I/O backend of the current executor.
+    ///
+    /// # Errors
+    ///
+    /// The error of binding (`AddrInUse` if taken), or of [`Async::new`].
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<Self> {
+        Ok(Self { inner: Async::new(std::os::unix::net::UnixDatagram::bind_addr(addr)?)? })
     }
 
     /// An unbound socket, registered with the I/O backend of the current executor.
@@ -245,6 +376,73 @@ impl UnixDatagram {
     /// The error of `connect`.
     pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
         self.inner.get_ref().connect(path)
+    }
+
+    /// Sets the default peer to `addr`, a path or an abstract name (see
+    /// [`connect`](Self::connect)).
+    ///
+    /// # Errors
+    ///
+    /// The error of `connect` (`ConnectionRefused` if nothing is bound to an abstract name).
+    pub fn connect_addr(&self, addr: &SocketAddr) -> io::Result<()> {
+        self.inner.get_ref().connect_addr(addr)
+    }
+
+    /// Sends a datagram to `addr`, a path or an abstract name.
+    ///
+    /// # Errors
+    ///
+    /// The error of `sendto` (`ConnectionRefused` if nothing is bound there).
+    pub async fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+        self.inner.write_with(|socket| socket.send_to_addr(buf, addr)).await
+    }
+
+    /// Sends a datagram to the socket at `path` now, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if the receiver's queue is full (the cached writability is then cleared);
+    /// otherwise the error of `sendto`.
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        self.inner.try_write_with(|socket| socket.send_to(buf, path))
+    }
+
+    /// Sends a datagram to the connected peer now, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if the peer's queue is full (the cached writability is then cleared);
+    /// otherwise the error of `send`.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.try_write_with(|socket| socket.send(buf))
+    }
+
+    /// Receives a queued datagram now, without waiting; returns its length and sender.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued (the cached readability is then cleared); otherwise the
+    /// error of `recvfrom`.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.try_read_with(|socket| socket.recv_from(buf))
+    }
+
+    /// Receives a queued datagram from the connected peer now, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_recv_from`](Self::try_recv_from).
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.try_read_with(|socket| socket.recv(buf))
+    }
+
+    /// Waits for a datagram and copies it into `buf` without taking it from the queue.
+    ///
+    /// # Errors
+    ///
+    /// The error of `recv` with `MSG_PEEK`.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_with(|socket| crate::net::socket::peek(socket, buf)).await
     }
 
     /// Sends a datagram to the socket at `path`.
@@ -292,4 +490,12 @@ impl UnixDatagram {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
+    fn async_io(&self) -> &Async<std::os::unix::net::UnixDatagram> {
+        &self.inner
+    }
 }
+
+impl_fd!(UnixDatagram);
+impl_read_ready!(UnixDatagram, std::os::unix::net::UnixDatagram);
+impl_write_ready!(UnixDatagram, std::os::unix::net::UnixDatagram);
+impl_buffer_options!(UnixDatagram);
