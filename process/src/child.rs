@@ -20,8 +20,7 @@ use crate::sys;
 ///
 /// On Linux 5.3+ the child's exit reaches the task through a pidfd registered with the
 /// executor's I/O backend like any fd: no helper thread, no signal handler. Where `pidfd_open`
-/// fails (older kernels, some seccomp policies), the crate's fallback is used (see the crate
-/// docs).
+/// fails (older kernels, some seccomp policies), through `SIGCHLD` (see the crate docs).
 ///
 /// # Dropping a `Child`
 ///
@@ -30,7 +29,7 @@ use crate::sys;
 ///
 /// - with [`kill_on_drop(true)`](crate::Command::kill_on_drop), the child is sent `SIGKILL`;
 /// - a child that has not exited yet (killed or not) is handed to a detached *reaper task* on
-///   that executor, which waits for its exit (through the same pidfd) and reaps it. A child that
+///   that executor, which waits for its exit (through the same pidfd, or `SIGCHLD`) and reaps it. A child that
 ///   never exits keeps its reaper task pending, which costs the executor the task's memory and
 ///   the pidfd, and no polling. Being a task, it counts for a graceful shutdown:
 ///   `shutdown_timeout` waits for it like any other, so kill (or wait for) a long-running child
@@ -103,8 +102,8 @@ impl Child {
     /// # Errors
     ///
     /// `waitpid`'s error (`ECHILD` if something else in this process reaped the child, for
-    /// example a `waitpid(-1)` or a `SIGCHLD` handler set to `SIG_IGN`), and the fallback's
-    /// errors when there is no pidfd.
+    /// example a `waitpid(-1)`, or `SIGCHLD` set to `SIG_IGN`); without a pidfd, the error of
+    /// creating the `SIGCHLD` listener at spawn (its kind, with both reasons in the message).
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         self.stdin = None;
         let inner = &mut self.inner;

@@ -5,6 +5,7 @@ use std::io;
 
 use reactor::io::IoHandle;
 use reactor_net::Async;
+use reactor_signal::Signals;
 
 use crate::sys::PidFd;
 
@@ -19,7 +20,7 @@ pub(crate) enum ExitWatch {
     /// exits (a zombie), and from then on.
     Pidfd(Async<PidFd>),
     /// No pidfd (`pidfd_open` failed: `ENOSYS` before Linux 5.3, `EPERM` under some seccomp
-    /// policies, no free fd; or the fallback was forced): the fallback.
+    /// policies, no free fd; or the fallback was forced): `SIGCHLD`.
     Fallback(Fallback),
     /// Handed to the reaper task when the `Child` was dropped.
     Detached,
@@ -30,11 +31,11 @@ impl ExitWatch {
     /// unless `force_fallback` or `pidfd_open` (or registering the pidfd) fails.
     pub(crate) fn new(pid: u32, io: &IoHandle, force_fallback: bool) -> Self {
         if force_fallback {
-            return Self::Fallback(Fallback::new(io::Error::other("the SIGCHLD fallback was forced")));
+            return Self::Fallback(Fallback::new(io::Error::other("the fallback was forced"), io));
         }
         match PidFd::open(pid).and_then(|pidfd| Async::with_source(pidfd, io)) {
             Ok(pidfd) => Self::Pidfd(pidfd),
-            Err(error) => Self::Fallback(Fallback::new(error)),
+            Err(error) => Self::Fallback(Fallback::new(error, io)),
         }
     }
 
@@ -79,35 +80,58 @@ impl fmt::Debug for ExitWatch {
     }
 }
 
-/// The fallback exit watch, used when there is no pidfd.
+/// The fallback exit watch, used when there is no pidfd: `SIGCHLD`, through the
+/// `reactor-signal` crate's listener (a handler and a self-pipe registered with the same I/O
+/// backend; the process's other handling of `SIGCHLD` keeps working).
+///
+/// `SIGCHLD` says that *some* child changed state, and deliveries coalesce, so each one makes
+/// every fallback watch try its own non-blocking reap: with `n` children waited for this way,
+/// an exit costs `n` `waitpid` calls. The listener is created when the child is spawned,
+/// before the first reap is tried, so an exit after that is never missed.
 pub(crate) struct Fallback {
     /// Why there is no pidfd, reported if the fallback cannot run either.
     why: io::Error,
+    /// The listener, or why it could not be created (reported by `wait`).
+    signals: io::Result<Signals>,
 }
 
 impl Fallback {
-    fn new(why: io::Error) -> Self {
-        Self { why }
+    fn new(why: io::Error, io: &IoHandle) -> Self {
+        Self { why, signals: Signals::with_source(&[libc::SIGCHLD], io) }
     }
 
-    /// Waits for the child's exit without a pidfd.
+    /// Waits for the child's exit: a reap after each `SIGCHLD` delivered since the listener was
+    /// created.
     ///
     /// # Errors
     ///
-    /// `Unsupported`: the `SIGCHLD` fallback is not built yet.
+    /// The error of creating the listener (its kind, with both reasons in the message), and
+    /// the listener's errors.
     async fn wait<T>(&mut self, mut try_reap: impl FnMut() -> io::Result<Option<T>>) -> io::Result<T> {
-        if let Some(reaped) = try_reap()? {
-            return Ok(reaped);
+        loop {
+            if let Some(reaped) = try_reap()? {
+                return Ok(reaped);
+            }
+            match &mut self.signals {
+                Ok(signals) => {
+                    signals.recv().await?;
+                }
+                Err(error) => {
+                    return Err(io::Error::new(
+                        error.kind(),
+                        format!(
+                            "no pidfd for the child ({}), and no SIGCHLD listener either: {error}",
+                            self.why
+                        ),
+                    ))
+                }
+            }
         }
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!("no pidfd for the child ({}), and the SIGCHLD fallback is not built yet", self.why),
-        ))
     }
 }
 
 impl fmt::Debug for Fallback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fallback").field("why", &self.why).finish_non_exhaustive()
+        f.debug_struct("Fallback").field("why", &self.why).field("signals", &self.signals).finish()
     }
 }

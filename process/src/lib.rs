@@ -13,8 +13,14 @@
 //! reaps the child with a non-blocking `waitpid` on its pid (still ours: nobody else reaps it,
 //! so it cannot have been reused).
 //!
-//! Where `pidfd_open` fails (`ENOSYS` before Linux 5.3, `EPERM` under some seccomp policies, no
-//! free fd), the child's exit is watched by the fallback (see [`Child`]).
+//! Where `pidfd_open` fails (`ENOSYS` before Linux 5.3 and off Linux, `EPERM` under some seccomp
+//! policies, no free fd), the fallback is `SIGCHLD`, through a `reactor-signal` listener created
+//! when the child is spawned (a handler and a self-pipe on the same I/O backend; the process's
+//! other handling of `SIGCHLD` keeps working): after each delivery, every child waited for this
+//! way tries its own non-blocking reap, so coalesced deliveries lose no exit, and an exit costs
+//! one `waitpid` per such child. A `SIGCHLD` handler that reaps every child (`waitpid(-1)`) or a
+//! disposition of `SIG_IGN` elsewhere in the process breaks either path: the wait then fails
+//! with `ECHILD`.
 //!
 //! # Reaping
 //!

@@ -83,6 +83,11 @@ fn exit_codes_are_reported_with_pidfd() {
     exit_codes_are_reported(false);
 }
 
+#[test]
+fn exit_codes_are_reported_with_the_fallback() {
+    exit_codes_are_reported(true);
+}
+
 fn a_killed_child_reports_sigkill_and_a_second_kill_is_ok(fallback: bool) {
     run(|| async move {
         let mut child = command("sleep", fallback).arg("1000").spawn()?;
@@ -106,6 +111,11 @@ fn a_killed_child_reports_sigkill_and_a_second_kill_is_ok(fallback: bool) {
 #[test]
 fn a_killed_child_reports_sigkill_and_a_second_kill_is_ok_with_pidfd() {
     a_killed_child_reports_sigkill_and_a_second_kill_is_ok(false);
+}
+
+#[test]
+fn a_killed_child_reports_sigkill_and_a_second_kill_is_ok_with_the_fallback() {
+    a_killed_child_reports_sigkill_and_a_second_kill_is_ok(true);
 }
 
 #[test]
@@ -133,6 +143,11 @@ fn kill_on_drop_kills_and_reaps_with_pidfd() {
     kill_on_drop_kills_and_reaps(false);
 }
 
+#[test]
+fn kill_on_drop_kills_and_reaps_with_the_fallback() {
+    kill_on_drop_kills_and_reaps(true);
+}
+
 fn a_dropped_child_is_reaped_when_it_exits_later(fallback: bool) {
     run(|| async move {
         let mut child = sh("read line", fallback).stdin(Stdio::piped()).spawn()?;
@@ -149,6 +164,11 @@ fn a_dropped_child_is_reaped_when_it_exits_later(fallback: bool) {
 #[test]
 fn a_dropped_child_is_reaped_when_it_exits_later_with_pidfd() {
     a_dropped_child_is_reaped_when_it_exits_later(false);
+}
+
+#[test]
+fn a_dropped_child_is_reaped_when_it_exits_later_with_the_fallback() {
+    a_dropped_child_is_reaped_when_it_exits_later(true);
 }
 
 #[test]
@@ -178,13 +198,13 @@ fn output_nulls_stdin_unless_set() {
     });
 }
 
-#[test]
-fn a_hundred_concurrent_children_each_report_their_own_code() {
-    run(|| async {
+fn a_hundred_concurrent_children_each_report_their_own_code(fallback: bool) {
+    run(|| async move {
         let tasks: Vec<_> = (0..100)
             .map(|i| {
                 spawn(async move {
-                    let mut child = Command::new("sh").args(["-c", &format!("exit {i}")]).spawn()?;
+                    let mut child = sh(&format!("exit {i}"), fallback).spawn()?;
+                    assert_eq!(child.uses_fallback(), fallback);
                     io::Result::Ok((i, child.wait().await?))
                 })
             })
@@ -195,6 +215,17 @@ fn a_hundred_concurrent_children_each_report_their_own_code() {
         }
         Ok(())
     });
+}
+
+#[test]
+fn a_hundred_concurrent_children_each_report_their_own_code_with_pidfd() {
+    a_hundred_concurrent_children_each_report_their_own_code(false);
+}
+
+/// Coalesced `SIGCHLD`s (a hundred exits, far fewer deliveries) lose no exit.
+#[test]
+fn a_hundred_concurrent_children_each_report_their_own_code_with_the_fallback() {
+    a_hundred_concurrent_children_each_report_their_own_code(true);
 }
 
 #[test]
