@@ -94,7 +94,9 @@ impl Child {
     /// the same status again at once.
     ///
     /// Closes [`stdin`](Self::stdin) first (as std does), so a child that reads its input to the
-    /// end can finish. Cancel-safe: dropping the future loses nothing.
+    /// end can finish. Cancel-safe: dropping the future loses nothing. It may be awaited
+    /// anywhere (another executor, a plain `block_on`) while the executor that spawned the
+    /// child runs: the exit arrives through that executor's I/O backend.
     ///
     /// Pends for as long as the child runs: bound it with a timeout if the child may never
     /// exit, and [`kill`](Self::kill) it.

@@ -359,3 +359,26 @@ fn a_std_command_converts_and_keeps_its_settings() {
         Ok(())
     });
 }
+
+fn a_child_can_be_waited_for_off_the_executor_while_it_runs(fallback: bool) {
+    run(|| async move {
+        let mut child = sh("read line; exit 4", fallback).stdin(Stdio::piped()).spawn()?;
+        let mut stdin = child.stdin.take().unwrap();
+        // A plain blocking wait on a pool thread: the exit still arrives through the backend
+        // of the runtime that spawned the child, which its workers drive.
+        let waiter = reactor_epoll::spawn_blocking(move || future::block_on(child.wait()));
+        stdin.write_all(b"go\n").await?;
+        assert_eq!(waiter.await.unwrap()?.code(), Some(4));
+        Ok(())
+    });
+}
+
+#[test]
+fn a_child_can_be_waited_for_off_the_executor_while_it_runs_with_pidfd() {
+    a_child_can_be_waited_for_off_the_executor_while_it_runs(false);
+}
+
+#[test]
+fn a_child_can_be_waited_for_off_the_executor_while_it_runs_with_the_fallback() {
+    a_child_can_be_waited_for_off_the_executor_while_it_runs(true);
+}
