@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use reactor::source::PingSource;
 use reactor_epoll::net::{TcpListener, TcpStream};
+use reactor_epoll::process::{Command, Stdio};
 use reactor_epoll::{channel, time, Runtime};
 
 const CONNECTIONS: usize = 64;
@@ -20,6 +21,7 @@ const TIMERS: usize = 1_000;
 const MESSAGES: usize = 400_000;
 const TASKS: u64 = 100_000;
 const BLOCKING_JOBS: usize = 64;
+const PROCESSES: usize = 16;
 
 fn main() -> Result<(), Box<dyn Error>> {
     // A custom passive source joins the runtime's composite: epoll blocks, timers, channels and
@@ -34,6 +36,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     custom_source(&runtime, &pings)?;
     spawn_many(&runtime, TASKS)?;
     runtime.block_on(blocking(&runtime, BLOCKING_JOBS))?;
+    runtime.block_on(processes(PROCESSES))?;
     Ok(())
 }
 
@@ -228,6 +231,36 @@ async fn blocking(runtime: &Runtime, jobs: usize) -> Result<(), Box<dyn Error>> 
         "blocking pool {jobs} blocking 2 ms calls in {elapsed:.2?} on {} pool threads; the workers ticked {} times meanwhile",
         runtime.blocking_threads(),
         ticks.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+/// `count` child processes (`cat`) at once, each echoing 64 KiB through its async pipes: a task
+/// writes its stdin while another reads its stdout; each exit arrives through a pidfd.
+async fn processes(count: usize) -> Result<(), Box<dyn Error>> {
+    const BYTES: usize = 64 * 1024;
+    let start = Instant::now();
+    let children: Vec<_> = (0..count)
+        .map(|_| {
+            reactor_epoll::spawn(async {
+                let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+                let (mut stdin, mut stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+                let writer = reactor_epoll::spawn(async move { stdin.write_all(&[7; BYTES]).await });
+                let mut echoed = Vec::with_capacity(BYTES);
+                stdout.read_to_end(&mut echoed).await?;
+                writer.await.map_err(|error| std::io::Error::other(error.to_string()))??;
+                assert!(echoed.len() == BYTES && child.wait().await?.success());
+                std::io::Result::Ok(())
+            })
+        })
+        .collect();
+    for child in children {
+        child.await??;
+    }
+    println!(
+        "processes     {count} cat children echoing {} KiB each through async pipes in {:.2?}",
+        BYTES / 1024,
+        start.elapsed()
     );
     Ok(())
 }

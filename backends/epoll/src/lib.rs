@@ -272,6 +272,12 @@ pub mod signal {
     pub use reactor_signal::*;
 }
 
+/// Child processes: [`Command`](process::Command) and an awaitable [`Child`](process::Child)
+/// with async pipes, exit notified through a pidfd, from the `reactor-process` crate.
+pub mod process {
+    pub use reactor_process::*;
+}
+
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]
 #[doc(hidden)]
