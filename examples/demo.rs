@@ -1,5 +1,6 @@
-//! The main demo: the default runtime doing I/O, timers, channels, a custom source and plain
-//! task spawning at once, with measured figures. Finishes in a few seconds.
+//! The main demo: the default runtime doing I/O (its clients connecting by host name), timers,
+//! channels, a custom source, plain task spawning, blocking calls on the blocking pool and child
+//! processes streaming through async pipes, with measured figures. Finishes in a few seconds.
 //!
 //! Run with `cargo run --release --example demo`.
 
