@@ -1,7 +1,7 @@
 //! The calls std lacks: `pidfd_open(2)` and a non-blocking `waitpid(2)` on a pid we own.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
@@ -31,7 +31,7 @@ impl PidFd {
             }
             let fd = i32::try_from(fd).map_err(|_| io::Error::other("pidfd_open returned a bad fd"))?;
             // SAFETY: the kernel just returned `fd` as a new fd that nothing else owns.
-            Ok(Self(unsafe { OwnedFd::from_raw_fd(fd) }))
+            Ok(Self(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }))
         }
         #[cfg(not(target_os = "linux"))]
         {

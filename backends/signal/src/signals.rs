@@ -11,7 +11,7 @@ use reactor::io::{AsIoHandle, IoHandle};
 
 use crate::broadcast::Subscription;
 use crate::driver::Driver;
-use crate::handler::{global, Global, SLOTS};
+use crate::handler::{global, Global};
 use crate::sync::StdArc;
 
 /// A listener for chosen signals, delivered to a task through the I/O backend of an executor.
@@ -288,7 +288,7 @@ fn refusal(signal: c_int) -> Option<String> {
 fn highest_signal() -> c_int {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        libc::SIGRTMAX().min(SLOTS as c_int - 1)
+        libc::SIGRTMAX().min(crate::handler::SLOTS as c_int - 1)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
