@@ -9,7 +9,7 @@ use crate::executor::shared::Shared;
 use crate::sync::Arc;
 use crate::task::Task;
 
-/// A cloneable, `Send + Sync` handle that spawns tasks onto an [`Executor`].
+/// A cloneable, `Send + Sync` handle that spawns tasks onto an [`Executor`](crate::Executor).
 ///
 /// Unlike the executor it does not keep the pool alive: once the executor is dropped,
 /// [`spawn`](Self::spawn) returns tasks that are already cancelled and
@@ -39,12 +39,12 @@ pub struct Handle {
 
 impl Handle {
     /// The handle of the executor this thread runs tasks for (inside a task, a worker or
-    /// `block_on`) or runs a [blocking job](Executor::spawn_blocking) of, or `None`.
+    /// `block_on`) or runs a [blocking job](crate::Executor::spawn_blocking) of, or `None`.
     pub fn current() -> Option<Self> {
         context::ambient_shared().map(|shared| Self { shared })
     }
 
-    /// Spawns a task onto the executor (see [`Executor::spawn`]). After shutdown the task is
+    /// Spawns a task onto the executor (see [`Executor::spawn`](crate::Executor::spawn)). After shutdown the task is
     /// cancelled at once: awaiting it reports a cancelled [`JoinError`](crate::JoinError).
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
@@ -55,7 +55,7 @@ impl Handle {
     }
 
     /// Runs the blocking call `job` on the executor's blocking pool (see
-    /// [`Executor::spawn_blocking`]). After shutdown the job is cancelled at once: awaiting the
+    /// [`Executor::spawn_blocking`](crate::Executor::spawn_blocking)). After shutdown the job is cancelled at once: awaiting the
     /// task reports a cancelled [`JoinError`](crate::JoinError).
     pub fn spawn_blocking<F, T>(&self, job: F) -> Task<T>
     where
