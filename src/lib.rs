@@ -197,8 +197,8 @@ mod task;
 
 pub use coop::yield_now;
 pub use executor::{
-    current_source, BlockOnError, Builder, Executor, Handle, Host, HostError, OnSourceError, SourceError,
-    SpawnError, SpawnLocalError, Turn,
+    current_source, spawn_local, BlockOnError, Builder, Executor, Handle, Host, HostError, OnSourceError,
+    SourceError, SpawnError, SpawnLocalError, Turn,
 };
 pub use source::EventSource;
 pub use task::{JoinError, Task};

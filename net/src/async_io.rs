@@ -247,6 +247,18 @@ impl<T: AsFd> Async<T> {
         self.poll_io(Readiness::READABLE, cx, None, |mut io| io.read(buf), drained)
     }
 
+    /// [`poll_read_stream`](Self::poll_read_stream) into uninitialised memory: returns `n`, and
+    /// the first `n` bytes of `buf` are then initialised.
+    pub(crate) fn poll_read_stream_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let capacity = buf.len();
+        let drained = |&read: &usize| read > 0 && read < capacity;
+        self.poll_io(Readiness::READABLE, cx, None, |io| crate::sys::read_uninit(io.as_fd(), buf), drained)
+    }
+
     /// Polls the non-blocking write `op` once (see [`poll_read_with`](Self::poll_read_with)).
     pub fn poll_write_with<R>(
         &self,

@@ -1,7 +1,8 @@
-//! The one call std lacks for an arbitrary fd: non-blocking mode.
+//! The calls std lacks for an arbitrary fd: non-blocking mode, a read into uninitialised memory.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 /// Puts `fd` in non-blocking mode: one `ioctl(FIONBIO)`, which every Unix kernel handles for
 /// every kind of file (`fcntl` would need a read and a write of the flags).
@@ -12,4 +13,14 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// `read(2)` into `buf`, which need not be initialised; returns how many bytes it filled (the
+/// first ones of `buf`).
+pub(crate) fn read_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    // SAFETY: `read` writes at most `buf.len()` bytes into `buf`'s memory, which is valid for
+    // writes of that length; `MaybeUninit<u8>` has no validity requirement to break.
+    let read = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    // A negative count is an error (errno); otherwise it fits `usize`.
+    usize::try_from(read).map_err(|_| io::Error::last_os_error())
 }

@@ -488,6 +488,40 @@ impl<S: EventSource + 'static> Executor<S> {
     }
 }
 
+/// Spawns a `!Send` task onto the thread's current `block_on` (or [`Host`] turn), whichever
+/// executor it runs: [`Executor::spawn_local`] for code that does not hold the executor (a
+/// library spawning a connection's local work, say).
+///
+/// # Errors
+///
+/// Hands the future back if this thread is not inside a `block_on` or a turn.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// use reactor::{source::Parking, Executor};
+///
+/// let executor = Executor::new(Parking::new()).unwrap();
+/// let shared = Rc::new(21); // not Send
+/// let doubled = executor.block_on(async {
+///     let shared = shared.clone();
+///     reactor::spawn_local(async move { *shared * 2 }).unwrap().await.unwrap()
+/// });
+/// assert_eq!(doubled, 42);
+/// assert!(reactor::spawn_local(async {}).is_err()); // not inside a block_on
+/// ```
+pub fn spawn_local<F>(future: F) -> Result<Task<F::Output>, SpawnLocalError<F>>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    match context::with_current(|current| current.local_tasks.clone()).flatten() {
+        Some(local_tasks) => Ok(local_tasks.spawn(future)),
+        None => Err(SpawnLocalError::new(future)),
+    }
+}
+
 impl<S> Executor<S> {
     /// Stops the workers, cancels what is left and waits for the blocking pool's running jobs
     /// (until `blocking_deadline`); returns whether the blocking pool stopped. Idempotent.

@@ -120,6 +120,22 @@ macro_rules! impl_stream_read_ops {
                 self.async_io().read_with(|io| crate::net::socket::peek(io, buf)).await
             }
 
+            /// Polls a read into `buf`, which need not be initialised: `Ready(Ok(n))` means the
+            /// first `n` bytes of `buf` now hold data (`0`: EOF, or an empty `buf`). What
+            /// `AsyncRead::poll_read` does, for a caller with an uninitialised buffer (hyper's
+            /// `ReadBufCursor`, a `Vec`'s spare capacity), which then need not zero it first.
+            ///
+            /// # Errors
+            ///
+            /// The error of `read` (`ConnectionReset`, ...).
+            pub fn poll_read_uninit(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.async_io().poll_read_stream_uninit(cx, buf)
+            }
+
             /// Polls a [`peek`](Self::peek): `Pending` until data (or EOF) is there, with the
             /// task's waker kept until the next readability event.
             ///

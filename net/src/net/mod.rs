@@ -68,6 +68,14 @@ macro_rules! impl_async_write {
                 self.async_io().poll_write_with(cx, |mut io| std::io::Write::write(&mut io, buf))
             }
 
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.async_io().poll_write_with(cx, |mut io| std::io::Write::write_vectored(&mut io, bufs))
+            }
+
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
                 _cx: &mut std::task::Context<'_>,
