@@ -9,6 +9,7 @@
 //!
 //! See `bench/README.md` for what each number measures.
 
+mod httpload;
 mod loadgen;
 mod peers;
 mod report;
@@ -34,6 +35,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["--probe", peer, kind, count] => probe(peer, kind, count),
+        ["--http-load", addr, connections, requests] => Watchdog::start()
+            .watch("the HTTP load generator".to_string(), || httpload::child(addr, connections, requests)),
         [] => compare(Sizes::FULL, "report"),
         ["--smoke"] => compare(Sizes::SMOKE, "smoke-report"),
         ["--only", workload, peer, repetitions] => only(workload, peer, repetitions),
