@@ -110,7 +110,7 @@ fn peers(mode: Mode) -> Vec<Peer> {
         .collect()
 }
 
-/// The ratio a metric is held to; memory rows have none (they are reported next to tokio).
+/// The ratio a metric is held to; memory rows and `http` requests/s have none (reported only).
 fn goal(workload: Workload, metric: &Metric) -> Option<f64> {
     match workload {
         Workload::IdleTasks | Workload::IdleConnections | Workload::TimerMemory => None,
