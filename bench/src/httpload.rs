@@ -67,7 +67,10 @@ impl Generator {
     /// Lets the generator send its first requests.
     pub(crate) fn go(&mut self) -> Result<(), Failure> {
         let stdin = self.stdin.as_mut().expect("go is called once");
-        stdin.write_all(b"go\n").and_then(|()| stdin.flush()).map_err(|error| format!("HTTP load generator: {error}"))
+        stdin
+            .write_all(b"go\n")
+            .and_then(|()| stdin.flush())
+            .map_err(|error| format!("HTTP load generator: {error}"))
     }
 
     /// Waits for the generator's result and for its exit.
@@ -176,7 +179,9 @@ impl Connection {
     fn send(&mut self, index: usize) -> Result<(), Failure> {
         match self.stream.write(REQUEST) {
             Ok(written) if written == REQUEST.len() => Ok(()),
-            Ok(written) => Err(format!("load generator: short write of {written} bytes on connection {index}")),
+            Ok(written) => {
+                Err(format!("load generator: short write of {written} bytes on connection {index}"))
+            }
             Err(error) => Err(format!("load generator send on connection {index}: {error}")),
         }
     }

@@ -34,12 +34,9 @@ pub(crate) fn run(peer: Peer, sizes: &Sizes) -> Result<Outcome, Failure> {
             http::run(|listener, connections| runtime.block_on_http(listener, connections), sizes)
         }
         Peer::TokioMulti | Peer::TokioCurrent => {
-            let runtime = if peer == Peer::TokioMulti {
-                Tokio::multi_thread(workers)
-            } else {
-                Tokio::current_thread()
-            }
-            .map_err(built)?;
+            let runtime =
+                if peer == Peer::TokioMulti { Tokio::multi_thread(workers) } else { Tokio::current_thread() }
+                    .map_err(built)?;
             http::run(|listener, connections| runtime.block_on_http(listener, connections), sizes)
         }
         _ => Ok(Outcome::NotAvailable("hyper on reactor and tokio only")),

@@ -116,7 +116,10 @@ impl Peer {
     pub(crate) fn takes_part(self, workload: Workload) -> bool {
         match workload {
             Workload::Http => {
-                matches!(self, Peer::ReactorMulti | Peer::ReactorSingle | Peer::TokioMulti | Peer::TokioCurrent)
+                matches!(
+                    self,
+                    Peer::ReactorMulti | Peer::ReactorSingle | Peer::TokioMulti | Peer::TokioCurrent
+                )
             }
             _ => self != Peer::RawEpoll || workloads::is_echo(workload),
         }

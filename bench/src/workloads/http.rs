@@ -27,7 +27,13 @@ pub(crate) fn run(
     let listener = listen_loopback(connections).map_err(|error| format!("http listener: {error}"))?;
     let addr = listener.local_addr().map_err(|error| format!("http listener: {error}"))?;
     let driver = std::thread::spawn(move || -> Result<_, Failure> {
-        let mut generator = Generator::start(addr, connections, requests)?;
+        let mut generator = Generator::start(addr, connections, requests).inspect_err(|_| {
+            // The server is waiting for its connections: give it empty ones that close at
+            // once, so that it returns and the run fails with the generator's error.
+            for _ in 0..connections {
+                drop(std::net::TcpStream::connect(addr));
+            }
+        })?;
         let own_start = thread_cpu();
         let cpu_start = process_cpu();
         generator.go()?;
@@ -41,7 +47,9 @@ pub(crate) fn run(
         driver.join().map_err(|_| "the load generator's driver thread panicked".to_string())??;
     let cpu = process_cpu().saturating_sub(cpu_start).saturating_sub(driver_cpu);
     let expected = connections as u64 * u64::from(requests);
-    ensure(load.requests == expected, || format!("{} requests answered, expected {expected}", load.requests))?;
+    ensure(load.requests == expected, || {
+        format!("{} requests answered, expected {expected}", load.requests)
+    })?;
     ensure(served == expected, || format!("the server answered {served} requests, expected {expected}"))?;
     ensure(load.elapsed > Duration::ZERO, || "the load generator measured no time".to_string())?;
     Ok(Outcome::Measured(vec![
