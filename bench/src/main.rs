@@ -9,6 +9,7 @@
 //!
 //! See `bench/README.md` for what each number measures.
 
+mod httpload;
 mod loadgen;
 mod peers;
 mod report;
@@ -34,10 +35,15 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["--probe", peer, kind, count] => probe(peer, kind, count),
-        [] => compare(Sizes::FULL, "report"),
-        ["--smoke"] => compare(Sizes::SMOKE, "smoke-report"),
+        ["--http-load", addr, connections, requests] => Watchdog::start()
+            .watch("the HTTP load generator".to_string(), || httpload::child(addr, connections, requests)),
+        [] => compare(Sizes::FULL, "report", &Workload::ALL),
+        ["--smoke"] => compare(Sizes::SMOKE, "smoke-report", &Workload::ALL),
+        ["--workload", workload, repetitions] => one_workload(workload, repetitions),
         ["--only", workload, peer, repetitions] => only(workload, peer, repetitions),
-        _ => Err("usage: reactor-bench [--smoke | --only <workload> <peer> <repetitions>]".to_string()),
+        _ => Err("usage: reactor-bench [--smoke | --workload <workload> <repetitions> \
+                  | --only <workload> <peer> <repetitions>]"
+            .to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,14 +54,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs every workload on every peer, `sizes.repetitions` times with the peers interleaved
-/// (in a rotated order each repetition), then prints and writes the report as `name.md` and
+/// Runs `workloads` on every peer, `sizes.repetitions` times with the peers interleaved (in a
+/// rotated order each repetition), then prints and writes the report as `name.md` and
 /// `name.svg` under `target/bench/`.
-fn compare(sizes: Sizes, name: &str) -> Result<(), Failure> {
+fn compare(sizes: Sizes, name: &str, workloads: &[Workload]) -> Result<(), Failure> {
     let started = Instant::now();
     let mut results = Results::new(sizes.clone(), context());
     let watchdog = Watchdog::start();
-    for workload in Workload::ALL {
+    for &workload in workloads {
         eprintln!("reactor-bench: {}", workload.title(&sizes));
         for repetition in 0..sizes.repetitions {
             let mut order = Peer::ALL;
@@ -87,13 +93,27 @@ fn compare(sizes: Sizes, name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The full comparison of one workload at full size, `repetitions` times, with its report
+/// written as `report-<workload>.md` and `.svg`.
+fn one_workload(workload: &str, repetitions: &str) -> Result<(), Failure> {
+    let workload = workload_named(workload)?;
+    let repetitions = repetitions.parse().map_err(|error| format!("repetitions {repetitions:?}: {error}"))?;
+    let sizes = Sizes { repetitions, ..Sizes::FULL };
+    compare(sizes, &format!("report-{}", workload.name()), &[workload])
+}
+
+/// The workload called `name`, or the list of names.
+fn workload_named(name: &str) -> Result<Workload, Failure> {
+    Workload::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Workload::ALL.iter().map(|workload| workload.name()).collect();
+        format!("unknown workload {name:?}; one of {}", names.join(", "))
+    })
+}
+
 /// Runs one workload on one peer at full size, `repetitions` times, and prints each outcome:
 /// a run short enough to profile (`perf record`, `valgrind --tool=callgrind`).
 fn only(workload: &str, peer: &str, repetitions: &str) -> Result<(), Failure> {
-    let workload = Workload::from_name(workload).ok_or_else(|| {
-        let names: Vec<_> = Workload::ALL.iter().map(|workload| workload.name()).collect();
-        format!("unknown workload {workload:?}; one of {}", names.join(", "))
-    })?;
+    let workload = workload_named(workload)?;
     let peer = Peer::from_name(peer).ok_or_else(|| format!("unknown peer {peer:?}"))?;
     let repetitions: usize =
         repetitions.parse().map_err(|error| format!("repetitions {repetitions:?}: {error}"))?;

@@ -47,6 +47,10 @@ pub(crate) struct Sizes {
     pub(crate) many_echo_connections: usize,
     /// Round trips per connection of the many-connection echo.
     pub(crate) many_echo_round_trips: u32,
+    /// Keep-alive connections of the `http` workload.
+    pub(crate) http_connections: usize,
+    /// Requests per connection of the `http` workload, one in flight at a time.
+    pub(crate) http_requests: u32,
     /// Idle tasks whose memory is measured.
     pub(crate) idle_tasks: usize,
     /// Idle connections whose memory is measured.
@@ -80,6 +84,8 @@ impl Sizes {
         echo_round_trips: 1_000,
         many_echo_connections: 512,
         many_echo_round_trips: 200,
+        http_connections: 64,
+        http_requests: 500,
         idle_tasks: 100_000,
         idle_connections: 10_000,
         armed_timers: 1_000_000,
@@ -109,6 +115,8 @@ impl Sizes {
         echo_round_trips: 20,
         many_echo_connections: 32,
         many_echo_round_trips: 10,
+        http_connections: 4,
+        http_requests: 20,
         idle_tasks: 200,
         idle_connections: 50,
         armed_timers: 2_000,

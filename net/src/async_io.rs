@@ -256,7 +256,7 @@ impl<T: AsFd> Async<T> {
     ) -> Poll<io::Result<usize>> {
         let capacity = buf.len();
         let drained = |&read: &usize| read > 0 && read < capacity;
-        self.poll_io(Readiness::READABLE, cx, None, |io| crate::sys::read_uninit(io.as_fd(), buf), drained)
+        self.poll_io(Readiness::READABLE, cx, None, |io| crate::sys::recv_uninit(io.as_fd(), buf), drained)
     }
 
     /// Polls the non-blocking write `op` once (see [`poll_read_with`](Self::poll_read_with)).

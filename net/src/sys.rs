@@ -1,4 +1,5 @@
-//! The calls std lacks for an arbitrary fd: non-blocking mode, a read into uninitialised memory.
+//! The calls std lacks for an arbitrary fd: non-blocking mode, and a socket read into
+//! uninitialised memory.
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -15,12 +16,17 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// `read(2)` into `buf`, which need not be initialised; returns how many bytes it filled (the
-/// first ones of `buf`).
-pub(crate) fn read_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-    // SAFETY: `read` writes at most `buf.len()` bytes into `buf`'s memory, which is valid for
+/// `recv(2)` on the socket `fd` into `buf`, which need not be initialised; returns how many
+/// bytes it filled (the first ones of `buf`).
+///
+/// `recv` with no flags, not `read`: on a socket both end in the same `sock_recvmsg`, but `read`
+/// first goes through the VFS's checks for files (`rw_verify_area`, fsnotify), about 40 ns more
+/// per call on Linux 6.1, once per request of an HTTP server. std's `TcpStream::read` and
+/// `UnixStream::read` use `recv` too.
+pub(crate) fn recv_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    // SAFETY: `recv` writes at most `buf.len()` bytes into `buf`'s memory, which is valid for
     // writes of that length; `MaybeUninit<u8>` has no validity requirement to break.
-    let read = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    let read = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
     // A negative count is an error (errno); otherwise it fits `usize`.
     usize::try_from(read).map_err(|_| io::Error::last_os_error())
 }

@@ -19,6 +19,7 @@ on_every_backend!(
     split_halves_read_and_write_from_different_tasks,
     connects_over_ipv6_loopback,
     connect_timeout_on_an_executor_without_a_timer_is_not_found,
+    reads_into_uninitialised_memory_return_the_bytes_then_eof,
 );
 
 /// A listener on a free loopback port whose accept queue holds `backlog` connections.
@@ -178,4 +179,30 @@ fn connect_timeout_on_an_executor_without_a_timer_is_not_found(backend: Backend)
         .block_on(TcpStream::connect_timeout(([127, 0, 0, 1], 1), Duration::from_secs(1)))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
+}
+
+/// `poll_read_uninit` (hyper's reads) fills the caller's uninitialised buffer from the socket,
+/// waits while nothing is queued, and reports EOF as 0 once the peer has shut down writing.
+fn reads_into_uninitialised_memory_return_the_bytes_then_eof(backend: Backend) {
+    use std::mem::MaybeUninit;
+    let executor = backend.executor();
+    let listener = listener(16, executor.source());
+    let addr = listener.local_addr().unwrap();
+    executor.block_on(async {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let mut buf = [MaybeUninit::<u8>::uninit(); 64];
+        let reader = reactor::Handle::current().unwrap().spawn(async move {
+            let read = std::future::poll_fn(|cx| server.poll_read_uninit(cx, &mut buf)).await.unwrap();
+            // SAFETY: `poll_read_uninit` initialised the first `read` bytes.
+            let bytes: Vec<u8> = buf[..read].iter().map(|byte| unsafe { byte.assume_init() }).collect();
+            let eof = std::future::poll_fn(|cx| server.poll_read_uninit(cx, &mut buf)).await.unwrap();
+            (bytes, eof)
+        });
+        client.write_all(b"uninit").await.unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        let (bytes, eof) = reader.await.unwrap();
+        assert_eq!(bytes, b"uninit");
+        assert_eq!(eof, 0);
+    });
 }

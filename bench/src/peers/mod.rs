@@ -2,6 +2,7 @@
 //! each in a multi-thread and a single-thread setup, and the raw epoll loop (TCP echo only).
 
 mod futures_io;
+mod http_server;
 mod raw_epoll;
 mod reactor;
 mod serve;
@@ -110,9 +111,18 @@ impl Peer {
         }
     }
 
-    /// Whether this peer takes part in `workload`: the raw epoll loop only echoes TCP.
+    /// Whether this peer takes part in `workload`: the raw epoll loop only echoes TCP, and the
+    /// `http` workload (hyper's server) runs on reactor and tokio on epoll only.
     pub(crate) fn takes_part(self, workload: Workload) -> bool {
-        self != Peer::RawEpoll || workloads::is_echo(workload)
+        match workload {
+            Workload::Http => {
+                matches!(
+                    self,
+                    Peer::ReactorMulti | Peer::ReactorSingle | Peer::TokioMulti | Peer::TokioCurrent
+                )
+            }
+            _ => self != Peer::RawEpoll || workloads::is_echo(workload),
+        }
     }
 
     /// Runs `workload` once on a fresh instance of this peer.
@@ -121,6 +131,7 @@ impl Peer {
             (Peer::RawEpoll, _) if workloads::is_echo(workload) => {
                 workloads::echo(workload, raw_epoll::serve_echo, sizes)
             }
+            (_, Workload::Http) => http_server::run(self, sizes),
             (Peer::RawEpoll, _) => Ok(Outcome::NotAvailable("TCP echo only")),
             (_, Workload::IdleTasks) => memory::measure(self.name(), workload, sizes.idle_tasks),
             (_, Workload::IdleConnections) => memory::measure(self.name(), workload, sizes.idle_connections),

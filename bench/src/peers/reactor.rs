@@ -13,7 +13,9 @@ use reactor::Handle;
 use reactor_epoll::net::{TcpListener as AsyncListener, TcpStream};
 use reactor_epoll::Backend;
 
-use crate::peers::{futures_io, serve};
+use reactor_hyper::{HyperIo, ReactorTimer};
+
+use crate::peers::{futures_io, http_server, serve};
 use crate::runtime::{ChannelReceiver, ChannelSender, Runtime, Spawner, Unwrapped};
 
 /// The default runtime with a given number of worker threads (`0`: everything runs on the
@@ -109,6 +111,20 @@ impl Runtime for Reactor {
         let listener = AsyncListener::from_std(listener, self.0.io())?;
         let read = futures_io::read_until_closed;
         serve::hold_idle(&self.spawner(), connections, || accept(&listener), polled, read).await
+    }
+}
+
+impl Reactor {
+    /// Runs the `http` workload's server on this runtime: accepts `connections` connections
+    /// and serves each with hyper through reactor-hyper until it closes; returns the requests
+    /// answered.
+    pub(crate) fn block_on_http(&self, listener: TcpListener, connections: usize) -> io::Result<u64> {
+        let timer = ReactorTimer::new(self.0.timer().clone());
+        self.0.block_on(async {
+            let listener = AsyncListener::from_std(listener, self.0.io())?;
+            let serve = |stream| http_server::serve_connection(HyperIo::new(stream), timer.clone());
+            serve::echo_all(&self.spawner(), connections, || accept(&listener), serve).await
+        })
     }
 }
 

@@ -13,7 +13,9 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::peers::{serve, ECHO_BUFFER};
+use hyper_util::rt::{TokioIo, TokioTimer};
+
+use crate::peers::{http_server, serve, ECHO_BUFFER};
 use crate::runtime::{ChannelReceiver, ChannelSender, Runtime, Spawner, Unwrapped};
 
 /// A tokio runtime with its I/O and time drivers enabled.
@@ -123,6 +125,20 @@ impl Runtime for Tokio {
         listener.set_nonblocking(true)?;
         let listener = AsyncListener::from_std(listener)?;
         serve::hold_idle(&self.spawner(), connections, || accept(&listener), polled, read_until_closed).await
+    }
+}
+
+impl Tokio {
+    /// Runs the `http` workload's server on this runtime: accepts `connections` connections
+    /// and serves each with hyper through hyper-util's `TokioIo` until it closes; returns the
+    /// requests answered.
+    pub(crate) fn block_on_http(&self, listener: TcpListener, connections: usize) -> io::Result<u64> {
+        self.runtime.block_on(async {
+            listener.set_nonblocking(true)?;
+            let listener = AsyncListener::from_std(listener)?;
+            let serve = |stream| http_server::serve_connection(TokioIo::new(stream), TokioTimer::new());
+            serve::echo_all(&self.spawner(), connections, || accept(&listener), serve).await
+        })
     }
 }
 

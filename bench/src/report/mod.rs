@@ -55,7 +55,7 @@ impl Results {
     /// The report's rows, workload by workload, metric by metric, peer by peer.
     pub(crate) fn rows(&self) -> Vec<Row> {
         let mut rows = Vec::new();
-        for workload in Workload::ALL {
+        for workload in Workload::ALL.into_iter().filter(|&workload| self.ran(workload)) {
             for (index, &metric) in workload.metrics().iter().enumerate() {
                 let stats = |peer: Peer| self.stats(workload, peer, index);
                 for peer in Peer::ALL.into_iter().filter(|peer| peer.takes_part(workload)) {
@@ -68,6 +68,11 @@ impl Results {
             }
         }
         rows
+    }
+
+    /// Whether `workload` was run at all (a `--workload` run has one).
+    fn ran(&self, workload: Workload) -> bool {
+        self.outcomes.iter().any(|(ran, ..)| *ran == workload)
     }
 
     fn stats(&self, workload: Workload, peer: Peer, metric: usize) -> Result<(f64, f64, f64), &'static str> {

@@ -2,6 +2,7 @@
 
 pub(crate) mod channels;
 mod gate;
+pub(crate) mod http;
 pub(crate) mod memory;
 pub(crate) mod spawning;
 pub(crate) mod tcp_echo;
@@ -41,6 +42,8 @@ pub(crate) enum Workload {
     TcpEcho,
     /// The same with many connections, for the latency tail (issue 14).
     TcpEchoMany,
+    /// HTTP/1.1 keep-alive on hyper's server, against a load generator process (issue 16).
+    Http,
     /// Peak memory of idle tasks.
     IdleTasks,
     /// Peak memory of idle connections.
@@ -80,7 +83,7 @@ pub(crate) type Failure = String;
 
 impl Workload {
     /// Every workload, in report order.
-    pub(crate) const ALL: [Workload; 15] = [
+    pub(crate) const ALL: [Workload; 16] = [
         Workload::SpawnInside,
         Workload::SpawnRemote,
         Workload::Yields,
@@ -93,6 +96,7 @@ impl Workload {
         Workload::WakeLatency,
         Workload::TcpEcho,
         Workload::TcpEchoMany,
+        Workload::Http,
         Workload::IdleTasks,
         Workload::IdleConnections,
         Workload::TimerMemory,
@@ -113,6 +117,7 @@ impl Workload {
             Workload::WakeLatency => "wake-latency",
             Workload::TcpEcho => "tcp-echo",
             Workload::TcpEchoMany => "tcp-echo-512",
+            Workload::Http => "http",
             Workload::IdleTasks => "idle-tasks",
             Workload::IdleConnections => "idle-connections",
             Workload::TimerMemory => "timer-memory",
@@ -167,6 +172,10 @@ impl Workload {
                 "TCP echo, {} connections x {} round trips of 64 B",
                 sizes.many_echo_connections, sizes.many_echo_round_trips
             ),
+            Workload::Http => format!(
+                "HTTP/1.1 keep-alive (hyper), {} connections x {} GETs of 12 B",
+                sizes.http_connections, sizes.http_requests
+            ),
             Workload::IdleTasks => format!("memory: {} idle tasks", sizes.idle_tasks),
             Workload::IdleConnections => format!("memory: {} idle connections", sizes.idle_connections),
             Workload::TimerMemory => format!("memory: {} timers armed, then cancelled", sizes.armed_timers),
@@ -194,6 +203,10 @@ impl Workload {
             lower("latency max", "us"),
             lower("server CPU per round trip", "us"),
         ];
+        const HTTP: &[Metric] = &[
+            Metric { name: "throughput", unit: "requests/s", higher_is_better: true },
+            lower("server CPU per request", "us"),
+        ];
         const TASK_MEMORY: &[Metric] = &[lower("peak RSS per task", "bytes")];
         const CONNECTION_MEMORY: &[Metric] = &[lower("peak RSS per connection", "bytes")];
         const TIMER_MEMORY: &[Metric] =
@@ -205,6 +218,7 @@ impl Workload {
             Workload::WakeLatency => WAKE,
             Workload::TcpEcho => ECHO,
             Workload::TcpEchoMany => ECHO_TAIL,
+            Workload::Http => HTTP,
             Workload::IdleTasks => TASK_MEMORY,
             Workload::IdleConnections => CONNECTION_MEMORY,
             Workload::TimerMemory => TIMER_MEMORY,
@@ -213,7 +227,8 @@ impl Workload {
     }
 
     /// Runs the workload once on `runtime`. Memory workloads run in a child process instead
-    /// (see [`memory`]) and are not handled here.
+    /// (see [`memory`]), and the `http` workload on each runtime's hyper glue (see [`http`]):
+    /// neither is handled here.
     pub(crate) fn run_on<R: Runtime>(self, runtime: &R, sizes: &Sizes) -> Result<Outcome, Failure> {
         match self {
             Workload::SpawnInside => spawning::spawn_inside(runtime, sizes),
@@ -234,6 +249,7 @@ impl Workload {
             Workload::IdleTasks | Workload::IdleConnections | Workload::TimerMemory => {
                 unreachable!("memory workloads run in a child process")
             }
+            Workload::Http => unreachable!("the http workload runs hyper's server (peers::http_server)"),
         }
     }
 }

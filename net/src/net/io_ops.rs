@@ -127,7 +127,7 @@ macro_rules! impl_stream_read_ops {
             ///
             /// # Errors
             ///
-            /// The error of `read` (`ConnectionReset`, ...).
+            /// The error of `recv` (`ConnectionReset`, ...).
             pub fn poll_read_uninit(
                 &self,
                 cx: &mut std::task::Context<'_>,
