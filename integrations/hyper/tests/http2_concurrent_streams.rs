@@ -93,6 +93,7 @@ fn streams_100_of_1_mib_on_one_http2_connection(mode: Mode) {
                     let request = Request::post(format!("http://reactor.test/{seed}"))
                         .body(Body::from(upload))
                         .map_err(other)?;
+                    sender.ready().await.map_err(other)?;
                     let response = sender.send_request(request).await.map_err(other)?;
                     let header = |name| response.headers()[name].to_str().map(str::to_owned).map_err(other);
                     assert_eq!(header("x-upload-length")?, MIB.to_string(), "stream {seed}: upload length");
