@@ -18,7 +18,7 @@ use hyper::{Request, Response};
 use reactor_epoll::net::{TcpListener, TcpStream};
 use reactor_epoll::{time, Runtime};
 use reactor_hyper::{HyperIo, ReactorTimer};
-use support::{bounded, join, other, spawn, Body, Mode};
+use support::{bounded, join, spawn, Body, Mode};
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Far below the 30 s the test clock runs through; generous for a loaded machine. Passing it
