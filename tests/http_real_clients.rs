@@ -253,6 +253,56 @@ fn curl_speaks_http2_with_prior_knowledge() {
     assert_eq!(server.stop(), app::Shutdown::Drained);
 }
 
+/// Several streams at once on one HTTP/2 connection, both directions past the 64 KiB initial
+/// window. Done with hyper's client because this machine's curl cannot (see above).
+#[test]
+fn http2_streams_run_concurrently_on_one_connection() {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    use hyper::{Method, Request};
+    use reactor_hyper::{HyperIo, ReactorExecutor};
+
+    let server = Server::start(PATIENCE);
+    let addr = server.addr;
+    let fetch = |sender: &hyper::client::conn::http2::SendRequest<Full<Bytes>>, method, path: &str, body| {
+        let mut sender = sender.clone();
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"))
+            .body(Full::new(Bytes::from(body)))
+            .expect("a request");
+        async move {
+            let response = sender.send_request(request).await.map_err(io::Error::other)?;
+            assert_eq!(response.version(), hyper::Version::HTTP_2);
+            let body = response.into_body().collect().await.map_err(io::Error::other)?;
+            Ok::<_, io::Error>(body.to_bytes())
+        }
+    };
+    let upload = upload_body(1024 * 1024);
+    let expected_upload = app::upload_answer(upload.len() as u64, crc32(&upload));
+    let download = 300_000;
+    let outcome = server.runtime.block_on(server.runtime.timer().timeout(PATIENCE, async {
+        let stream = TcpStream::connect(addr).await?;
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(ReactorExecutor::current()?, HyperIo::new(stream))
+                .await
+                .map_err(io::Error::other)?;
+        reactor_epoll::spawn(connection).detach();
+        let streamed = fetch(&sender, Method::GET, "/stream", Vec::new());
+        let uploaded = fetch(&sender, Method::POST, "/upload", upload);
+        let downloaded = fetch(&sender, Method::GET, &format!("/download?bytes={download}"), Vec::new());
+        let ((streamed, uploaded), downloaded) =
+            futures_lite::future::zip(futures_lite::future::zip(streamed, uploaded), downloaded).await;
+        Ok::<_, io::Error>((streamed?, uploaded?, downloaded?))
+    }));
+    let (streamed, uploaded, downloaded) = outcome.expect("answered within PATIENCE").expect("no error");
+    let lines: String = (0..app::STREAM_CHUNKS).map(app::stream_line).collect();
+    assert_eq!(streamed, lines.as_bytes());
+    assert_eq!(uploaded, expected_upload.as_bytes());
+    assert_eq!(downloaded, download_body(download));
+    assert_eq!(server.stop(), app::Shutdown::Drained);
+}
+
 /// Runs a Python script with `HOST` and `PORT` defined before it; returns its standard output.
 fn python(server: &Server, script: &str) -> String {
     let prelude = format!("HOST = {:?}\nPORT = {}\n", server.addr.ip().to_string(), server.addr.port());

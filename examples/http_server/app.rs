@@ -1,5 +1,7 @@
-//! The routes and the accept loop of the `http_server` example: a module of its own so that
-//! `tests/http_real_clients.rs` serves exactly this code to curl and Python.
+//! The `http_server` example's program ([`run`]), accept loop ([`serve`]) and routes
+//! ([`route`]): a module of its own so that `tests/http_real_clients.rs` serves exactly this code
+//! to curl and Python, and `tests/http_server_ctrl_c.rs` runs [`run`] as a process to stop with
+//! a real SIGINT.
 //!
 //! Routes:
 //! - `GET /`: `Hello, world!`
@@ -196,6 +198,35 @@ fn download(total: u64) -> Response<Body> {
     response
 }
 
+/// How long connections get to finish their requests after Ctrl-C.
+pub(crate) const GRACE: Duration = Duration::from_secs(10);
+
+/// The example's program: serves on `addr` until Ctrl-C, then shuts down gracefully (at most
+/// [`GRACE`]) and returns.
+///
+/// # Errors
+///
+/// Those of binding `addr`; `NotFound` outside a reactor executor with a timer.
+pub(crate) async fn run(addr: &str) -> io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    println!("serving HTTP/1.1 and HTTP/2 (h2c) on http://{}", listener.local_addr()?);
+    let ctrl_c = async {
+        match reactor_epoll::signal::ctrl_c().await {
+            Ok(()) => println!("Ctrl-C: finishing the requests in flight (at most {GRACE:?})"),
+            // Without a signal handler the server still serves; it just cannot stop gently.
+            Err(error) => {
+                eprintln!("cannot listen for Ctrl-C: {error}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    match serve(listener, ctrl_c, GRACE).await? {
+        Shutdown::Drained => println!("every connection finished; bye"),
+        Shutdown::DeadlinePassed => println!("closing the connections still open after {GRACE:?}"),
+    }
+    Ok(())
+}
+
 /// How [`serve`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Shutdown {
@@ -224,10 +255,16 @@ pub(crate) async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
-        let accepted = future::or(async { Some(listener.accept().await) }, async {
-            shutdown.as_mut().await;
-            None
-        })
+        // The shutdown is polled first: on the first turn, so that a listener it makes (as
+        // `ctrl_c` does when first polled) exists before any connection is served, and on each
+        // turn after, so that no connection is accepted once it has completed.
+        let accepted = future::or(
+            async {
+                shutdown.as_mut().await;
+                None
+            },
+            async { Some(listener.accept().await) },
+        )
         .await;
         match accepted {
             Some(Ok((stream, peer))) => {

@@ -13,33 +13,7 @@
 
 mod app;
 
-use std::io;
-use std::time::Duration;
-
-use reactor_epoll::net::TcpListener;
-
-/// How long connections get to finish their requests after Ctrl-C.
-const GRACE: Duration = Duration::from_secs(10);
-
-fn main() -> io::Result<()> {
+fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    reactor_epoll::block_on(async {
-        let listener = TcpListener::bind(addr.as_str()).await?;
-        println!("serving HTTP/1.1 and HTTP/2 (h2c) on http://{}", listener.local_addr()?);
-        let ctrl_c = async {
-            match reactor_epoll::signal::ctrl_c().await {
-                Ok(()) => println!("Ctrl-C: finishing the requests in flight (at most {GRACE:?})"),
-                // Without a signal handler the server still serves; it just cannot stop gently.
-                Err(error) => {
-                    eprintln!("cannot listen for Ctrl-C: {error}");
-                    std::future::pending::<()>().await;
-                }
-            }
-        };
-        match app::serve(listener, ctrl_c, GRACE).await? {
-            app::Shutdown::Drained => println!("every connection finished; bye"),
-            app::Shutdown::DeadlinePassed => println!("closing the connections still open after {GRACE:?}"),
-        }
-        Ok(())
-    })
+    reactor_epoll::block_on(app::run(&addr))
 }
