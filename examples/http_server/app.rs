@@ -132,6 +132,7 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     response
 }
 
+/// A 405 naming the one method the route takes.
 fn not_allowed(allow: &'static str) -> Response<Body> {
     let mut response = text(StatusCode::METHOD_NOT_ALLOWED, format!("this route takes {allow}\n"));
     response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example websocket_echo -- 127.0.0.1:9001
-//! python3 -m websockets ws://127.0.0.1:9001/   # or any WebSocket client: messages come back
+//! python3 -m websockets ws://127.0.0.1:9001/   # `pip install websockets`; any client will do
 //! ```
 
 mod echo;
