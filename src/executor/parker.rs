@@ -80,7 +80,7 @@ impl Parker {
     }
 
     /// Whether this is the parker the calling thread sleeps with now.
-    fn is_current(&self) -> bool {
+    pub(crate) fn is_current(&self) -> bool {
         IN_USE.try_with(|in_use| ptr::eq(in_use.get(), self)).unwrap_or(false)
     }
 
@@ -152,6 +152,15 @@ impl Parker {
         // Relaxed: read under the idle list's lock, after the owner's `prepare` that the lock
         // orders before it; a parker changing state meanwhile is woken either way.
         self.state.load(Ordering::Relaxed) == PARKED
+    }
+
+    /// Whether a wake-up is pending: the owner was woken and is not up yet (or will not sleep).
+    pub(crate) fn is_notified(&self) -> bool {
+        // Acquire: read under the idle list's lock; an unpark on another thread is ordered
+        // before it by that thread's later lock of the list (it falls asleep, or leaves), and on
+        // this thread by program order. A wake-up that lands after the read is one the caller
+        // will see at its own next sleep.
+        self.state.load(Ordering::Acquire) == NOTIFIED
     }
 
     /// Whether the owner is blocked (or about to be) in the source as the poller.

@@ -214,6 +214,9 @@ mod core_bugs {
         /// With paused time, the poller blocks after its zero-timeout wait although that wait
         /// consumed the notify meant to end its sleep.
         IdleWaitIgnoresItsWakeUp,
+        /// With paused time, the poller checks "every thread idle" and moves time in two steps,
+        /// so a `block_on` that starts between them arms a timer that time then jumps over.
+        IdleCheckApartFromAdvance,
         /// `CallbackSlot::remove` recognises only the innermost slot running on its thread, so a
         /// nested callback removing an outer slot waits for the call up its own stack.
         CallbackRemoveSeesOnlyInnermost,
