@@ -146,7 +146,12 @@ fn paused_time_stands_still_for_a_block_on_that_starts_while_the_poller_checks()
 /// when the worker falls idle beside it, and time must not move. hyper's tests met this: a
 /// client `connect`ing inside `block_on` saw a 30 s server timeout fire.
 fn a_block_on_woken_by_the_worker_is_not_idle() {
-    model(|| {
+    // More branches than loom's default: loom has no time, so the poller's timed waits return
+    // at once, and it spins through them until loom schedules the woken thread (26 s at bound 2).
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = builder.preemption_bound.or(Some(reactor_loom::DEFAULT_PREEMPTIONS));
+    builder.max_branches = builder.max_branches.max(20_000);
+    builder.check(|| {
         let (timer, clock) = Timer::with_paused_clock();
         let start = clock.now();
         let executor = Builder::new().worker_threads(1).build(timer.clone()).unwrap();
@@ -172,10 +177,36 @@ fn a_block_on_woken_by_the_worker_is_not_idle() {
 }
 
 #[test]
-#[ignore = "open defect: still fails at bound 2 with the fixes so far (time moves while a block_on \
-            woken by a worker's task is on its way up); see the executor's paused_time.rs"]
 fn paused_time_stands_still_while_a_block_on_woken_by_the_worker_gets_up() {
     a_block_on_woken_by_the_worker_is_not_idle();
+}
+
+#[test]
+fn negative_control_a_woken_thread_counted_as_idle_is_caught() {
+    assert_loom_catches(
+        "seeded_woken_thread_counted_as_idle",
+        "time moved while the block_on thread had been woken",
+    );
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_woken_thread_counted_as_idle() {
+    seeded_bug::with(Bug::WokenThreadCountedAsIdle, a_block_on_woken_by_the_worker_is_not_idle);
+}
+
+#[test]
+fn negative_control_a_poller_that_counts_itself_idle_is_caught() {
+    assert_loom_catches(
+        "seeded_poller_counts_itself_idle",
+        "time moved while the block_on thread had been woken",
+    );
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_poller_counts_itself_idle() {
+    seeded_bug::with(Bug::PollerCountsItselfIdle, a_block_on_woken_by_the_worker_is_not_idle);
 }
 
 #[test]

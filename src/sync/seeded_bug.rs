@@ -217,6 +217,14 @@ mod core_bugs {
         /// With paused time, the poller checks "every thread idle" and moves time in two steps,
         /// so a `block_on` that starts between them arms a timer that time then jumps over.
         IdleCheckApartFromAdvance,
+        /// With paused time, "every thread idle" counts a thread still on the idle list whose
+        /// wake-up is pending (a `block_on` whose future was woken), so time jumps while it has
+        /// work.
+        WokenThreadCountedAsIdle,
+        /// With paused time, the poller moves time without looking at its own wake-up: a
+        /// `block_on` poller whose future a task on another thread just woke jumps time
+        /// although it has work.
+        PollerCountsItselfIdle,
         /// `CallbackSlot::remove` recognises only the innermost slot running on its thread, so a
         /// nested callback removing an outer slot waits for the call up its own stack.
         CallbackRemoveSeesOnlyInnermost,

@@ -14,6 +14,7 @@ on_every_backend!(
     a_timeout_in_a_task_fires_on_four_workers_every_time,
     timers_fire_in_deadline_order_and_exactly_on_time,
     paused_time_waits_for_a_task_that_is_still_working,
+    paused_time_stands_still_while_block_on_awaits_a_connect,
 );
 
 /// A request that never gets an answer.
@@ -82,4 +83,29 @@ fn paused_time_waits_for_a_task_that_is_still_working(backend: Backend) {
     });
     assert_eq!(slept, start, "the clock stood still while a task ran");
     assert_eq!(clock.now() - start, Duration::from_secs(1));
+}
+
+/// A `block_on` awaiting a connect while a spawned server task is about to sleep 30 s: once the
+/// connect's event woke the `block_on`, its thread has work, and time must not jump over the
+/// server's sleep before it reads the clock. (hyper's tests saw 30 s pass here, 3 runs of 3,
+/// before the fix.)
+fn paused_time_stands_still_while_block_on_awaits_a_connect(backend: Backend) {
+    for _ in 0..50 {
+        let (runtime, clock) = builder(backend).worker_threads(2).build_with_paused_clock().unwrap();
+        let elapsed = runtime.block_on(async {
+            let start = clock.now();
+            let listener = reactor_epoll::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = reactor_epoll::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                time::sleep(Duration::from_secs(30)).await;
+                drop(stream);
+            });
+            let stream = reactor_epoll::net::TcpStream::connect(addr).await.unwrap();
+            let elapsed = clock.now() - start;
+            drop((stream, server));
+            elapsed
+        });
+        assert_eq!(elapsed, Duration::ZERO, "paused time jumped while block_on had work");
+    }
 }
