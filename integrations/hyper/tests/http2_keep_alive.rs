@@ -16,9 +16,9 @@ use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use reactor_epoll::net::{TcpListener, TcpStream};
-use reactor_epoll::{time, Runtime};
+use reactor_epoll::time;
 use reactor_hyper::{HyperIo, ReactorExecutor, ReactorTimer};
-use support::{body_of, bounded, join, other, spawn, Body, Mode};
+use support::{body_of, bounded, join, other, paused, spawn, test_clock, Body, Mode};
 
 const INTERVAL: Duration = Duration::from_secs(10);
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -32,16 +32,6 @@ const REAL_TIME_BOUND: Duration = Duration::from_secs(10);
 const PREFACE_AND_SETTINGS: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
 const PING: u8 = 0x6;
 const GOAWAY: u8 = 0x7;
-
-/// A runtime in `mode` on a paused clock.
-fn paused(mode: Mode) -> Runtime {
-    mode.builder().build_with_paused_clock().expect("start the runtime").0
-}
-
-/// The runtime's clock (the test clock), from inside it.
-fn test_clock() -> Instant {
-    ReactorTimer::current().map(|timer| hyper::rt::Timer::now(&timer)).expect("a timer")
-}
 
 /// Serves one HTTP/2 connection with keep-alive pings, answering "hello"; returns how the
 /// connection ended.

@@ -147,3 +147,13 @@ pub fn checksum(bytes: &[u8]) -> u64 {
         words.remainder().iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| step(hash, u64::from(byte)));
     words.fold(tail, |hash, word| step(hash, u64::from_le_bytes(word.try_into().expect("8 bytes"))))
 }
+
+/// A runtime in `mode` on a paused clock.
+pub fn paused(mode: Mode) -> Runtime {
+    mode.builder().build_with_paused_clock().expect("start the runtime").0
+}
+
+/// The runtime's clock (the test clock), from inside it.
+pub fn test_clock() -> std::time::Instant {
+    reactor_hyper::ReactorTimer::current().map(|timer| hyper::rt::Timer::now(&timer)).expect("a timer")
+}
