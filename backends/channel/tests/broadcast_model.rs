@@ -11,15 +11,32 @@ use reactor_channel::SendError;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Send { sender: usize, value: u32 },
-    TryRecv { receiver: usize },
+    Send {
+        sender: usize,
+        value: u32,
+    },
+    TryRecv {
+        receiver: usize,
+    },
     /// Polls a `recv` future once and drops it if it is still pending.
-    RecvOnce { receiver: usize },
-    Subscribe { sender: usize },
-    Resubscribe { receiver: usize },
-    DropReceiver { receiver: usize },
-    CloneSender { sender: usize },
-    DropSender { sender: usize },
+    RecvOnce {
+        receiver: usize,
+    },
+    Subscribe {
+        sender: usize,
+    },
+    Resubscribe {
+        receiver: usize,
+    },
+    DropReceiver {
+        receiver: usize,
+    },
+    CloneSender {
+        sender: usize,
+    },
+    DropSender {
+        sender: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -100,7 +117,9 @@ fn check(capacity: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let rx = receivers[receiver % receivers.len()].0.resubscribe();
                 receivers.push((rx, ModelReceiver::default()));
             }
-            Op::DropReceiver { receiver } if any_receiver => drop(receivers.remove(receiver % receivers.len())),
+            Op::DropReceiver { receiver } if any_receiver => {
+                drop(receivers.remove(receiver % receivers.len()))
+            }
             Op::CloneSender { sender } if alive => senders.push(senders[sender % senders.len()].clone()),
             Op::DropSender { sender } if alive => drop(senders.remove(sender % senders.len())),
             _ => {}

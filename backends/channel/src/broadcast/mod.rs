@@ -432,7 +432,17 @@ impl<T: Clone> Receiver<T> {
         let shared = self.shared.clone();
         let mut state = shared.state.lock();
         let result = match self.take(&mut state) {
-            Ok(value) => Ok(value),
+            Ok(value) => {
+                // This receive is over: a waker left from an earlier poll must not be woken
+                // by the next send (its task may be waiting on something else by then).
+                let stale = state.wakers[self.waiter].take();
+                if stale.is_some() {
+                    state.waiting -= 1;
+                }
+                drop(state);
+                drop(stale);
+                return Poll::Ready(Ok(value));
+            }
             Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),
             Err(TryRecvError::Empty) => {
@@ -445,11 +455,12 @@ impl<T: Clone> Receiver<T> {
                 // wakers in its own, after pushing, so it either came before (and `take` saw
                 // its message) or wakes this waker.
                 let entry = &mut state.wakers[self.waiter];
+                let was_waiting = entry.is_some();
                 let replaced = match entry {
                     Some(stored) if stored.will_wake(cx.waker()) => None,
                     _ => entry.replace(cx.waker().clone()),
                 };
-                if replaced.is_none() && entry.is_some() {
+                if !was_waiting {
                     state.waiting += 1;
                 }
                 drop(state);
@@ -542,5 +553,30 @@ mod tests {
         assert_eq!(tx.shared.state.lock().wakers.len(), 2);
         let again = tx.subscribe();
         assert_eq!(again.waiter, 1, "the freed waker entry is reused");
+    }
+
+    /// Polling again with the same waker keeps one registration, and a receive that completes
+    /// removes its waker, so a later send wakes nobody for it.
+    #[test]
+    fn a_receiver_is_registered_at_most_once_and_not_after_its_receive_completes() {
+        let (tx, mut rx) = channel::<u8>(NonZeroUsize::new(2).unwrap());
+        struct Noop;
+        impl std::task::Wake for Noop {
+            fn wake(self: std::sync::Arc<Self>) {}
+        }
+        let waker = Waker::from(std::sync::Arc::new(Noop)); // `Waker::noop` is newer than the MSRV
+        let mut cx = Context::from_waker(&waker);
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        assert_eq!(tx.shared.state.lock().waiting, 1);
+        tx.send(1).unwrap();
+        assert_eq!(tx.shared.state.lock().waiting, 0, "the send took the waker");
+        assert!(rx.poll_recv(&mut cx).is_ready());
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        tx.send(2).unwrap();
+        assert!(rx.poll_recv(&mut cx).is_ready());
+        let state = tx.shared.state.lock();
+        assert_eq!(state.waiting, 0);
+        assert!(state.wakers.iter().all(Option::is_none), "no waker left behind");
     }
 }
