@@ -9,6 +9,8 @@
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use loom::thread;
@@ -120,6 +122,50 @@ fn two_receivers_on_two_threads_each_get_every_message() {
         assert_eq!(rx.recv_blocking(), Ok(2));
         assert_eq!(rx.recv_blocking(), Err(RecvError::Closed));
         receiver.join().unwrap();
+    });
+}
+
+/// Counts its drops and its clones in std counters (a record, no part of the protocol).
+struct Counted {
+    drops: Arc<AtomicUsize>,
+    clones: Arc<AtomicUsize>,
+}
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.clones.fetch_add(1, Ordering::SeqCst);
+        Self { drops: self.drops.clone(), clones: self.clones.clone() }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A send races with the drop of one of two receivers on another thread: the message reaches
+/// the receiver that stays, and every copy (the original and each clone) is dropped exactly
+/// once, by the time the receiver that stays has it and the other is gone, whichever order the
+/// receive and the drop came in (the per-message count of receivers still to receive it).
+#[test]
+fn a_send_racing_with_a_receiver_drop_is_dropped_exactly_once() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let clones = Arc::new(AtomicUsize::new(0));
+        let (tx, mut stays) = broadcast::channel(capacity(1));
+        let leaves = tx.subscribe();
+        let dropper = thread::spawn(move || drop(leaves));
+        let reached = tx.send(Counted { drops: drops.clone(), clones: clones.clone() }).unwrap();
+        assert!(reached == 1 || reached == 2);
+        drop(stays.try_recv().ok().expect("the receiver that stays gets the message"));
+        dropper.join().unwrap();
+        let copies = 1 + clones.load(Ordering::SeqCst);
+        assert!(copies <= 2, "at most one clone, for the receiver that stays");
+        assert_eq!(drops.load(Ordering::SeqCst), copies, "every copy dropped once, none left behind");
+        assert!(tx.is_empty(), "nobody wants the message any more");
+        drop((tx, stays));
+        assert_eq!(drops.load(Ordering::SeqCst), copies, "no copy dropped twice");
     });
 }
 
