@@ -254,3 +254,29 @@ fn every_message_is_dropped_once_whether_received_lagged_over_or_left_behind() {
     assert_eq!(drops.load(Ordering::SeqCst), 6);
     assert!(tx.is_empty());
 }
+
+/// Panics in `clone` the first time it is asked to.
+#[derive(Debug)]
+struct PanicsOnFirstClone(Arc<AtomicUsize>);
+
+impl Clone for PanicsOnFirstClone {
+    fn clone(&self) -> Self {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("the first clone panics");
+        }
+        Self(self.0.clone())
+    }
+}
+
+#[test]
+fn a_clone_that_panics_leaves_the_message_for_the_next_receive() {
+    let (tx, mut rx) = broadcast::channel(capacity(2));
+    let _other = tx.subscribe(); // two receivers: the first receive clones
+    let attempts = Arc::new(AtomicUsize::new(0));
+    tx.send(PanicsOnFirstClone(attempts.clone())).unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rx.try_recv()));
+    assert!(panicked.is_err());
+    assert_eq!(rx.len(), 1, "the message was not taken");
+    assert!(rx.try_recv().is_ok(), "the channel is usable after the panic");
+    assert_eq!(tx.send(PanicsOnFirstClone(attempts)).ok(), Some(2));
+}
