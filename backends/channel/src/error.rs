@@ -4,7 +4,8 @@ use std::error::Error;
 use std::fmt;
 
 /// [`Sender::send`](crate::Sender::send) (or a oneshot send) failed because the receiver is gone
-/// or closed the channel. The unsent value is inside.
+/// or closed the channel; a [`broadcast`](crate::broadcast) send failed because no receiver is
+/// alive. The unsent value is inside.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 

@@ -1,5 +1,6 @@
-//! Channels for reactor: bounded and unbounded multi-producer single-consumer channels and
-//! oneshot channels, consumed by async tasks or by callbacks on the event loop.
+//! Channels for reactor: bounded and unbounded multi-producer single-consumer channels,
+//! oneshot channels and [`broadcast`] channels, consumed by async tasks or (the MPSC ones) by
+//! callbacks on the event loop.
 //!
 //! ```
 //! use reactor::source::Parking;
@@ -53,6 +54,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod blocking;
+pub mod broadcast;
 mod chan;
 mod error;
 pub mod oneshot;

@@ -26,7 +26,7 @@ mod imp {
     pub(crate) use std::sync::Arc;
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
     }
 
     pub(crate) mod thread {
@@ -45,7 +45,7 @@ mod imp {
     pub(crate) use loom::sync::Arc;
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
     }
 
     pub(crate) mod thread {
@@ -60,7 +60,7 @@ mod imp {
 }
 
 pub(crate) use imp::*;
-pub(crate) use reactor::shim::UnsafeCell;
+pub(crate) use reactor::shim::{Mutex, UnsafeCell};
 
 /// Seeded bugs for the negative controls in `loom-tests/`: each model family has one test that
 /// switches a bug on and asserts that loom catches it.
@@ -100,6 +100,17 @@ pub mod seeded_bug {
         /// `Chan::room_made` reads `room_wanted` without its `SeqCst` fence, so it can miss a
         /// sender that listened just before, while that sender misses the room.
         RoomMadeSkipsFence,
+        /// `broadcast::Receiver::poll_recv` finds nothing under the lock, lets the lock go and
+        /// takes it again to register its waker: a send in between wakes nobody.
+        BroadcastRegistersAfterUnlock,
+        /// A lagged broadcast receiver counts what it missed from the tail published before it
+        /// takes the lock, then jumps to the head it finds under the lock: a send in between
+        /// makes it skip a message it never reports.
+        BroadcastLagCountedBeforeLock,
+        /// The last broadcast sender wakes the waiting receivers, lets the lock go, and only then
+        /// marks the channel closed: a receiver woken in between finds it open and waits again,
+        /// and nobody wakes it.
+        BroadcastClosesAfterWaking,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see
