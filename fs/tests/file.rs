@@ -348,8 +348,15 @@ fn a_write_cancelled_by_shutdown_is_reported_by_the_next_flush() {
                 Ok::<_, io::Error>((file, hold))
             })
             .unwrap();
-        drop(first); // shutdown: the queued write is cancelled
+        // Shutdown cancels the queued write at once, then waits for the job holding the pool's
+        // thread: drop it on a thread of its own, and let the hold go once shutdown has begun.
+        let handle = first.handle();
+        let dropping = std::thread::spawn(move || drop(first));
+        while handle.try_spawn(async {}).is_ok() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         hold.let_go();
+        dropping.join().unwrap();
 
         let second = reactor_epoll::Runtime::new().unwrap();
         let mut file = file;

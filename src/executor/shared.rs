@@ -182,10 +182,11 @@ impl Shared {
 
     /// Begins shutdown: from now on runnables are dropped instead of run. Wakes every thread.
     pub(crate) fn begin_shutdown(&self) {
+        // Queued blocking jobs are cancelled now, not once the workers are joined; before the
+        // flag, so that anyone who sees the executor shut down also finds those jobs cancelled.
+        self.blocking.shutdown();
         // Release pairs with the Acquire loads in `schedule` and the worker loop.
         self.shutdown.store(true, Ordering::Release);
-        // Queued blocking jobs are cancelled now, not once the workers are joined.
-        self.blocking.shutdown();
         self.wake_all();
     }
 
