@@ -59,27 +59,23 @@ macro_rules! impl_transport {
 
 impl_transport!(TcpStream, UnixStream);
 
-/// A [`Transport`] made of two owned halves: reactor's split TCP or Unix streams, joined again for
-/// hyper (or any reader half of these with any writer).
-impl<W: AsyncWrite + Unpin> Transport for Joined<OwnedReadHalf, W> {
-    fn poll_read_uninit(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.reader.poll_read_uninit(cx, buf)
-    }
+/// Implements [`Transport`] for [`Joined`] with each of reactor's owned reader halves (split TCP
+/// or Unix streams joined again for hyper, or such a reader with any writer).
+macro_rules! impl_joined_transport {
+    ($($reader:ty),*) => {$(
+        impl<W: AsyncWrite + Unpin> Transport for Joined<$reader, W> {
+            fn poll_read_uninit(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [MaybeUninit<u8>],
+            ) -> Poll<io::Result<usize>> {
+                self.reader.poll_read_uninit(cx, buf)
+            }
+        }
+    )*};
 }
 
-impl<W: AsyncWrite + Unpin> Transport for Joined<UnixOwnedReadHalf, W> {
-    fn poll_read_uninit(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.reader.poll_read_uninit(cx, buf)
-    }
-}
+impl_joined_transport!(OwnedReadHalf, UnixOwnedReadHalf);
 
 /// A reader half and a writer half used as one stream.
 #[derive(Debug)]
