@@ -201,6 +201,10 @@ mod core_bugs {
         /// Shutdown cancels queued tasks but does not wake the idle ones, whose futures then live
         /// on in the wakers that sources hold.
         ShutdownSkipsIdleTasks,
+        /// A task's poll does not look at the abort flag again once the spawned future returns
+        /// `Pending`, and `abort` does not wake a task it finds being polled: an abort racing
+        /// with a poll leaves the task pending for ever.
+        AbortMissesRunningPoll,
         /// A blocking thread whose keep-alive ran out exits without looking at the queue,
         /// although a submitter may have picked it (and queued a job for it) meanwhile: the job
         /// waits with no thread to run it.
