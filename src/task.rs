@@ -162,7 +162,7 @@ impl Header {
         if before & (ABORTED | DONE) != 0 {
             return false;
         }
-        before & POLLING == 0 || seeded!(AbortMissesRunningPoll)
+        before & POLLING == 0
     }
 }
 

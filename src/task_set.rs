@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::executor::NoExecutorError;
-use crate::sync::{Arc, Mutex};
+use crate::sync::{seeded, Arc, Mutex};
 use crate::task::{AbortHandle, JoinError, Task, TaskId};
 use crate::Handle;
 
@@ -147,6 +147,11 @@ impl<T> TaskSet<T> {
                 let mut inner = self.ready.inner.lock();
                 match inner.ids.pop_front() {
                     Some(id) => id,
+                    None if seeded!(TaskSetRegistersAfterCheck) => {
+                        drop(inner);
+                        self.ready.inner.lock().waker = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    }
                     None => {
                         match &inner.waker {
                             Some(waker) if waker.will_wake(cx.waker()) => {}
