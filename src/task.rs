@@ -217,6 +217,10 @@ impl<F> Drop for Abortable<F> {
             // SAFETY: `live`: not dropped yet; this is the last use of it.
             unsafe { ManuallyDrop::drop(&mut self.future) }
         }
+        // After the future's drop (also when async-task drops the future itself: a cancelled
+        // task's, at shutdown, say): an `AbortHandle` then reports the task finished. AcqRel:
+        // see `Header::state`.
+        self.header().state.fetch_or(DONE, Ordering::AcqRel);
     }
 }
 
@@ -295,7 +299,8 @@ impl AbortHandle {
         self.header().id
     }
 
-    /// Whether the task's future has completed or been dropped by an abort.
+    /// Whether the task has finished: its future completed, or was dropped (aborted, or
+    /// cancelled by dropping its `Task` or by shutdown).
     pub fn is_finished(&self) -> bool {
         // AcqRel: a read-modify-write like every access of the state (see `Header::state`).
         self.header().state.fetch_or(0, Ordering::AcqRel) & DONE != 0

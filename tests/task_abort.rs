@@ -206,3 +206,23 @@ fn a_join_error_names_the_task_that_panicked() {
         assert_eq!(error.to_string(), format!("task {id} panicked: boom"));
     });
 }
+
+#[test]
+fn an_abort_handle_sees_a_task_cancelled_by_dropping_its_handle_as_finished() {
+    within_watchdog("abort handle after drop", || {
+        let executor = executor(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counter = DropCounter(drops.clone());
+        let task = executor.spawn(async move {
+            let _counter = counter;
+            std::future::pending::<()>().await;
+        });
+        let handle = task.abort_handle();
+        drop(task);
+        while !handle.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        handle.abort(); // a finished task: nothing happens
+    });
+}
