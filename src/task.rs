@@ -12,7 +12,11 @@
 //!   thread of its executor (a local task: on the thread of its `block_on`), but *not* before
 //!   `abort` returns. tokio does the same (the future is dropped by the runtime, not by
 //!   `abort`); await the handle to know the drop has happened;
-//! - a task that aborts itself: when its current poll returns.
+//! - a task that aborts itself: when its current poll returns;
+//! - a [blocking job](crate::Executor::spawn_blocking): aborted before it starts, it never
+//!   runs; once running it runs to its end and its output is delivered (as in tokio).
+//!
+//! A poll that completes the task while an abort lands delivers the output, as in tokio.
 //!
 //! [`Task::id`] and [`id`]/[`try_id`] match tokio's `task::Id`, `task::id()` and
 //! `task::try_id()`: unique among the tasks of the process, never reused.

@@ -226,3 +226,31 @@ fn an_abort_handle_sees_a_task_cancelled_by_dropping_its_handle_as_finished() {
         handle.abort(); // a finished task: nothing happens
     });
 }
+
+#[test]
+fn a_blocking_job_aborted_before_it_starts_never_runs_and_one_running_completes() {
+    within_watchdog("abort of blocking jobs", || {
+        let executor =
+            Builder::new().worker_threads(1).max_blocking_threads(1).build(Parking::new()).unwrap();
+        let (started_tx, started) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel::<()>();
+        let running = executor.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            1
+        });
+        started.recv().unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let queued = executor.spawn_blocking({
+            let ran = ran.clone();
+            move || ran.fetch_add(1, Ordering::SeqCst)
+        });
+        queued.abort();
+        // As in tokio: a job already running cannot be stopped; it runs to its end.
+        running.abort();
+        release.send(()).unwrap();
+        assert_eq!(executor.block_on(running).unwrap(), 1);
+        assert!(executor.block_on(queued).unwrap_err().is_cancelled());
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    });
+}

@@ -257,8 +257,9 @@ fn schedule_blocking(runnable: Runnable) {
     shared.blocking.submit(runnable);
 }
 
-/// A pool task's future: the spawned future with its panics caught, and its place in the live
-/// registry, where it records itself the first time it is idle.
+/// A pool task's future: the spawned future with its panics caught and its abort flag obeyed
+/// (`Abortable`), and its place in the live registry, where it records itself the first time it
+/// is idle.
 struct Tracked<F> {
     future: Abortable<F>,
     guard: ActiveGuard,
