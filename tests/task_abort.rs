@@ -254,3 +254,24 @@ fn a_blocking_job_aborted_before_it_starts_never_runs_and_one_running_completes(
         assert_eq!(ran.load(Ordering::SeqCst), 0);
     });
 }
+
+#[test]
+fn a_task_that_aborts_itself_stops_when_its_poll_returns() {
+    within_watchdog("self abort", || {
+        let executor = executor(1);
+        let (handle_tx, handle_rx) = mpsc::channel::<task::AbortHandle>();
+        let after = Arc::new(AtomicUsize::new(0));
+        let task = executor.spawn({
+            let after = after.clone();
+            async move {
+                handle_rx.recv().unwrap().abort();
+                // Still this poll: it goes on until the yield returns `Pending`.
+                reactor::yield_now().await;
+                after.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        handle_tx.send(task.abort_handle()).unwrap();
+        assert!(executor.block_on(task).unwrap_err().is_cancelled());
+        assert_eq!(after.load(Ordering::SeqCst), 0);
+    });
+}
