@@ -193,15 +193,16 @@ pub mod guide;
 pub mod io;
 pub mod source;
 pub mod sync;
-mod task;
+pub mod task;
+mod task_set;
 
 pub use coop::yield_now;
 pub use executor::{
-    current_source, spawn_local, BlockOnError, Builder, Executor, Handle, Host, HostError, OnSourceError,
-    SourceError, SpawnError, SpawnLocalError, Turn,
+    current_source, spawn_local, BlockOnError, Builder, Executor, Handle, Host, HostError, NoExecutorError,
+    OnSourceError, SourceError, SpawnError, SpawnLocalError, Turn,
 };
 pub use source::EventSource;
-pub use task::{JoinError, Task};
+pub use task::{AbortHandle, JoinError, Task, TaskId, TaskSet};
 
 // The model build needs both cfgs: `reactor_loom` switches this workspace to loom, `loom` switches
 // concurrent-queue and event-listener, without which the executor would block real threads

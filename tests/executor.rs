@@ -159,7 +159,7 @@ fn a_panicking_task_is_reported_and_others_keep_running() {
     let error = executor.block_on(failed).unwrap_err();
     std::panic::set_hook(previous_hook);
     assert!(error.is_panic());
-    assert_eq!(error.to_string(), "task panicked: task failure");
+    assert_eq!(error.to_string(), format!("task {} panicked: task failure", error.id()));
     // The single worker survived and still runs tasks.
     let (sender, receiver) = mpsc::channel();
     executor.spawn(async move { sender.send(thread::current().name().map(str::to_owned)).unwrap() }).detach();

@@ -345,7 +345,7 @@ impl Drop for ExitGuard<'_> {
 
 /// Runs one blocking job with the thread marked as running for the job's executor.
 fn run_job(runnable: Runnable) {
-    let shared = runnable.metadata().clone();
+    let shared = runnable.metadata().shared.clone();
     RUNNING_FOR.with(|running| *running.borrow_mut() = Some(shared));
     // A job's panic is caught inside its future (`CatchUnwind`), so `run` returns normally.
     runnable.run();

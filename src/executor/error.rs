@@ -56,6 +56,13 @@ future_error!(
 );
 
 future_error!(
+    /// [`TaskSet::spawn`](crate::task::TaskSet::spawn) was called on a thread that runs no
+    /// executor (use [`TaskSet::spawn_on`](crate::task::TaskSet::spawn_on) there).
+    NoExecutorError,
+    "TaskSet::spawn must be called on a thread running an executor"
+);
+
+future_error!(
     /// [`Executor::spawn_local`](crate::Executor::spawn_local) was called on a thread that is
     /// not running this executor's `block_on` (or a turn of its [`Host`](crate::Host)).
     SpawnLocalError,

@@ -8,10 +8,10 @@ use std::rc::Rc;
 use concurrent_queue::ConcurrentQueue;
 
 use crate::executor::active::ActiveTasks;
-use crate::executor::shared::{Metadata, Runnable};
+use crate::executor::shared::{Metadata, Runnable, Shared};
 use crate::executor::signal::Signal;
 use crate::sync::{seeded, Arc};
-use crate::task::{CatchUnwind, Task};
+use crate::task::{Abortable, Task};
 
 /// The `!Send` tasks of one `block_on` call. They live as long as that call: when it returns,
 /// the ones still pending are cancelled on its thread.
@@ -22,14 +22,14 @@ pub(crate) struct LocalTasks {
     signal: Arc<Signal>,
     /// The executor of the `block_on`, carried by every local task like by pool tasks (one task
     /// handle type for both).
-    executor: Metadata,
+    executor: Arc<Shared>,
     active: RefCell<ActiveTasks>,
     /// Local tasks whose future has not been dropped yet.
     live: Cell<usize>,
 }
 
 impl LocalTasks {
-    pub(crate) fn new(signal: Arc<Signal>, executor: Metadata) -> Rc<Self> {
+    pub(crate) fn new(signal: Arc<Signal>, executor: Arc<Shared>) -> Rc<Self> {
         Rc::new(Self {
             executor,
             queue: Arc::new(ConcurrentQueue::unbounded()),
@@ -48,9 +48,13 @@ impl LocalTasks {
         let slot = self.active.borrow().next_slot();
         let guard = LocalGuard { tasks: self.clone(), slot };
         self.live.set(self.live.get() + 1);
-        let future = async move {
-            let _guard = guard;
-            CatchUnwind::new(future).await
+        // The guard is dropped after the spawned future, with the task's output.
+        let future = move |meta: &Metadata| {
+            let future = Abortable::new(future, &meta.header);
+            async move {
+                let _guard = guard;
+                future.await
+            }
         };
         let queue = self.queue.clone();
         let signal = self.signal.clone();
@@ -60,11 +64,13 @@ impl LocalTasks {
             let _ = queue.push(runnable);
             signal.notify();
         };
-        let (runnable, task) =
-            async_task::Builder::new().metadata(self.executor.clone()).spawn_local(move |_| future, schedule);
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(Metadata::new(self.executor.clone()))
+            .spawn_local(future, schedule);
         self.active.borrow_mut().insert(runnable.waker());
+        let waker = runnable.waker();
         runnable.schedule();
-        Task::new(task)
+        Task::new(task, waker)
     }
 
     #[inline]

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 pub use builder::Builder;
 pub use context::current_source;
-pub use error::{BlockOnError, OnSourceError, SourceError, SpawnError, SpawnLocalError};
+pub use error::{BlockOnError, NoExecutorError, OnSourceError, SourceError, SpawnError, SpawnLocalError};
 pub use handle::Handle;
 pub use host::{Host, HostError, Turn};
 

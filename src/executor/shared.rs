@@ -20,13 +20,31 @@ use crate::executor::sleep::Sleepers;
 use crate::source::EventSource;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{seeded, Arc, Mutex};
-use crate::task::{CatchUnwind, Task, TaskOutput};
+use crate::task::{Abortable, Header, Task, TaskOutput};
 
-/// What every task of an executor carries: the executor. Its schedule function reads it from
-/// here rather than capturing it, which keeps that function zero-sized; async-task then skips
-/// the waker it otherwise clones and drops around every schedule call (two atomic operations on
-/// the task per wake-up, 8% of the time of a task that only yields).
-pub(crate) type Metadata = Arc<Shared>;
+/// What every task of an executor carries: the executor, and the task's id and abort state.
+/// Its schedule function reads the executor from here rather than capturing it, which keeps
+/// that function zero-sized; async-task then skips the waker it otherwise clones and drops
+/// around every schedule call (two atomic operations on the task per wake-up, 8% of the time of
+/// a task that only yields).
+pub(crate) struct Metadata {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) header: Header,
+}
+
+impl Metadata {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared, header: Header::new() }
+    }
+}
+
+impl std::ops::Deref for Metadata {
+    type Target = Arc<Shared>;
+
+    fn deref(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
 
 /// A task of an executor, ready to run.
 pub(crate) type Runnable = async_task::Runnable<Metadata>;
@@ -105,16 +123,18 @@ impl Shared {
         F::Output: Send + 'static,
     {
         // The future is made from the task's own metadata, whose `Arc` its guard borrows.
-        let tracked = move |shared: &Metadata| Tracked {
-            future: CatchUnwind::new(future),
-            guard: ActiveGuard::new(shared),
+        let tracked = move |meta: &Metadata| Tracked {
+            future: Abortable::new(future, &meta.header),
+            guard: ActiveGuard::new(meta),
             #[cfg(reactor_loom)]
             handoff: Mutex::new(()),
         };
-        let (runnable, task) =
-            async_task::Builder::new().metadata(this.clone()).spawn(tracked, async_task::WithInfo(schedule));
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(Metadata::new(this.clone()))
+            .spawn(tracked, async_task::WithInfo(schedule));
+        let waker = runnable.waker();
         runnable.schedule();
-        Task::new(task)
+        Task::new(task, waker)
     }
 
     /// Spawns `job` onto the blocking pool (see [`Executor::spawn_blocking`](crate::Executor::spawn_blocking)).
@@ -131,11 +151,14 @@ impl Shared {
             let Some(job) = job.take() else { return Poll::Pending };
             Poll::Ready(job())
         });
+        // Abortable like any task: aborted before its thread runs it, the job never runs; once
+        // running, it runs to its end (as in tokio), and its output is delivered.
         let (runnable, task) = async_task::Builder::new()
-            .metadata(this.clone())
-            .spawn(move |_: &Metadata| CatchUnwind::new(future), schedule_blocking);
+            .metadata(Metadata::new(this.clone()))
+            .spawn(move |meta: &Metadata| Abortable::new(future, &meta.header), schedule_blocking);
+        let waker = runnable.waker();
         runnable.schedule();
-        Task::new(task)
+        Task::new(task, waker)
     }
 
     /// Where a woken task goes: this thread's local queue if it is one of its executor's workers
@@ -154,7 +177,7 @@ impl Shared {
         };
         // Another thread may run the task as soon as it is queued, and drop the last reference
         // to the executor with it: hold one until the sleepers are told.
-        let shared = runnable.metadata().clone();
+        let shared = runnable.metadata().shared.clone();
         shared.injector.push(runnable);
         shared.notify_idle();
     }
@@ -231,14 +254,15 @@ fn schedule_blocking(runnable: Runnable) {
     if runnable.metadata().is_shut_down() {
         return;
     }
-    let shared = runnable.metadata().clone();
+    let shared = runnable.metadata().shared.clone();
     shared.blocking.submit(runnable);
 }
 
-/// A pool task's future: the spawned future with its panics caught, and its place in the live
-/// registry, where it records itself the first time it is idle.
+/// A pool task's future: the spawned future with its panics caught and its abort flag obeyed
+/// (`Abortable`), and its place in the live registry, where it records itself the first time it
+/// is idle.
 struct Tracked<F> {
-    future: CatchUnwind<F>,
+    future: Abortable<F>,
     guard: ActiveGuard,
     /// Held across every poll in loom builds. A task polled on one thread and next on another
     /// is handed over through async-task's state word, whose atomics loom cannot see: without
@@ -289,8 +313,8 @@ unsafe impl Sync for ActiveGuard {}
 impl ActiveGuard {
     /// Counts a new live task of the executor `shared`, the task's own metadata.
     #[inline]
-    fn new(shared: &Metadata) -> Self {
-        Self { entry: shared.active.enter(), shared: NonNull::from(&**shared) }
+    fn new(meta: &Metadata) -> Self {
+        Self { entry: meta.active.enter(), shared: NonNull::from(&*meta.shared) }
     }
 
     /// Records the task as idle (see `ActiveShards::idle`).
