@@ -194,7 +194,6 @@ pub mod io;
 pub mod source;
 pub mod sync;
 pub mod task;
-mod task_set;
 
 pub use coop::yield_now;
 pub use executor::{

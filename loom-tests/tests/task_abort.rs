@@ -2,8 +2,8 @@
 //!
 //! An abort from another thread may land before the task's first poll (it is queued), during a
 //! poll on a worker, while the task is idle, or while another thread wakes it. Whatever the
-//! order, the spawned future must be dropped exactly once, soon (the task is either woken by the
-//! abort or sees the flag as its running poll ends), and never polled after the abort was seen.
+//! order, the spawned future must be dropped exactly once, soon (the abort wakes the task, and
+//! the poll that follows reads the flag), and never polled again after the poll in flight.
 //! A lost abort leaves the future alive with every thread asleep: loom reports a deadlock.
 #![cfg(reactor_loom)]
 
@@ -78,14 +78,14 @@ fn an_abort_racing_with_the_tasks_poll_drops_its_future_once() {
 }
 
 #[test]
-fn negative_control_an_abort_missing_the_running_poll_is_caught() {
-    assert_loom_catches("seeded_abort_missing_the_running_poll", "deadlock");
+fn negative_control_an_abort_that_wakes_before_setting_its_flag_is_caught() {
+    assert_loom_catches("seeded_abort_waking_before_its_flag", "deadlock");
 }
 
 #[test]
 #[ignore = "seeded bug: run in a child process by its negative control"]
-fn seeded_abort_missing_the_running_poll() {
-    seeded_bug::with(Bug::AbortMissesRunningPoll, abort_against_poll);
+fn seeded_abort_waking_before_its_flag() {
+    seeded_bug::with(Bug::AbortWakesBeforeFlag, abort_against_poll);
 }
 
 /// A task waiting on a gate that another thread opens (waking it) while a third aborts it: the

@@ -201,10 +201,10 @@ mod core_bugs {
         /// Shutdown cancels queued tasks but does not wake the idle ones, whose futures then live
         /// on in the wakers that sources hold.
         ShutdownSkipsIdleTasks,
-        /// A task's poll does not look at the abort flag again once the spawned future returns
-        /// `Pending`, although `abort` does not wake a task it finds being polled (it relies on
-        /// that look): an abort racing with a poll leaves the task pending for ever.
-        AbortMissesRunningPoll,
+        /// `abort` wakes the task before it sets the abort flag: the poll that wake-up leads to
+        /// may read the flag unset, and nothing wakes the task again, so it stays pending for
+        /// ever.
+        AbortWakesBeforeFlag,
         /// `TaskSet::poll_join_next` finds no ready task under the lock but registers its waker
         /// under a second one: a completion between the two is not seen and wakes nobody.
         TaskSetRegistersAfterCheck,
