@@ -10,6 +10,8 @@ use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::shared::ErrorHook;
 use crate::executor::Executor;
 use crate::source::EventSource;
+use crate::task::hooks::TaskHooks;
+use crate::task::TaskMeta;
 
 /// A per-thread hook: thread start or stop.
 pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
@@ -40,6 +42,7 @@ pub struct Builder {
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) blocking_thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    pub(crate) task_hooks: TaskHooks,
 }
 
 impl Builder {
@@ -58,6 +61,7 @@ impl Builder {
             max_blocking_threads: DEFAULT_MAX_THREADS,
             blocking_keep_alive: DEFAULT_KEEP_ALIVE,
             blocking_thread_name: Arc::new(|index| format!("reactor-blocking-{index}")),
+            task_hooks: TaskHooks::default(),
         }
     }
 
@@ -158,6 +162,61 @@ impl Builder {
         self
     }
 
+    /// Runs `hook` as each task is spawned, on the spawning thread (see
+    /// [`task::hooks`](crate::task::hooks) for every task hook).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// use reactor::{source::Parking, Builder};
+    ///
+    /// let (spawned, polls) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let executor = Builder::new()
+    ///     .worker_threads(1)
+    ///     .on_task_spawn({
+    ///         let spawned = spawned.clone();
+    ///         move |_| drop(spawned.fetch_add(1, Ordering::Relaxed))
+    ///     })
+    ///     .on_task_poll_start({
+    ///         let polls = polls.clone();
+    ///         move |task| {
+    ///             assert_eq!(reactor::task::id(), task.id());
+    ///             polls.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .build(Parking::new())
+    ///     .unwrap();
+    /// executor.block_on(executor.spawn(reactor::yield_now())).unwrap();
+    /// assert_eq!(spawned.load(Ordering::Relaxed), 1);
+    /// assert_eq!(polls.load(Ordering::Relaxed), 2); // the yield, then the completion
+    /// ```
+    pub fn on_task_spawn(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
+        self.task_hooks.spawn = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` right before each poll of a task's future, on the polling thread.
+    pub fn on_task_poll_start(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
+        self.task_hooks.poll_start = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` right after each poll of a task's future, on the polling thread.
+    pub fn on_task_poll_end(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
+        self.task_hooks.poll_end = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` once a task's future has been dropped (it completed, panicked, or was aborted
+    /// or cancelled), on the thread that dropped it.
+    pub fn on_task_terminate(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
+        self.task_hooks.terminate = Some(Arc::new(hook));
+        self
+    }
+
     /// Starts an executor over `source`.
     ///
     /// # Errors
@@ -185,6 +244,7 @@ impl fmt::Debug for Builder {
             .field("stack_size", &self.stack_size)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("task_hooks", &self.task_hooks)
             .finish_non_exhaustive()
     }
 }

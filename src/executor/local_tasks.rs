@@ -11,6 +11,7 @@ use crate::executor::active::ActiveTasks;
 use crate::executor::shared::{Metadata, Runnable, Shared};
 use crate::executor::signal::Signal;
 use crate::sync::{seeded, Arc};
+use crate::task::hooks::TaskKind;
 use crate::task::{Abortable, Task};
 
 /// The `!Send` tasks of one `block_on` call. They live as long as that call: when it returns,
@@ -65,7 +66,7 @@ impl LocalTasks {
             signal.notify();
         };
         let (runnable, task) = async_task::Builder::new()
-            .metadata(Metadata::new(self.executor.clone()))
+            .metadata(Metadata::new(self.executor.clone(), TaskKind::Local))
             .spawn_local(future, schedule);
         self.active.borrow_mut().insert(runnable.waker());
         let waker = runnable.waker();

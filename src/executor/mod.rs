@@ -163,8 +163,14 @@ impl<S: EventSource + 'static> Executor<S> {
             on_thread_start: builder.on_thread_start.clone(),
             on_thread_stop: builder.on_thread_stop.clone(),
         };
-        let shared =
-            Arc::new(Shared::new(driven, stealers.into(), spare_queue, builder.on_source_error, blocking));
+        let shared = Arc::new(Shared::new(
+            driven,
+            stealers.into(),
+            spare_queue,
+            builder.on_source_error,
+            blocking,
+            builder.task_hooks.into_shared(),
+        ));
         let mut executor =
             Self { source, shared, workers: Vec::with_capacity(workers), blocking_deadline: None };
         for (index, queue) in queues.into_iter().enumerate() {

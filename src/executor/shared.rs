@@ -20,6 +20,7 @@ use crate::executor::sleep::Sleepers;
 use crate::source::EventSource;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{seeded, Arc, Mutex};
+use crate::task::hooks::{TaskHooks, TaskKind};
 use crate::task::{Abortable, Header, Task, TaskOutput};
 
 /// What every task of an executor carries: the executor, and the task's id and abort state.
@@ -33,8 +34,10 @@ pub(crate) struct Metadata {
 }
 
 impl Metadata {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self { shared, header: Header::new() }
+    /// The metadata of a new task of kind `kind` (which runs the executor's spawn hook).
+    pub(crate) fn new(shared: Arc<Shared>, kind: TaskKind) -> Self {
+        let header = Header::new(kind, shared.task_hooks.as_ref());
+        Self { shared, header }
     }
 }
 
@@ -78,6 +81,8 @@ pub(crate) struct Shared {
     /// Whether the source runs on paused time, which moves when every thread is idle (see
     /// `paused_time.rs`).
     pub(crate) pauses_time: bool,
+    /// The task hooks every task runs, `None` if none was set.
+    pub(crate) task_hooks: Option<std::sync::Arc<TaskHooks>>,
 }
 
 /// What the executor does with an error from its source's wait.
@@ -100,8 +105,10 @@ impl Shared {
         spare_queue: RunQueue,
         on_source_error: ErrorHook,
         blocking: PoolConfig,
+        task_hooks: Option<std::sync::Arc<TaskHooks>>,
     ) -> Self {
         Self {
+            task_hooks,
             blocking: BlockingPool::new(blocking),
             spare_queue: Mutex::new(Some(spare_queue)),
             on_source_error,
@@ -130,7 +137,7 @@ impl Shared {
             handoff: Mutex::new(()),
         };
         let (runnable, task) = async_task::Builder::new()
-            .metadata(Metadata::new(this.clone()))
+            .metadata(Metadata::new(this.clone(), TaskKind::Pool))
             .spawn(tracked, async_task::WithInfo(schedule));
         let waker = runnable.waker();
         runnable.schedule();
@@ -154,7 +161,7 @@ impl Shared {
         // Abortable like any task: aborted before its thread runs it, the job never runs; once
         // running, it runs to its end (as in tokio), and its output is delivered.
         let (runnable, task) = async_task::Builder::new()
-            .metadata(Metadata::new(this.clone()))
+            .metadata(Metadata::new(this.clone(), TaskKind::Blocking))
             .spawn(move |meta: &Metadata| Abortable::new(future, &meta.header), schedule_blocking);
         let waker = runnable.waker();
         runnable.schedule();

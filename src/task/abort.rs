@@ -38,10 +38,12 @@ use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::sync::seeded;
+use crate::task::hooks::{self, TaskHooks, TaskKind};
 use crate::task::id::{Entered, TaskId};
 use crate::task::{CatchUnwind, TaskOutput};
 
@@ -50,16 +52,32 @@ const ABORTED: u8 = 1;
 /// Set once the future has been dropped: it completed, was aborted, or its task was cancelled.
 const DONE: u8 = 2;
 
-/// What every task carries in its metadata, beside its executor: its id and abort state.
+/// What every task carries in its metadata, beside its executor: its id, abort state and the
+/// executor's task hooks.
 pub(crate) struct Header {
     id: TaskId,
     /// `ABORTED | DONE` (see the module docs).
     state: AtomicU8,
+    kind: TaskKind,
+    /// The executor's task hooks, `None` if it has none.
+    hooks: Option<Arc<TaskHooks>>,
 }
 
 impl Header {
-    pub(crate) fn new() -> Self {
-        Self { id: TaskId::next(), state: AtomicU8::new(0) }
+    /// The header of a new task of kind `kind`, running the spawn hook if there is one.
+    pub(crate) fn new(kind: TaskKind, hooks: Option<&Arc<TaskHooks>>) -> Self {
+        let header = Self { id: TaskId::next(), state: AtomicU8::new(0), kind, hooks: hooks.cloned() };
+        if let Some(hooks) = &header.hooks {
+            hooks::run(&hooks.spawn, header.id, kind);
+        }
+        header
+    }
+
+    /// Runs the terminate hook, if there is one: the future has just been dropped.
+    fn terminated(&self) {
+        if let Some(hooks) = &self.hooks {
+            hooks::run(&hooks.terminate, self.id, self.kind);
+        }
     }
 
     /// Marks the task aborted; whether the caller must wake it so that a poll reads the flag
@@ -106,7 +124,8 @@ pub(crate) struct Abortable<F> {
     header: NonNull<Header>,
 }
 
-// SAFETY: the header is only read through `&Header`, which is `Sync` (an id and an atomic); the
+// SAFETY: the header is only read through `&Header`, which is `Sync` (an id, an atomic and
+// `Send + Sync` hooks); the
 // future moves with `Abortable` only when `F: Send`.
 unsafe impl<F: Send> Send for Abortable<F> {}
 
@@ -138,6 +157,7 @@ impl<F> Abortable<F> {
             // place, where it is pinned, and `live` keeps it from being dropped again.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(&mut self.future) }));
             self.header().mark_done();
+            self.header().terminated();
         }
     }
 }
@@ -151,6 +171,7 @@ impl<F> Drop for Abortable<F> {
             // After the future's drop (async-task drops it on completion, and when the task is
             // cancelled): an `AbortHandle` then reports the task finished.
             self.header().mark_done();
+            self.header().terminated();
         }
     }
 }
@@ -167,9 +188,21 @@ impl<F: Future> Future for Abortable<F> {
             this.drop_future();
             return Poll::Ready(TaskOutput::Aborted);
         }
-        let _entered = Entered::new(this.header().id);
+        // SAFETY: see `new`: the header outlives the future (borrowed apart from `this`).
+        let header = unsafe { this.header.as_ref() };
+        let _entered = Entered::new(header.id);
         // SAFETY: see above: the future stays where it is and is live.
-        unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx)
+        let future = unsafe { Pin::new_unchecked(&mut *this.future) };
+        match &header.hooks {
+            None => future.poll(cx),
+            Some(hooks) => {
+                let (id, kind) = (header.id, header.kind);
+                hooks::run(&hooks.poll_start, id, kind);
+                let poll = future.poll(cx);
+                hooks::run(&hooks.poll_end, id, kind);
+                poll
+            }
+        }
     }
 }
 

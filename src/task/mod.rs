@@ -23,6 +23,7 @@
 //! `task::try_id()`: unique among the tasks of the process, never reused.
 
 mod abort;
+pub(crate) mod hooks;
 mod id;
 #[cfg(reactor_loom)]
 mod loom_handoff;
@@ -38,6 +39,7 @@ use std::task::{Context, Poll, Waker};
 
 pub use abort::AbortHandle;
 pub(crate) use abort::{Abortable, Header};
+pub use hooks::{TaskKind, TaskMeta};
 pub use id::{id, try_id, TaskId};
 pub use set::TaskSet;
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use reactor::io::IoHandle;
 use reactor::source::Composite;
+use reactor::task::TaskMeta;
 use reactor::{Builder, EventSource, Executor, Handle, Host, HostError, SpawnLocalError, Task};
 use reactor_channel::ChannelSource;
 use reactor_polling::PollingSource;
@@ -377,6 +378,30 @@ impl RuntimeBuilder {
     /// Runs `hook` on each thread the runtime started (workers and blocking threads) when it stops.
     pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.executor = self.executor.on_thread_stop(hook);
+        self
+    }
+
+    /// Runs `hook` as each task is spawned: see [`Builder::on_task_spawn`].
+    pub fn on_task_spawn(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.on_task_spawn(hook);
+        self
+    }
+
+    /// Runs `hook` right before each poll of a task: see [`Builder::on_task_poll_start`].
+    pub fn on_task_poll_start(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.on_task_poll_start(hook);
+        self
+    }
+
+    /// Runs `hook` right after each poll of a task: see [`Builder::on_task_poll_end`].
+    pub fn on_task_poll_end(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.on_task_poll_end(hook);
+        self
+    }
+
+    /// Runs `hook` once a task's future has been dropped: see [`Builder::on_task_terminate`].
+    pub fn on_task_terminate(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
+        self.executor = self.executor.on_task_terminate(hook);
         self
     }
 
