@@ -51,7 +51,7 @@ impl LocalTasks {
         self.live.set(self.live.get() + 1);
         // The guard is dropped after the spawned future, with the task's output.
         let future = move |meta: &Metadata| {
-            let future = Abortable::new(future, &meta.header);
+            let future = Abortable::new(future, meta);
             async move {
                 let _guard = guard;
                 future.await

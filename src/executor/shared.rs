@@ -35,8 +35,9 @@ pub(crate) struct Metadata {
 
 impl Metadata {
     /// The metadata of a new task of kind `kind` (which runs the executor's spawn hook).
+    #[inline]
     pub(crate) fn new(shared: Arc<Shared>, kind: TaskKind) -> Self {
-        let header = Header::new(kind, shared.task_hooks.as_ref());
+        let header = Header::new(kind, shared.task_hooks.as_deref());
         Self { shared, header }
     }
 }
@@ -131,7 +132,7 @@ impl Shared {
     {
         // The future is made from the task's own metadata, whose `Arc` its guard borrows.
         let tracked = move |meta: &Metadata| Tracked {
-            future: Abortable::new(future, &meta.header),
+            future: Abortable::new(future, meta),
             guard: ActiveGuard::new(meta),
             #[cfg(reactor_loom)]
             handoff: Mutex::new(()),
@@ -162,7 +163,7 @@ impl Shared {
         // running, it runs to its end (as in tokio), and its output is delivered.
         let (runnable, task) = async_task::Builder::new()
             .metadata(Metadata::new(this.clone(), TaskKind::Blocking))
-            .spawn(move |meta: &Metadata| Abortable::new(future, &meta.header), schedule_blocking);
+            .spawn(move |meta: &Metadata| Abortable::new(future, meta), schedule_blocking);
         let waker = runnable.waker();
         runnable.schedule();
         Task::new(task, waker)

@@ -38,9 +38,9 @@ use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use crate::executor::Metadata;
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::sync::seeded;
 use crate::task::hooks::{self, TaskHooks, TaskKind};
@@ -51,33 +51,30 @@ use crate::task::{CatchUnwind, TaskOutput};
 const ABORTED: u8 = 1;
 /// Set once the future has been dropped: it completed, was aborted, or its task was cancelled.
 const DONE: u8 = 2;
+/// Set from the start if the task's executor has task hooks, never changed: the poll's one
+/// load of the state then tells it both whether to abort and whether to run hooks.
+const HOOKED: u8 = 4;
 
-/// What every task carries in its metadata, beside its executor: its id, abort state and the
-/// executor's task hooks.
+/// What every task carries in its metadata, beside its executor: its id, kind and abort
+/// state (16 bytes: the task hooks are reached through the executor, so that a task's
+/// allocation does not grow with them).
 pub(crate) struct Header {
     id: TaskId,
-    /// `ABORTED | DONE` (see the module docs).
+    /// `ABORTED | DONE | HOOKED` (see the module docs).
     state: AtomicU8,
     kind: TaskKind,
-    /// The executor's task hooks, `None` if it has none.
-    hooks: Option<Arc<TaskHooks>>,
 }
 
 impl Header {
-    /// The header of a new task of kind `kind`, running the spawn hook if there is one.
-    pub(crate) fn new(kind: TaskKind, hooks: Option<&Arc<TaskHooks>>) -> Self {
-        let header = Self { id: TaskId::next(), state: AtomicU8::new(0), kind, hooks: hooks.cloned() };
-        if let Some(hooks) = &header.hooks {
-            hooks::run(&hooks.spawn, header.id, kind);
+    /// The header of a new task of kind `kind`, running the executor's spawn hook if it has
+    /// one.
+    #[inline]
+    pub(crate) fn new(kind: TaskKind, hooks: Option<&TaskHooks>) -> Self {
+        let id = TaskId::next();
+        if let Some(hooks) = hooks {
+            hooks::run(&hooks.spawn, id, kind);
         }
-        header
-    }
-
-    /// Runs the terminate hook, if there is one: the future has just been dropped.
-    fn terminated(&self) {
-        if let Some(hooks) = &self.hooks {
-            hooks::run(&hooks.terminate, self.id, self.kind);
-        }
+        Self { id, state: AtomicU8::new(if hooks.is_some() { HOOKED } else { 0 }), kind }
     }
 
     /// Marks the task aborted; whether the caller must wake it so that a poll reads the flag
@@ -89,9 +86,10 @@ impl Header {
         before & (ABORTED | DONE) == 0
     }
 
-    /// Whether the poll about to start must abort instead.
+    /// The state as the poll about to start sees it: whether it must abort instead
+    /// (`ABORTED`), and whether it runs hooks (`HOOKED`).
     #[inline(always)]
-    fn is_aborted(&self) -> bool {
+    fn state_for_poll(&self) -> u8 {
         // Relaxed: the abort's store happens before this poll through async-task's state word
         // (module docs), and coherence makes a load see a store that happens before it.
         #[cfg(not(reactor_loom))]
@@ -99,7 +97,13 @@ impl Header {
         // The model build cannot see that happens-before: read the latest value instead.
         #[cfg(reactor_loom)]
         let state = self.state.fetch_or(0, Ordering::AcqRel);
-        state & ABORTED != 0
+        state
+    }
+
+    /// Whether the executor has task hooks.
+    fn is_hooked(&self) -> bool {
+        // Relaxed: the bit never changes after the header is made, before the task is shared.
+        self.state.load(Ordering::Relaxed) & HOOKED != 0
     }
 
     fn is_done(&self) -> bool {
@@ -120,32 +124,42 @@ pub(crate) struct Abortable<F> {
     /// Dropped in place (it is pinned) once `live` is false.
     future: ManuallyDrop<CatchUnwind<F>>,
     live: bool,
-    /// The task's header, in its metadata (see `new`).
-    header: NonNull<Header>,
+    /// The task's metadata: its header, and its executor's task hooks (see `new`).
+    meta: NonNull<Metadata>,
 }
 
-// SAFETY: the header is only read through `&Header`, which is `Sync` (an id, an atomic and
-// `Send + Sync` hooks); the
+// SAFETY: the metadata is only read through `&Metadata`, which is `Sync` (the header: an id,
+// a kind and an atomic; the executor's `Arc`); the
 // future moves with `Abortable` only when `F: Send`.
 unsafe impl<F: Send> Send for Abortable<F> {}
 
 impl<F> Abortable<F> {
-    /// Wraps `future` for the task whose header is `header`.
+    /// Wraps `future` for the task whose metadata is `meta`.
     ///
-    /// `header` must live in the metadata of the task that owns this future: async-task drops
-    /// a task's future (on completion or cancellation) before its metadata (when the last
-    /// reference to the task goes), so the header outlives every use here.
-    pub(crate) fn new(future: F, header: &Header) -> Self {
-        Self {
-            future: ManuallyDrop::new(CatchUnwind::new(future)),
-            live: true,
-            header: NonNull::from(header),
-        }
+    /// `meta` must be the metadata of the task that owns this future: async-task drops a
+    /// task's future (on completion or cancellation) before its metadata (when the last
+    /// reference to the task goes), so the metadata outlives every use here.
+    pub(crate) fn new(future: F, meta: &Metadata) -> Self {
+        Self { future: ManuallyDrop::new(CatchUnwind::new(future)), live: true, meta: NonNull::from(meta) }
+    }
+
+    fn meta(&self) -> &Metadata {
+        // SAFETY: see `new`: the metadata outlives the future.
+        unsafe { self.meta.as_ref() }
     }
 
     fn header(&self) -> &Header {
-        // SAFETY: see `new`: the header outlives the future.
-        unsafe { self.header.as_ref() }
+        &self.meta().header
+    }
+
+    /// Runs the terminate hook, if there is one: the future has just been dropped.
+    #[inline]
+    fn terminated(&self) {
+        if self.header().is_hooked() {
+            if let Some(hooks) = self.meta().task_hooks.as_deref() {
+                hooks::run(&hooks.terminate, self.header().id, self.header().kind);
+            }
+        }
     }
 
     /// Drops the future now, containing a panic of its `Drop`: the task completes as aborted
@@ -157,7 +171,7 @@ impl<F> Abortable<F> {
             // place, where it is pinned, and `live` keeps it from being dropped again.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(&mut self.future) }));
             self.header().mark_done();
-            self.header().terminated();
+            self.terminated();
         }
     }
 }
@@ -171,7 +185,7 @@ impl<F> Drop for Abortable<F> {
             // After the future's drop (async-task drops it on completion, and when the task is
             // cancelled): an `AbortHandle` then reports the task finished.
             self.header().mark_done();
-            self.header().terminated();
+            self.terminated();
         }
     }
 }
@@ -184,25 +198,27 @@ impl<F: Future> Future for Abortable<F> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, only
         // dropped in place; `Abortable` is `Unpin` only when `F` is.
         let this = unsafe { self.get_unchecked_mut() };
-        if this.header().is_aborted() || !this.live {
+        // SAFETY: see `new`: the metadata outlives the future (borrowed apart from `this`).
+        let meta = unsafe { this.meta.as_ref() };
+        let header = &meta.header;
+        let state = header.state_for_poll();
+        // async-task never polls a task again once it returned `Ready`, so the future is live.
+        if state & ABORTED != 0 {
             this.drop_future();
             return Poll::Ready(TaskOutput::Aborted);
         }
-        // SAFETY: see `new`: the header outlives the future (borrowed apart from `this`).
-        let header = unsafe { this.header.as_ref() };
         let _entered = Entered::new(header.id);
         // SAFETY: see above: the future stays where it is and is live.
         let future = unsafe { Pin::new_unchecked(&mut *this.future) };
-        match &header.hooks {
-            None => future.poll(cx),
-            Some(hooks) => {
-                let (id, kind) = (header.id, header.kind);
-                hooks::run(&hooks.poll_start, id, kind);
-                let poll = future.poll(cx);
-                hooks::run(&hooks.poll_end, id, kind);
-                poll
-            }
+        if state & HOOKED == 0 {
+            return future.poll(cx);
         }
+        let Some(hooks) = meta.task_hooks.as_deref() else { return future.poll(cx) };
+        let (id, kind) = (header.id, header.kind);
+        hooks::run(&hooks.poll_start, id, kind);
+        let poll = future.poll(cx);
+        hooks::run(&hooks.poll_end, id, kind);
+        poll
     }
 }
 
