@@ -88,6 +88,12 @@ pub mod seeded_bug {
         RecvSkipsRecheck,
         /// `oneshot::Sender::send` stores the value but does not wake the receiver.
         OneshotSendSkipsWake,
+        /// `oneshot::Sender::send` sets `SENT` whatever the state, as it did before
+        /// `Receiver::close` existed: a receiver that closed first then finds `SENT` and reads
+        /// the value while the sender takes it back.
+        OneshotSendIgnoresClose,
+        /// The oneshot receiver's close (or drop) does not wake a waiting `Sender::closed`.
+        OneshotCloseSkipsSenderWake,
         /// `ChannelSource` never calls its notifier: a send into an idle loop does not wake it.
         SourceSkipsNotify,
         /// The single-token design of waiting senders this crate had before: a take notifies
