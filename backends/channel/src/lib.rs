@@ -63,13 +63,15 @@ mod sender;
 mod source;
 mod sync;
 mod waker_slot;
+mod weak;
 
 pub use chan::{bounded, unbounded};
-pub use error::{RecvError, SendError, TryRecvError, TrySendError};
+pub use error::{RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use oneshot::oneshot;
-pub use receiver::{Receiver, RecvFuture};
-pub use sender::{SendFuture, Sender};
+pub use receiver::{Receiver, RecvFuture, RecvManyFuture};
+pub use sender::{ClosedFuture, SendFuture, Sender};
 pub use source::{ChannelRegistration, ChannelSource, DEFAULT_BATCH_LIMIT};
+pub use weak::WeakSender;
 
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]

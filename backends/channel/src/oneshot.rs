@@ -188,18 +188,18 @@ impl<T> Sender<T> {
     /// assert!(tx.send(1).is_err());
     /// # });
     /// ```
-    pub fn closed(&mut self) -> Closed<'_, T> {
-        Closed { sender: self }
+    pub fn closed(&mut self) -> ClosedFuture<'_, T> {
+        ClosedFuture { sender: self }
     }
 }
 
 /// The future of [`Sender::closed`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Closed<'a, T> {
+pub struct ClosedFuture<'a, T> {
     sender: &'a mut Sender<T>,
 }
 
-impl<T> Future for Closed<'_, T> {
+impl<T> Future for ClosedFuture<'_, T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -207,9 +207,9 @@ impl<T> Future for Closed<'_, T> {
     }
 }
 
-impl<T> fmt::Debug for Closed<'_, T> {
+impl<T> fmt::Debug for ClosedFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("oneshot::Closed").finish_non_exhaustive()
+        f.debug_struct("oneshot::ClosedFuture").finish_non_exhaustive()
     }
 }
 

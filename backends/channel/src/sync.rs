@@ -100,6 +100,18 @@ pub mod seeded_bug {
         /// one waiting sender unless one is notified already, and a notified sender that pushes
         /// hands the room left on. A notified send that is never polled again keeps the token.
         SingleRoomToken,
+        /// `Chan::close` does not notify the `Sender::closed` waits.
+        CloseSkipsClosedNotify,
+        /// `Sender::closed` does not look at the channel again after it starts listening, so a
+        /// close in between is never noticed.
+        ClosedSkipsRecheck,
+        /// `WeakSender::upgrade` checks that a sender is alive, then increments the count in a
+        /// second step: the last sender can drop (and close the channel) in between, and the
+        /// upgrade hands out a sender of a closed channel.
+        UpgradeChecksThenIncrements,
+        /// `Receiver::recv_many` reports the end as soon as the channel is closed, before taking
+        /// what is still queued.
+        RecvManyEndsOnClose,
         /// `Chan::room_made` notifies one waiting sender instead of every one, so a sender is
         /// left waiting beside room that another, notified one does not use.
         RoomMadeNotifiesOne,
