@@ -129,6 +129,10 @@ pub mod seeded_bug {
         /// marks the channel closed: a receiver woken in between finds it open and waits again,
         /// and nobody wakes it.
         BroadcastClosesAfterWaking,
+        /// `broadcast::WeakSender::upgrade` checks for a live sender under the lock, lets it go
+        /// and counts itself in a second critical section: the last sender can drop and close
+        /// the channel in between, and the upgraded sender sends into a closed channel.
+        BroadcastUpgradeChecksThenIncrements,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see
