@@ -23,6 +23,8 @@ impl Drop for DropCounter {
 
 /// Runs `f` on its own thread and fails the test if it has not finished within 30 s (a lost
 /// wake-up shows as this failure instead of a hung test run).
+// Each test file compiles this module on its own; not all of them use this helper.
+#[allow(dead_code)]
 pub(crate) fn within_30s<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let runner = std::thread::spawn(move || done_tx.send(f()).unwrap());
