@@ -121,7 +121,7 @@ impl<T> Sender<T> {
     /// own, so the timer is the caller's (`reactor_timer::sleep(duration)` inside a reactor
     /// executor, a `Timer`'s `sleep_until`, or any other runtime's sleep). The send is tried
     /// before the deadline is polled, so a send that can complete at once does, even with a
-    /// deadline already past; [`send_timeout`](Self::send_timeout) (feature `timer`) is this
+    /// deadline already past; `send_timeout` (feature `timer`) is this
     /// with the ambient reactor timer.
     ///
     /// Cancel-safe in the same sense as [`send`](Self::send): dropping the future drops `value`
