@@ -201,3 +201,52 @@ fn seeded_broadcast_closes_after_waking() {
 fn negative_control_a_close_marked_after_the_wake_is_caught() {
     assert_loom_catches("seeded_broadcast_closes_after_waking", "deadlock");
 }
+
+/// A weak sender upgrades and sends while another thread drops the last sender and a third
+/// receives until the close: a message sent by the upgraded sender always comes before the
+/// receiver's `Closed` (the upgrade came first and kept the channel open), or the upgrade
+/// returns `None`.
+fn an_upgrade_racing_with_the_last_drop_keeps_the_channel_open_or_fails() {
+    model(|| {
+        let (tx, mut rx) = broadcast::channel(capacity(2));
+        let weak = tx.downgrade();
+        let receiver = thread::spawn(move || {
+            let mut received = Vec::new();
+            while let Ok(value) = rx.recv_blocking() {
+                received.push(value);
+            }
+            (rx, received)
+        });
+        let dropper = thread::spawn(move || drop(tx));
+        let sent = weak.upgrade().is_some_and(|sender| sender.send(1).is_ok());
+        dropper.join().unwrap();
+        let (rx, received) = receiver.join().unwrap();
+        if sent {
+            assert_eq!(received, [1], "a message from an upgraded sender came after the close");
+        }
+        assert!(weak.upgrade().is_none(), "an upgrade after every sender dropped");
+        drop(rx);
+    });
+}
+
+#[test]
+fn an_upgrade_racing_with_the_last_senders_drop_keeps_the_channel_open_or_fails() {
+    an_upgrade_racing_with_the_last_drop_keeps_the_channel_open_or_fails();
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_broadcast_upgrade_checks_then_increments() {
+    seeded_bug::with(
+        Bug::BroadcastUpgradeChecksThenIncrements,
+        an_upgrade_racing_with_the_last_drop_keeps_the_channel_open_or_fails,
+    );
+}
+
+#[test]
+fn negative_control_an_upgrade_counted_in_a_second_critical_section_is_caught() {
+    assert_loom_catches(
+        "seeded_broadcast_upgrade_checks_then_increments",
+        "a message from an upgraded sender came after the close",
+    );
+}

@@ -85,3 +85,88 @@ fn seeded_oneshot_send_skips_wake() {
 fn negative_control_a_send_that_skips_the_wake_is_caught() {
     assert_loom_catches("seeded_oneshot_send_skips_wake", "the waiting receiver was not woken");
 }
+
+/// The receiver closes and then looks for a value while the sender sends: the value is either
+/// received (it was sent before the close) or handed back to the sender (after it), never both,
+/// and never read by both sides at once; it is dropped exactly once.
+fn close_racing_with_a_send_hands_the_value_to_exactly_one_side() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = oneshot();
+        let receiver = thread::spawn(move || {
+            rx.close();
+            rx.try_recv().ok()
+        });
+        let handed_back = tx.send(DropCounter(drops.clone())).err().map(|error| error.into_inner());
+        let received = receiver.join().unwrap();
+        assert!(handed_back.is_some() != received.is_some(), "the value went to both sides or to neither");
+        drop((handed_back, received));
+        assert_eq!(DropCounter::count(&drops), 1, "the value was dropped exactly once");
+    });
+}
+
+#[test]
+fn close_racing_with_a_send_delivers_the_value_or_hands_it_back() {
+    close_racing_with_a_send_hands_the_value_to_exactly_one_side();
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_oneshot_send_ignores_close() {
+    seeded_bug::with(
+        Bug::OneshotSendIgnoresClose,
+        close_racing_with_a_send_hands_the_value_to_exactly_one_side,
+    );
+}
+
+#[test]
+fn negative_control_a_send_that_ignores_the_close_is_caught() {
+    assert_loom_catches("seeded_oneshot_send_ignores_close", "Concurrent write accesses to `UnsafeCell`");
+}
+
+/// The sender polls `closed` once while the receiver closes or drops on another thread: the
+/// poll sees the close or the close wakes it.
+fn a_waiting_closed_is_woken_by_the_receiver(close: bool) {
+    model(move || {
+        let (mut tx, mut rx) = oneshot::<u8>();
+        let receiver = thread::spawn(move || {
+            if close {
+                rx.close();
+                Some(rx)
+            } else {
+                drop(rx);
+                None
+            }
+        });
+        let (woken, waker) = WakeCounter::waker();
+        let first = tx.poll_closed(&mut Context::from_waker(&waker));
+        let rx = receiver.join().unwrap();
+        if first.is_pending() {
+            assert!(woken.count() >= 1, "the waiting sender was not woken");
+        }
+        assert_eq!(tx.poll_closed(&mut Context::from_waker(&waker)), Poll::Ready(()));
+        assert!(tx.send(1).is_err(), "a send after the close fails");
+        drop(rx);
+    });
+}
+
+#[test]
+fn the_receivers_close_racing_with_closed_wakes_the_sender() {
+    a_waiting_closed_is_woken_by_the_receiver(true);
+}
+
+#[test]
+fn the_receivers_drop_racing_with_closed_wakes_the_sender() {
+    a_waiting_closed_is_woken_by_the_receiver(false);
+}
+
+#[test]
+#[ignore = "seeded bug: run in a child process by its negative control"]
+fn seeded_oneshot_close_skips_sender_wake() {
+    seeded_bug::with(Bug::OneshotCloseSkipsSenderWake, || a_waiting_closed_is_woken_by_the_receiver(false));
+}
+
+#[test]
+fn negative_control_a_close_that_skips_the_senders_wake_is_caught() {
+    assert_loom_catches("seeded_oneshot_close_skips_sender_wake", "the waiting sender was not woken");
+}

@@ -30,8 +30,16 @@ pub(crate) struct Chan<T> {
     /// listener. Written only with read-modify-writes, so that a take's Acquire swap synchronises
     /// with every sender's swap before it, not only the last one's.
     pub(crate) room_wanted: AtomicBool,
-    /// Live [`Sender`]s; the last one to drop closes the channel.
+    /// Live [`Sender`]s; the last one to drop closes the channel. Never incremented from 0: a
+    /// [`WeakSender`](crate::WeakSender) upgrades only while it is above 0 (a compare-exchange),
+    /// so once the last sender is gone no sender ever exists again.
     pub(crate) senders: AtomicUsize,
+    /// Live [`WeakSender`](crate::WeakSender)s: only reported by `weak_count`, never decides
+    /// anything.
+    pub(crate) weak_senders: AtomicUsize,
+    /// [`Sender::closed`](crate::Sender::closed) waits listen here; notified (all of them) when
+    /// the channel closes.
+    pub(crate) closed: Event,
 }
 
 impl<T> Chan<T> {
@@ -42,6 +50,8 @@ impl<T> Chan<T> {
             room: Event::new(),
             room_wanted: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
+            weak_senders: AtomicUsize::new(0),
+            closed: Event::new(),
         })
     }
 
@@ -51,6 +61,14 @@ impl<T> Chan<T> {
         if closed {
             self.receiver_waker.wake();
             self.room.notify(usize::MAX);
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::CloseSkipsClosedNotify) {
+                return closed;
+            }
+            // After the queue's close (a `SeqCst` read-modify-write): a `closed` wait that
+            // listened before this notify is woken, one that listens after it finds the queue
+            // closed on its look after listening (see `Sender::closed`).
+            self.closed.notify(usize::MAX);
         }
         closed
     }

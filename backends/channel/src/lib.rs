@@ -51,6 +51,25 @@
 //! * [`Receiver::recv`] is cancel-safe: dropping its future before it completes loses nothing.
 //! * Dropping a channel with queued messages drops each of them exactly once, when the receiver
 //!   drops, even if some of them panic in their `Drop` (the first such panic is raised again).
+//!
+//! # Compared with tokio's `mpsc`
+//!
+//! [`bounded`] / [`unbounded`] mirror `tokio::sync::mpsc::channel` / `unbounded_channel` with one
+//! [`Sender`] and [`Receiver`] type for both. The same calls: `send`, `try_send`,
+//! [`Sender::closed`] (completes once the receiver drops or closes, for every waiting task),
+//! [`Sender::downgrade`] / [`WeakSender::upgrade`] with `strong_count` / `weak_count`,
+//! [`Receiver::recv_many`] (at least one message, at most `limit`; 0 only for a `limit` of 0 or
+//! a closed and drained channel), `close`, `try_recv`. Differences:
+//!
+//! * Errors hand the value back in this crate's types ([`SendError`], [`TrySendError`],
+//!   [`SendTimeoutError`]); a receive ends with `Err(RecvError)` where tokio returns `None`.
+//! * The crate has no timer, so the general form of tokio's `send_timeout` is
+//!   [`Sender::send_until`], whose deadline is any future (a reactor `Timer`'s sleep, or another
+//!   runtime's); `send_timeout(value, duration)` on the ambient reactor timer comes with the
+//!   `timer` feature, an opt-in dependency on `reactor-timer`, as no backend depends on another
+//!   unless asked.
+//! * A capacity of 0 is taken as 1, and there are no permits (`reserve`).
+//! * The blocking calls are `send_blocking` / `recv_blocking`.
 #![doc(test(attr(deny(warnings))))]
 
 mod blocking;
@@ -63,13 +82,15 @@ mod sender;
 mod source;
 mod sync;
 mod waker_slot;
+mod weak;
 
 pub use chan::{bounded, unbounded};
-pub use error::{RecvError, SendError, TryRecvError, TrySendError};
+pub use error::{RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use oneshot::oneshot;
-pub use receiver::{Receiver, RecvFuture};
-pub use sender::{SendFuture, Sender};
+pub use receiver::{Receiver, RecvFuture, RecvManyFuture};
+pub use sender::{ClosedFuture, SendFuture, Sender};
 pub use source::{ChannelRegistration, ChannelSource, DEFAULT_BATCH_LIMIT};
+pub use weak::WeakSender;
 
 /// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
 #[cfg(reactor_loom)]

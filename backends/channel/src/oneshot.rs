@@ -1,6 +1,17 @@
 //! A channel for exactly one value.
 //!
 //! See [`oneshot`](crate::oneshot()) for how to make one.
+//!
+//! # Compared with tokio's `oneshot`
+//!
+//! The calls follow `tokio::sync::oneshot`: [`Sender::send`] hands the value back when the
+//! receiver is gone or closed; [`Sender::closed`] / [`Sender::poll_closed`] wait for the receiver
+//! to drop or [`close`](Receiver::close); [`Receiver::close`] makes every later send fail, while
+//! a value sent before it can still be taken with [`Receiver::try_recv`] (or by awaiting the
+//! receiver). Differences: the receive errors are this crate's [`RecvError`] and
+//! [`TryRecvError`] (tokio's `Closed` is our `Closed`, its `Empty` our `Empty`), the blocking
+//! receive is [`Receiver::recv_blocking`], and [`Sender::poll_closed`] spends no cooperative
+//! budget.
 
 use std::fmt;
 use std::future::Future;
@@ -18,18 +29,24 @@ use crate::{RecvError, SendError, TryRecvError};
 const SENT: usize = 0b001;
 /// The sender is gone (after sending, or without sending).
 const SENDER_GONE: usize = 0b010;
-/// The receiver is gone; a value sent now is handed back to the sender.
+/// The receiver is gone or [closed](Receiver::close) the channel; a value sent now is handed back
+/// to the sender. Set only while `SENT` is not set can a send still come: see [`Sender::send`].
 const RECEIVER_GONE: usize = 0b100;
 
 /// Shared by the two halves.
 ///
-/// Ownership of `value`: the sender writes it, then sets `SENT`. From then on it belongs to the
-/// receiver, unless `RECEIVER_GONE` was set first, in which case the sender takes it back. If the
-/// receiver drops after `SENT` without taking it, it stays in the cell and is dropped with `Inner`.
+/// Ownership of `value`: the sender writes it, then sets `SENT`, but only on a state without
+/// `RECEIVER_GONE` (a compare-exchange). From then on it belongs to the receiver, which may still
+/// take it after [`Receiver::close`]. If `RECEIVER_GONE` was set first, `SENT` is never set and
+/// the sender takes the value back: so a receiver that finds `SENT` knows the value is its own,
+/// whether or not it closed since. If the receiver drops after `SENT` without taking it, it stays
+/// in the cell and is dropped with `Inner`.
 struct Inner<T> {
     state: AtomicUsize,
     value: UnsafeCell<Option<T>>,
     receiver_waker: WakerSlot,
+    /// The waker of a [`Sender::closed`] wait, woken when `RECEIVER_GONE` is set.
+    sender_waker: WakerSlot,
 }
 
 // SAFETY: `value` is accessed by one side at a time, handed over through `state` as described on
@@ -57,6 +74,7 @@ pub fn oneshot<T>() -> (Sender<T>, Receiver<T>) {
         state: AtomicUsize::new(0),
         value: UnsafeCell::new(None),
         receiver_waker: WakerSlot::new(),
+        sender_waker: WakerSlot::new(),
     });
     (Sender { inner: inner.clone() }, Receiver { inner, received: false })
 }
@@ -71,7 +89,8 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// [`SendError`] with `value` inside when the receiver is gone.
+    /// [`SendError`] with `value` inside when the receiver is gone or [closed](Receiver::close)
+    /// the channel.
     ///
     /// # Examples
     ///
@@ -85,12 +104,35 @@ impl<T> Sender<T> {
     pub fn send(self, value: T) -> Result<(), SendError<T>> {
         // SAFETY: `SENT` is not set yet (only this, consuming, call sets it), so the cell is ours.
         self.inner.value.with_mut(|slot| unsafe { *slot = Some(value) });
-        // AcqRel: Release hands the value to the receiver, which acquires `SENT`; Acquire orders a
-        // take-back after the receiver's last access, which released `RECEIVER_GONE`.
-        let state = self.inner.state.fetch_or(SENT, Ordering::AcqRel);
+        // Acquire (here and on a failed exchange): a take-back is ordered after everything the
+        // receiver did before it released `RECEIVER_GONE`.
+        let mut state = self.inner.state.load(Ordering::Acquire);
+        loop {
+            #[cfg(reactor_loom)]
+            if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::OneshotSendIgnoresClose) {
+                // The send before `close` existed: `SENT` set whatever the state.
+                state = self.inner.state.fetch_or(SENT, Ordering::AcqRel);
+                break;
+            }
+            if state & RECEIVER_GONE != 0 {
+                break;
+            }
+            // Release: hands the value to the receiver, which acquires `SENT`. Only on a state
+            // without `RECEIVER_GONE`: a receiver that closed first never sees `SENT`, so it never
+            // reads the cell that this send takes back below.
+            match self.inner.state.compare_exchange_weak(
+                state,
+                state | SENT,
+                Ordering::Release,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
         if state & RECEIVER_GONE != 0 {
-            // SAFETY: the receiver left before `SENT` was set, so it never reads the cell: the
-            // value is still ours.
+            // SAFETY: `SENT` was not set (the exchange above never succeeded), so the receiver
+            // never reads the cell: the value is still ours.
             let value = self.inner.value.with_mut(|slot| unsafe { (*slot).take() });
             return value.map_or(Ok(()), |value| Err(SendError(value)));
         }
@@ -102,10 +144,72 @@ impl<T> Sender<T> {
         Ok(())
     }
 
-    /// Whether the receiver is gone, so [`send`](Self::send) would fail.
+    /// Whether the receiver is gone or [closed](Receiver::close) the channel, so
+    /// [`send`](Self::send) would fail.
     pub fn is_closed(&self) -> bool {
-        // Acquire: pairs with the Release of the receiver's drop (only a hint here).
+        // Acquire: pairs with the Release of the receiver's drop or close (only a hint here).
         self.inner.state.load(Ordering::Acquire) & RECEIVER_GONE != 0
+    }
+
+    /// Polls for the receiver to be gone or [closed](Receiver::close): the building block of
+    /// [`closed`](Self::closed), for hand-written futures.
+    ///
+    /// Returns `Pending` and wakes `cx` once the receiver drops or closes. Only the waker of the
+    /// most recent call is woken.
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.is_closed() {
+            return Poll::Ready(());
+        }
+        self.inner.sender_waker.register(cx.waker());
+        // Again: a close between the first look and the registration woke nobody. The
+        // registration's fence and the closing side's (in `WakerSlot::wake`) make at least one of
+        // the two sides see the other.
+        if self.is_closed() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Waits until the receiver is gone or [closed](Receiver::close): the value is no longer
+    /// wanted, so the work that would produce it can stop.
+    ///
+    /// Dropping the future before it completes is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::oneshot;
+    /// # futures_lite::future::block_on(async {
+    ///
+    /// let (mut tx, rx) = oneshot::<u32>();
+    /// std::thread::spawn(move || drop(rx));
+    /// tx.closed().await; // the receiver dropped
+    /// assert!(tx.send(1).is_err());
+    /// # });
+    /// ```
+    pub fn closed(&mut self) -> ClosedFuture<'_, T> {
+        ClosedFuture { sender: self }
+    }
+}
+
+/// The future of [`Sender::closed`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct ClosedFuture<'a, T> {
+    sender: &'a mut Sender<T>,
+}
+
+impl<T> Future for ClosedFuture<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.sender.poll_closed(cx)
+    }
+}
+
+impl<T> fmt::Debug for ClosedFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("oneshot::ClosedFuture").finish_non_exhaustive()
     }
 }
 
@@ -144,7 +248,8 @@ impl<T> Receiver<T> {
     /// # Errors
     ///
     /// [`TryRecvError::Empty`] when the value was not sent yet; [`TryRecvError::Closed`] when the
-    /// sender dropped without sending, or the value was received already.
+    /// sender dropped without sending, the receiver [closed](Self::close) the channel before a
+    /// value was sent, or the value was received already.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         if self.received {
             return Err(TryRecvError::Closed);
@@ -157,11 +262,55 @@ impl<T> Receiver<T> {
             let value = self.inner.value.with_mut(|slot| unsafe { (*slot).take() });
             return value.ok_or(TryRecvError::Closed);
         }
-        if state & SENDER_GONE != 0 {
+        if state & (SENDER_GONE | RECEIVER_GONE) != 0 {
             self.received = true;
             return Err(TryRecvError::Closed);
         }
         Err(TryRecvError::Empty)
+    }
+
+    /// Closes the channel: a send from now on fails and hands its value back, and a
+    /// [`Sender::closed`] wait ends. A value sent before the close can still be taken with
+    /// [`try_recv`](Self::try_recv) (or by awaiting the receiver); with none, receiving reports
+    /// the channel closed instead of waiting. As in tokio, call `try_recv` after `close` to find
+    /// out whether a value came before it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::{oneshot, TryRecvError};
+    ///
+    /// let (tx, mut rx) = oneshot::<u32>();
+    /// rx.close();
+    /// assert!(tx.is_closed());
+    /// assert_eq!(tx.send(1).unwrap_err().into_inner(), 1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    ///
+    /// let (tx, mut rx) = oneshot();
+    /// tx.send(2).unwrap();
+    /// rx.close();
+    /// assert_eq!(rx.try_recv(), Ok(2)); // sent before the close
+    /// ```
+    pub fn close(&mut self) {
+        self.close_and_wake();
+    }
+
+    /// Sets `RECEIVER_GONE` and wakes a [`Sender::closed`] wait.
+    fn close_and_wake(&self) {
+        // Release: our accesses to the cell happen before a sender that sees `RECEIVER_GONE`
+        // takes its value back. (A sender that set `SENT` first never takes it back, and the
+        // receiver may still read the cell after this.) A read-modify-write, so that the
+        // closing side's half of the pattern in `poll_closed` has its write before the fence in
+        // `wake`.
+        let state = self.inner.state.fetch_or(RECEIVER_GONE, Ordering::Release);
+        if state & (RECEIVER_GONE | SENDER_GONE) != 0 {
+            return; // closed before, or nobody left to wake
+        }
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::OneshotCloseSkipsSenderWake) {
+            return;
+        }
+        self.inner.sender_waker.wake();
     }
 
     /// Waits for the value on a plain OS thread, blocking it.
@@ -205,9 +354,7 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        // Release: our last access to the cell happens before a sender that sees `RECEIVER_GONE`
-        // takes its value back.
-        self.inner.state.fetch_or(RECEIVER_GONE, Ordering::Release);
+        self.close_and_wake();
     }
 }
 

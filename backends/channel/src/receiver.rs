@@ -87,6 +87,69 @@ impl<T> Receiver<T> {
         RecvFuture { receiver: self }
     }
 
+    /// Receives at least one message and at most `limit`, appending them to `buffer`, and
+    /// returns how many it appended: waits while the channel is empty and open, then takes
+    /// what is queued, up to `limit`, without waiting for more.
+    ///
+    /// Returns 0 only when `limit` is 0 (at once) or when the channel is closed and every message
+    /// was received, as tokio's `Receiver::recv_many` does. **Cancel-safe**: messages are taken
+    /// only by the poll that returns them. A batch spends one unit of the cooperative budget,
+    /// like one [`recv`](Self::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::unbounded;
+    /// # futures_lite::future::block_on(async {
+    ///
+    /// let (tx, mut rx) = unbounded();
+    /// for i in 0..5 {
+    ///     tx.try_send(i).unwrap();
+    /// }
+    /// drop(tx);
+    /// let mut buffer = Vec::new();
+    /// assert_eq!(rx.recv_many(&mut buffer, 3).await, 3);
+    /// assert_eq!(rx.recv_many(&mut buffer, 3).await, 2);
+    /// assert_eq!(buffer, [0, 1, 2, 3, 4]);
+    /// assert_eq!(rx.recv_many(&mut buffer, 3).await, 0); // closed and drained
+    /// # });
+    /// ```
+    pub fn recv_many<'a>(&'a mut self, buffer: &'a mut Vec<T>, limit: usize) -> RecvManyFuture<'a, T> {
+        RecvManyFuture { receiver: self, buffer, limit }
+    }
+
+    /// Polls for at least one message and at most `limit`, appending them to `buffer`: the
+    /// building block of [`recv_many`](Self::recv_many). `Ready(0)` when `limit` is 0 or the
+    /// channel is closed and drained; otherwise like [`poll_recv`](Self::poll_recv).
+    pub fn poll_recv_many(&mut self, cx: &mut Context<'_>, buffer: &mut Vec<T>, limit: usize) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::RecvManyEndsOnClose)
+            && self.is_closed()
+        {
+            return Poll::Ready(0);
+        }
+        let first = match ready!(self.poll_recv(cx)) {
+            Ok(first) => first,
+            Err(RecvError) => return Poll::Ready(0),
+        };
+        buffer.reserve(limit.min(self.len().saturating_add(1)));
+        buffer.push(first);
+        let mut taken = 1;
+        while taken < limit {
+            match self.try_recv() {
+                Ok(value) => {
+                    buffer.push(value);
+                    taken += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        Poll::Ready(taken)
+    }
+
     /// Receives the next message from a plain OS thread, blocking it until one is sent.
     ///
     /// # Errors
@@ -260,6 +323,29 @@ impl<T> Future for RecvFuture<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.receiver.poll_recv(cx)
+    }
+}
+
+/// The future of [`Receiver::recv_many`]; cancel-safe.
+#[must_use = "futures do nothing unless awaited"]
+pub struct RecvManyFuture<'a, T> {
+    receiver: &'a mut Receiver<T>,
+    buffer: &'a mut Vec<T>,
+    limit: usize,
+}
+
+impl<T> Future for RecvManyFuture<'_, T> {
+    type Output = usize;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let this = &mut *self;
+        this.receiver.poll_recv_many(cx, this.buffer, this.limit)
+    }
+}
+
+impl<T> fmt::Debug for RecvManyFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvManyFuture").field("limit", &self.limit).finish_non_exhaustive()
     }
 }
 

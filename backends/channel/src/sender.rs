@@ -12,7 +12,7 @@ use crate::blocking::block_on;
 use crate::chan::Chan;
 use crate::sync::atomic::{fence, Ordering};
 use crate::sync::Arc;
-use crate::{SendError, TrySendError};
+use crate::{SendError, SendTimeoutError, TrySendError, WeakSender};
 
 /// The sending half of a [`bounded`](crate::bounded) or [`unbounded`](crate::unbounded) channel.
 ///
@@ -23,6 +23,7 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
+    /// A sender of `chan`, whose `senders` count already counts it.
     pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
         Self { chan }
     }
@@ -112,6 +113,137 @@ impl<T> Sender<T> {
     /// ```
     pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
         block_on(self.send(value))
+    }
+
+    /// Sends `value`, waiting while a bounded channel is full, until `deadline` completes.
+    ///
+    /// `deadline` is any future that completes when time is up: this crate has no clock of its
+    /// own, so the timer is the caller's (`reactor_timer::sleep(duration)` inside a reactor
+    /// executor, a `Timer`'s `sleep_until`, or any other runtime's sleep). The send is tried
+    /// before the deadline is polled, so a send that can complete at once does, even with a
+    /// deadline already past; `send_timeout` (feature `timer`) is this
+    /// with the ambient reactor timer.
+    ///
+    /// Cancel-safe in the same sense as [`send`](Self::send): dropping the future drops `value`
+    /// unsent, and a completed send is never undone.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] when `deadline` completed first,
+    /// [`SendTimeoutError::Closed`] when the receiver is gone or closed the channel; both hand
+    /// `value` back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::{bounded, SendTimeoutError};
+    /// # futures_lite::future::block_on(async {
+    ///
+    /// let (tx, _rx) = bounded(1);
+    /// tx.send_until(1, std::future::pending()).await.unwrap(); // room: sent at once
+    /// let past = std::future::ready(()); // a deadline that has already come
+    /// assert_eq!(tx.send_until(2, past).await, Err(SendTimeoutError::Timeout(2)));
+    /// # });
+    /// ```
+    pub async fn send_until<D>(&self, value: T, deadline: D) -> Result<(), SendTimeoutError<T>>
+    where
+        D: Future<Output = ()>,
+    {
+        let mut send = self.send(value);
+        let mut deadline = std::pin::pin!(deadline);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(result) = Pin::new(&mut send).poll(cx) {
+                return Poll::Ready(result.map_err(SendTimeoutError::from));
+            }
+            if deadline.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // A pending send still holds its value (it is put back before every `Pending`).
+            Poll::Ready(match send.value.take() {
+                Some(value) => Err(SendTimeoutError::Timeout(value)),
+                None => Ok(()),
+            })
+        })
+        .await
+    }
+
+    /// Sends `value`, waiting at most `timeout` while a bounded channel is full, on the timer of
+    /// the reactor executor this runs on (`reactor_timer::sleep`): [`send_until`](Self::send_until)
+    /// with that sleep as the deadline. Only with the crate's `timer` feature.
+    ///
+    /// Why a feature: the channel crate is executor- and timer-agnostic (no backend depends on
+    /// another, only the default runtime composes them), so the timer is an opt-in dependency;
+    /// without it, `send_until(value, any_sleep)` does the same with any timer.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_until`](Self::send_until).
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an executor whose source includes a `reactor_timer::Timer`, as
+    /// `reactor_timer::sleep` does.
+    #[cfg(feature = "timer")]
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: std::time::Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, reactor_timer::sleep(timeout)).await
+    }
+
+    /// Waits until the receiver is gone or [closed](crate::Receiver::close) the channel: the
+    /// messages are no longer wanted, so the work that produces them can stop.
+    ///
+    /// Any number of senders (tasks sharing one sender, or clones) may wait at once; every wait
+    /// completes when the channel closes. Dropping the future before it completes is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::unbounded;
+    /// # futures_lite::future::block_on(async {
+    ///
+    /// let (tx, rx) = unbounded::<u32>();
+    /// std::thread::spawn(move || drop(rx));
+    /// tx.closed().await;
+    /// assert!(tx.try_send(1).is_err());
+    /// # });
+    /// ```
+    pub fn closed(&self) -> ClosedFuture<'_, T> {
+        ClosedFuture { sender: self, listener: None }
+    }
+
+    /// A [`WeakSender`] of this channel: it does not keep the channel open, and
+    /// [`upgrade`](WeakSender::upgrade)s to a sender while one is alive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_channel::unbounded;
+    ///
+    /// let (tx, rx) = unbounded::<u32>();
+    /// let weak = tx.downgrade();
+    /// assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+    /// weak.upgrade().unwrap().try_send(1).unwrap();
+    /// drop(tx); // the last sender: the channel closes, weak senders or not
+    /// assert!(rx.is_closed());
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender::new(self.chan.clone())
+    }
+
+    /// How many [`Sender`]s of this channel are alive (this one included).
+    pub fn strong_count(&self) -> usize {
+        // Relaxed: a snapshot for the caller, not part of any protocol.
+        self.chan.senders.load(Ordering::Relaxed)
+    }
+
+    /// How many [`WeakSender`]s of this channel are alive.
+    pub fn weak_count(&self) -> usize {
+        // Relaxed: a snapshot for the caller, not part of any protocol.
+        self.chan.weak_senders.load(Ordering::Relaxed)
     }
 
     /// Whether the receiver is gone or closed the channel, so every send fails.
@@ -245,6 +377,60 @@ impl<T> Future for SendFuture<'_, T> {
             }
         }
         Poll::Pending
+    }
+}
+
+/// The future of [`Sender::closed`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct ClosedFuture<'a, T> {
+    sender: &'a Sender<T>,
+    /// Listening for the close, after a look found the channel open.
+    listener: Option<EventListener>,
+}
+
+impl<T> Future for ClosedFuture<'_, T> {
+    type Output = ();
+
+    /// # Why no close is missed
+    ///
+    /// The close closes the queue and then notifies `Chan::closed`; a wait looks at the queue,
+    /// listens, and looks again. A close that notified before the listener was in the list
+    /// closed the queue before that, and the second look (after a `SeqCst` fence, as for room)
+    /// finds it; one that notifies later notifies the listener.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        loop {
+            if this.sender.is_closed() {
+                this.listener = None;
+                return Poll::Ready(());
+            }
+            match &mut this.listener {
+                None => {
+                    this.listener = Some(this.sender.chan.closed.listen());
+                    fence(Ordering::SeqCst);
+                    #[cfg(reactor_loom)]
+                    if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::ClosedSkipsRecheck) {
+                        if let Some(listener) = &mut this.listener {
+                            if Pin::new(listener).poll(cx).is_pending() {
+                                return Poll::Pending;
+                            }
+                        }
+                    }
+                }
+                Some(listener) => {
+                    if Pin::new(listener).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.listener = None;
+                }
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for ClosedFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClosedFuture").field("waiting", &self.listener.is_some()).finish()
     }
 }
 

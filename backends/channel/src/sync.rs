@@ -88,12 +88,30 @@ pub mod seeded_bug {
         RecvSkipsRecheck,
         /// `oneshot::Sender::send` stores the value but does not wake the receiver.
         OneshotSendSkipsWake,
+        /// `oneshot::Sender::send` sets `SENT` whatever the state, as it did before
+        /// `Receiver::close` existed: a receiver that closed first then finds `SENT` and reads
+        /// the value while the sender takes it back.
+        OneshotSendIgnoresClose,
+        /// The oneshot receiver's close (or drop) does not wake a waiting `Sender::closed`.
+        OneshotCloseSkipsSenderWake,
         /// `ChannelSource` never calls its notifier: a send into an idle loop does not wake it.
         SourceSkipsNotify,
         /// The single-token design of waiting senders this crate had before: a take notifies
         /// one waiting sender unless one is notified already, and a notified sender that pushes
         /// hands the room left on. A notified send that is never polled again keeps the token.
         SingleRoomToken,
+        /// `Chan::close` does not notify the `Sender::closed` waits.
+        CloseSkipsClosedNotify,
+        /// `Sender::closed` does not look at the channel again after it starts listening, so a
+        /// close in between is never noticed.
+        ClosedSkipsRecheck,
+        /// `WeakSender::upgrade` checks that a sender is alive, then increments the count in a
+        /// second step: the last sender can drop (and close the channel) in between, and the
+        /// upgrade hands out a sender of a closed channel.
+        UpgradeChecksThenIncrements,
+        /// `Receiver::recv_many` reports the end as soon as the channel is closed, before taking
+        /// what is still queued.
+        RecvManyEndsOnClose,
         /// `Chan::room_made` notifies one waiting sender instead of every one, so a sender is
         /// left waiting beside room that another, notified one does not use.
         RoomMadeNotifiesOne,
@@ -111,6 +129,10 @@ pub mod seeded_bug {
         /// marks the channel closed: a receiver woken in between finds it open and waits again,
         /// and nobody wakes it.
         BroadcastClosesAfterWaking,
+        /// `broadcast::WeakSender::upgrade` checks for a live sender under the lock, lets it go
+        /// and counts itself in a second critical section: the last sender can drop and close
+        /// the channel in between, and the upgraded sender sends into a closed channel.
+        BroadcastUpgradeChecksThenIncrements,
     }
 
     /// Runs `f` with `bug` switched on for this OS thread (the core's switch, see

@@ -280,3 +280,56 @@ fn a_clone_that_panics_leaves_the_message_for_the_next_receive() {
     assert!(rx.try_recv().is_ok(), "the channel is usable after the panic");
     assert_eq!(tx.send(PanicsOnFirstClone(attempts)).ok(), Some(2));
 }
+
+// The receiver as a stream (tokio's `BroadcastStream`: a lag is an `Err(Lagged(n))` item, the
+// close ends the stream) and weak senders (tokio's `broadcast::WeakSender`).
+
+#[test]
+fn the_receiver_as_a_stream_reports_a_lag_as_an_item_and_ends_at_the_close() {
+    use futures_lite::StreamExt;
+    let (tx, mut rx) = broadcast::channel(capacity(2));
+    for i in 1..=4 {
+        tx.send(i).unwrap();
+    }
+    assert_eq!(block_on(rx.next()), Some(Err(broadcast::Lagged(2))));
+    assert_eq!(block_on(rx.next()), Some(Ok(3)));
+    assert_eq!(block_on(poll_once(rx.next())), Some(Some(Ok(4))));
+    assert_eq!(block_on(poll_once(rx.next())), None, "open and empty: pending");
+    tx.send(5).unwrap();
+    drop(tx);
+    assert_eq!(block_on(rx.next()), Some(Ok(5)));
+    assert_eq!(block_on(rx.next()), None);
+    assert_eq!(block_on(rx.next()), None, "stays ended");
+}
+
+#[test]
+fn a_stream_on_an_executor_task_gets_every_message_sent_from_a_thread() {
+    use futures_lite::StreamExt;
+    within_30s(|| {
+        let executor = reactor::Executor::new(Parking::new()).unwrap();
+        let (tx, rx) = broadcast::channel(capacity(64));
+        let collector = executor.spawn(rx.collect::<Vec<_>>());
+        let sender = thread::spawn(move || (0..50).for_each(|i| assert_eq!(tx.send(i), Ok(1))));
+        let items = executor.block_on(collector).unwrap();
+        sender.join().unwrap();
+        assert_eq!(items, (0..50).map(Ok).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn weak_senders_do_not_keep_the_broadcast_channel_open() {
+    let (tx, mut rx) = broadcast::channel::<u8>(capacity(2));
+    let weak = tx.downgrade();
+    let weak_clone = weak.clone();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 2));
+    let upgraded = weak.upgrade().expect("a sender is alive");
+    assert_eq!(weak.strong_count(), 2);
+    drop(tx);
+    upgraded.send(1).unwrap();
+    drop(upgraded);
+    assert_eq!(rx.try_recv(), Ok(1), "the upgraded sender kept it open");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert!(weak_clone.upgrade().is_none(), "a closed channel is never reopened");
+    drop(weak);
+    assert_eq!((weak_clone.strong_count(), weak_clone.weak_count()), (0, 1));
+}

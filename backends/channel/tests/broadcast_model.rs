@@ -5,8 +5,9 @@ use std::collections::VecDeque;
 use std::num::NonZeroUsize;
 
 use futures_lite::future::{block_on, poll_once};
+use futures_lite::StreamExt;
 use proptest::prelude::*;
-use reactor_channel::broadcast::{self, Receiver, RecvError, Sender, TryRecvError};
+use reactor_channel::broadcast::{self, Lagged, Receiver, RecvError, Sender, TryRecvError};
 use reactor_channel::SendError;
 
 #[derive(Clone, Debug)]
@@ -37,6 +38,19 @@ enum Op {
     DropSender {
         sender: usize,
     },
+    /// Polls the receiver as a `Stream` once.
+    NextOnce {
+        receiver: usize,
+    },
+    Downgrade {
+        sender: usize,
+    },
+    Upgrade {
+        weak: usize,
+    },
+    DropWeak {
+        weak: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -49,6 +63,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..4usize).prop_map(|receiver| Op::DropReceiver { receiver }),
         1 => (0..4usize).prop_map(|sender| Op::CloneSender { sender }),
         1 => (0..4usize).prop_map(|sender| Op::DropSender { sender }),
+        2 => (0..4usize).prop_map(|receiver| Op::NextOnce { receiver }),
+        1 => (0..4usize).prop_map(|sender| Op::Downgrade { sender }),
+        1 => (0..4usize).prop_map(|weak| Op::Upgrade { weak }),
+        1 => (0..4usize).prop_map(|weak| Op::DropWeak { weak }),
     ]
 }
 
@@ -76,6 +94,7 @@ impl ModelReceiver {
 fn check(capacity: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let (tx, rx): (Sender<u32>, Receiver<u32>) = broadcast::channel(NonZeroUsize::new(capacity).unwrap());
     let mut senders = vec![tx];
+    let mut weak_senders = Vec::new();
     let mut receivers = vec![(rx, ModelReceiver::default())];
     for op in ops {
         let alive = !senders.is_empty();
@@ -122,6 +141,28 @@ fn check(capacity: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::CloneSender { sender } if alive => senders.push(senders[sender % senders.len()].clone()),
             Op::DropSender { sender } if alive => drop(senders.remove(sender % senders.len())),
+            Op::NextOnce { receiver } if any_receiver => {
+                let index = receiver % receivers.len();
+                let (rx, model) = &mut receivers[index];
+                let expected = match model.recv(senders.len()) {
+                    Ok(value) => Some(Some(Ok(value))),
+                    Err(TryRecvError::Lagged(n)) => Some(Some(Err(Lagged(n)))),
+                    Err(TryRecvError::Closed) => Some(None),
+                    Err(TryRecvError::Empty) => None,
+                };
+                prop_assert_eq!(block_on(poll_once(rx.next())), expected);
+            }
+            Op::Downgrade { sender } if alive => {
+                weak_senders.push(senders[sender % senders.len()].downgrade())
+            }
+            Op::Upgrade { weak } if !weak_senders.is_empty() => {
+                let upgraded = weak_senders[weak % weak_senders.len()].upgrade();
+                prop_assert_eq!(upgraded.is_some(), alive, "upgrades exactly while a sender lives");
+                senders.extend(upgraded);
+            }
+            Op::DropWeak { weak } if !weak_senders.is_empty() => {
+                drop(weak_senders.remove(weak % weak_senders.len()));
+            }
             _ => {}
         }
         for (rx, model) in &receivers {
@@ -132,6 +173,11 @@ fn check(capacity: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             let kept = receivers.iter().map(|(_, model)| model.queue.len()).max().unwrap_or(0);
             prop_assert_eq!(tx.len(), kept, "the ring keeps what the slowest receiver still wants");
             prop_assert_eq!(tx.receiver_count(), receivers.len());
+            prop_assert_eq!(tx.strong_count(), senders.len());
+            prop_assert_eq!(tx.weak_count(), weak_senders.len());
+        }
+        for weak in &weak_senders {
+            prop_assert_eq!(weak.strong_count(), senders.len());
         }
     }
     Ok(())

@@ -29,6 +29,23 @@ enum Op {
         sender: usize,
     },
     Close,
+    /// Polls a `recv_many` future once and drops it if it is still pending.
+    RecvManyOnce {
+        limit: usize,
+    },
+    Downgrade {
+        sender: usize,
+    },
+    Upgrade {
+        weak: usize,
+    },
+    DropWeak {
+        weak: usize,
+    },
+    /// Polls a `closed` future once.
+    ClosedOnce {
+        sender: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,6 +57,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..4usize).prop_map(|sender| Op::CloneSender { sender }),
         1 => (0..4usize).prop_map(|sender| Op::DropSender { sender }),
         1 => Just(Op::Close),
+        2 => (0..4usize).prop_map(|limit| Op::RecvManyOnce { limit }),
+        1 => (0..4usize).prop_map(|sender| Op::Downgrade { sender }),
+        1 => (0..4usize).prop_map(|weak| Op::Upgrade { weak }),
+        1 => (0..4usize).prop_map(|weak| Op::DropWeak { weak }),
+        1 => (0..4usize).prop_map(|sender| Op::ClosedOnce { sender }),
     ]
 }
 
@@ -82,6 +104,7 @@ fn check(capacity: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
         None => unbounded(),
     };
     let mut senders = vec![tx];
+    let mut weak_senders = Vec::new();
     let mut model = Model { queue: VecDeque::new(), capacity, closed_by_receiver: false };
     for op in ops {
         let alive = !senders.is_empty();
@@ -118,6 +141,36 @@ fn check(capacity: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 model.closed_by_receiver = true;
                 prop_assert_eq!(rx.close(), !was_closed);
             }
+            Op::RecvManyOnce { limit } => {
+                let mut expected_items = Vec::new();
+                while expected_items.len() < limit {
+                    match model.recv(senders.len()) {
+                        Ok(value) => expected_items.push(value),
+                        Err(_) => break,
+                    }
+                }
+                let closed = model.closed_by_receiver || senders.is_empty();
+                let expected =
+                    (limit == 0 || !expected_items.is_empty() || closed).then_some(expected_items.len());
+                let mut buffer = Vec::new();
+                prop_assert_eq!(block_on(poll_once(rx.recv_many(&mut buffer, limit))), expected);
+                prop_assert_eq!(buffer, expected_items);
+            }
+            Op::Downgrade { sender } if alive => {
+                weak_senders.push(senders[sender % senders.len()].downgrade())
+            }
+            Op::Upgrade { weak } if !weak_senders.is_empty() => {
+                let upgraded = weak_senders[weak % weak_senders.len()].upgrade();
+                prop_assert_eq!(upgraded.is_some(), alive, "upgrades exactly while a sender lives");
+                senders.extend(upgraded);
+            }
+            Op::DropWeak { weak } if !weak_senders.is_empty() => {
+                drop(weak_senders.remove(weak % weak_senders.len()));
+            }
+            Op::ClosedOnce { sender } if alive => {
+                let expected = model.closed_by_receiver.then_some(());
+                prop_assert_eq!(block_on(poll_once(senders[sender % senders.len()].closed())), expected);
+            }
             _ => {}
         }
         prop_assert_eq!(rx.len(), model.queue.len());
@@ -126,6 +179,11 @@ fn check(capacity: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
         if let Some(sender) = senders.first() {
             prop_assert_eq!(sender.len(), model.queue.len());
             prop_assert_eq!(sender.is_closed(), model.closed_by_receiver);
+            prop_assert_eq!(sender.strong_count(), senders.len());
+            prop_assert_eq!(sender.weak_count(), weak_senders.len());
+        }
+        for weak in &weak_senders {
+            prop_assert_eq!(weak.strong_count(), senders.len());
         }
     }
     Ok(())

@@ -57,3 +57,17 @@ impl From<RecvError> for TryRecvError {
         }
     }
 }
+
+/// The error item of the broadcast [`Receiver`](super::Receiver)'s `Stream`: the receiver
+/// missed the number of messages inside, and the next item is the oldest message the channel
+/// still keeps (tokio's `BroadcastStreamRecvError::Lagged`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lagged(pub u64);
+
+impl fmt::Display for Lagged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "receiver lagged and missed {} messages", self.0)
+    }
+}
+
+impl Error for Lagged {}

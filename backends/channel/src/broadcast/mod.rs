@@ -43,12 +43,16 @@
 //!   slot's lock for it): a `Clone` or a `Drop` of `T` that uses the same channel would deadlock.
 //!   Values that leave the channel unreceived (lagged over, or left when a receiver drops) are
 //!   dropped after the lock is released.
-//! * There are no weak senders, no `Sender::closed` and no `Receiver::blocking_recv`; the
-//!   blocking receive is [`Receiver::recv_blocking`], named like the crate's other channels.
+//! * There is no `Sender::closed` and no `Receiver::blocking_recv`; the blocking receive is
+//!   [`Receiver::recv_blocking`], named like the crate's other channels.
+//! * [`WeakSender`] is tokio's, its counts under the channel's one lock.
+//! * The [`Receiver`] itself is a `Stream` of `Result<T, Lagged>` (tokio needs the
+//!   `BroadcastStream` wrapper of `tokio-stream` for that): a lag is an item, the close ends it.
 //! * [`Receiver::recv`] spends a unit of the executor's cooperative budget, like every receive
 //!   of this crate.
 
 mod error;
+mod weak;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -57,7 +61,8 @@ use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
-pub use self::error::{RecvError, TryRecvError};
+pub use self::error::{Lagged, RecvError, TryRecvError};
+pub use self::weak::WeakSender;
 use crate::blocking::block_on;
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{Arc, Mutex};
@@ -95,6 +100,7 @@ pub fn channel<T: Clone>(capacity: NonZeroUsize) -> (Sender<T>, Receiver<T>) {
             tail: 0,
             capacity: capacity.get(),
             senders: 1,
+            weak_senders: 0,
             receivers: 0,
             wakers: Vec::new(),
             free: Vec::new(),
@@ -128,6 +134,8 @@ struct State<T> {
     tail: u64,
     capacity: usize,
     senders: usize,
+    /// Live [`WeakSender`]s: only reported, never decides anything.
+    weak_senders: usize,
     receivers: usize,
     /// One entry per live receiver (its `waiter` index): the waker of its pending receive.
     wakers: Vec<Option<Waker>>,

@@ -20,3 +20,22 @@ impl Drop for DropCounter {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
+
+/// Runs `f` on its own thread and fails the test if it has not finished within 30 s (a lost
+/// wake-up shows as this failure instead of a hung test run).
+// Each test file compiles this module on its own; not all of them use this helper.
+#[allow(dead_code)]
+pub(crate) fn within_30s<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let runner = std::thread::spawn(move || done_tx.send(f()).unwrap());
+    match done_rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(result) => {
+            runner.join().unwrap();
+            result
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(runner.join().unwrap_err());
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within 30 s"),
+    }
+}
