@@ -194,6 +194,7 @@ pub mod io;
 pub mod source;
 pub mod sync;
 mod task;
+pub mod task_local;
 
 pub use coop::yield_now;
 pub use executor::{
