@@ -249,12 +249,21 @@ impl<T: 'static> LocalKey<T> {
     /// [`AccessError`] if no scope of this key is being polled on this thread, or the thread's
     /// thread-locals are being destroyed; `f` is not called then.
     pub fn try_with<F: FnOnce(&T) -> R, R>(&'static self, f: F) -> Result<R, AccessError> {
-        let read = self.slot.try_with(|slot| {
+        let read = self.with_slot(|slot| {
             // A shared borrow: `with` may nest. Only a scope swaps the slot (a mutable borrow).
             let value = slot.try_borrow().map_err(|_| AccessError { _private: () })?;
             value.as_ref().map(f).ok_or(AccessError { _private: () })
         });
         read.unwrap_or(Err(AccessError { _private: () }))
+    }
+
+    /// Runs `f` on this thread's slot; `Err` while the thread's thread-locals are destroyed.
+    fn with_slot<R>(&'static self, f: impl FnOnce(&RefCell<Option<T>>) -> R) -> Result<R, AccessError> {
+        #[cfg(reactor_loom)]
+        if crate::sync::seeded!(TaskLocalStdSlot) {
+            return Ok(seeded_std_slot::with(self, f));
+        }
+        self.slot.try_with(f).map_err(|_| AccessError { _private: () })
     }
 
     /// Swaps `value` into the slot, runs `f`, and swaps it back out, also when `f` unwinds.
@@ -270,7 +279,7 @@ impl<T: 'static> LocalKey<T> {
                 // Entering borrowed and accessed the slot, and no borrow of it outlives a
                 // `with` call, so neither fails here; if one did, the value stays in the slot
                 // (to be dropped with the thread) rather than be swapped into a wrong place.
-                let _ = self.key.slot.try_with(|slot| {
+                let _ = self.key.with_slot(|slot| {
                     if let Ok(mut slot) = slot.try_borrow_mut() {
                         mem::swap(self.value, &mut *slot);
                     }
@@ -278,12 +287,42 @@ impl<T: 'static> LocalKey<T> {
             }
         }
 
-        self.slot
-            .try_with(|slot| slot.try_borrow_mut().map(|mut slot| mem::swap(value, &mut *slot)))
+        self.with_slot(|slot| slot.try_borrow_mut().map(|mut slot| mem::swap(value, &mut *slot)))
             .map_err(|_| ScopeError::Destroyed)?
             .map_err(|_| ScopeError::Borrowed)?;
         let _guard = Guard { key: self, value };
         Ok(f())
+    }
+}
+
+/// The seeded bug `TaskLocalStdSlot`: each key's slot in a std thread-local, which loom's
+/// threads (all on one OS thread) share.
+#[cfg(reactor_loom)]
+mod seeded_std_slot {
+    use std::any::Any;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use super::LocalKey;
+
+    std::thread_local! {
+        /// Each key's slot, by the key's address; leaked, as a thread-local would live on.
+        static SLOTS: RefCell<HashMap<usize, &'static dyn Any>> = RefCell::new(HashMap::new());
+    }
+
+    pub(super) fn with<T: 'static, R>(
+        key: &'static LocalKey<T>,
+        f: impl FnOnce(&RefCell<Option<T>>) -> R,
+    ) -> R {
+        let slot = SLOTS.with(|slots| {
+            let mut slots = slots.borrow_mut();
+            let slot = slots.entry(key as *const LocalKey<T> as usize).or_insert_with(|| {
+                let slot: &'static RefCell<Option<T>> = Box::leak(Box::new(RefCell::new(None)));
+                slot
+            });
+            *slot
+        });
+        f(slot.downcast_ref().expect("one slot type per key"))
     }
 }
 
