@@ -50,9 +50,12 @@
 //! No state is shared between threads: the slot is a thread-local touched only by the thread
 //! polling the future, and the value moves between threads only as part of the future, which
 //! the executor hands over like any other (with the synchronisation of its queues). There is
-//! therefore no protocol for a loom model to check; the slot is declared through loom's
-//! `thread_local!` in the model build anyway (loom runs all its threads on one OS thread, where a
-//! std thread-local would be shared among them).
+//! therefore no protocol of its own for a loom model to check. In the model build
+//! (`--cfg reactor_loom --cfg loom`) the slot is a *loom* thread-local all the same: loom runs
+//! all its threads on one OS thread, where a std thread-local would be shared among them and a
+//! preempted poll would leave its value to another thread's future. The workspace's loom models
+//! run a scoped task beside a scoped `block_on` in the model build, with a seeded bug that puts
+//! the slot back in a std thread-local, which they catch.
 //!
 //! # Scope, and what is not inherited
 //!
