@@ -287,3 +287,29 @@ fn local_tasks_take_not_send_values() {
         assert_eq!(total, 40);
     });
 }
+
+#[test]
+fn a_task_spawned_inside_a_scope_does_not_inherit_the_value() {
+    within_watchdog("a child task spawned in a scope", || {
+        let executor = executor(2);
+        let inner = executor.clone();
+        let (child, rebound) = executor.block_on(ID.scope(3, async move {
+            let child = inner.spawn(async { ID.try_with(|id| *id).is_err() }).await.unwrap();
+            let rebound = inner.spawn(ID.scope(ID.get(), async { ID.get() })).await.unwrap();
+            (child, rebound)
+        }));
+        assert!(child, "a spawned task saw its parent's value");
+        assert_eq!(rebound, 3);
+    });
+}
+
+#[test]
+fn a_sync_scope_around_block_on_is_seen_by_the_tasks_that_block_on_runs() {
+    // Documented: everything polled inside the call sees it. No workers, so the block_on thread
+    // runs the pool task.
+    within_watchdog("sync_scope around a worker-less block_on", || {
+        let executor = executor(0);
+        let task = executor.spawn(async { ID.try_with(|id| *id) });
+        assert_eq!(ID.sync_scope(9, || executor.block_on(task)).unwrap(), Ok(9));
+    });
+}
