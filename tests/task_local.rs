@@ -253,10 +253,12 @@ fn the_value_is_dropped_with_its_future() {
     drop(taken);
     assert_eq!(drops.load(Ordering::SeqCst), 3);
     // By an executor that shuts down with the task pending.
-    let executor = Builder::new().worker_threads(1).build(Parking::new()).unwrap();
-    executor.spawn(COUNTED.scope(DropCounter(drops.clone()), std::future::pending::<()>())).detach();
-    drop(executor);
-    assert_eq!(drops.load(Ordering::SeqCst), 4);
+    within_watchdog("an executor dropped with a scoped task pending", move || {
+        let executor = Builder::new().worker_threads(1).build(Parking::new()).unwrap();
+        executor.spawn(COUNTED.scope(DropCounter(drops.clone()), std::future::pending::<()>())).detach();
+        drop(executor);
+        assert_eq!(drops.load(Ordering::SeqCst), 4);
+    });
 }
 
 #[test]
