@@ -10,6 +10,8 @@
 //! - [`Executor`] runs tasks over any source: a work-stealing thread pool, `block_on`,
 //!   `spawn_local`, task handles that report panics, cancellation at shutdown; or, with no
 //!   thread of its own, turn by turn inside a GUI's or compositor's event loop ([`Host`]).
+//!   `!Send` tasks run on the thread that spawns them (see [below](#tasks-that-are-not-send)),
+//!   and [`task_local!`] binds a value to a task wherever it runs.
 //! - [`source`] holds the portable sources: [`Parking`](source::Parking) (block a thread, no OS
 //!   resources), [`PingSource`](source::PingSource) (callbacks triggered from any thread),
 //!   [`Composite`](source::Composite) (many sources, one of which blocks), and the two building
@@ -28,6 +30,84 @@
 //! assert_eq!(executor.block_on(task)?, "hello from a worker");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Tasks that are not `Send`
+//!
+//! A future holding an `Rc`, a `RefCell` shared with its siblings or a GUI handle cannot move
+//! between threads, so it cannot go to the pool. It runs on the thread that owns it instead:
+//!
+//! - **[`spawn_local`]** (or [`Executor::spawn_local`]) spawns it onto the calling thread's
+//!   current [`block_on`](Executor::block_on). That thread alone polls the task, interleaved
+//!   with its main future and the pool tasks it helps with, and wakes from any thread (a timer,
+//!   an I/O event dispatched elsewhere, a channel send) bring the task back to it. Local tasks may
+//!   spawn more local tasks, which go to the same thread.
+//! - **Every thread has its own.** Several threads may each run a `block_on` of one executor at
+//!   once: each one's local tasks stay on that thread. With
+//!   [`worker_threads(0)`](Builder::worker_threads) (the worker-less flavour, also
+//!   `reactor_epoll::RuntimeBuilder::worker_threads(0)`) nothing runs on threads of the
+//!   executor's own: everything runs inside the `block_on` calls.
+//! - **They live as long as the `block_on` call.** When it returns (or unwinds), its local
+//!   tasks still pending are cancelled: their futures are dropped on that thread before
+//!   `block_on` returns, and awaiting their handles reports cancellation
+//!   ([`JoinError::is_cancelled`]). Keep one `block_on` running for the program's local work (its
+//!   main future), or use a [`Host`], whose [`spawn_local`](Host::spawn_local) tasks live as long
+//!   as the host.
+//! - **Outside a `block_on`** (on a plain thread, on a worker, in a
+//!   [`spawn_blocking`](Executor::spawn_blocking) job, after `block_on` returned) there is no
+//!   local executor: `spawn_local` returns a [`SpawnLocalError`] that hands the future back
+//!   ([`into_inner`](SpawnLocalError::into_inner)), rather than panicking.
+//! - **From a pool task** it spawns onto the thread that is polling that task: on a worker that
+//!   is an error; on a `block_on` thread it works. A worker-less executor with one `block_on`
+//!   thread polls every pool task there, so it always works then; with workers, which thread
+//!   polls a pool task is not up to you, so spawn local tasks from the `block_on` future or from
+//!   other local tasks.
+//! - As for any [`Task`], dropping the handle cancels the task; [`detach`](Task::detach) it to
+//!   let it run unobserved.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//! use reactor::{source::Parking, Builder};
+//!
+//! let executor = Builder::new().worker_threads(0).build(Parking::new())?;
+//! let log = Rc::new(RefCell::new(Vec::new())); // not Send
+//! executor.block_on(async {
+//!     let writer = reactor::spawn_local({
+//!         let log = log.clone();
+//!         async move {
+//!             for line in ["one", "two"] {
+//!                 log.borrow_mut().push(line);
+//!                 reactor::yield_now().await;
+//!             }
+//!         }
+//!     })?;
+//!     // Never finishes: cancelled (its future dropped, here) when block_on returns.
+//!     reactor::spawn_local(std::future::pending::<()>())?.detach();
+//!     writer.await?;
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! })?;
+//! assert_eq!(*log.borrow(), ["one", "two"]);
+//!
+//! // No block_on on this thread any more: the future comes back.
+//! let refused = reactor::spawn_local(async { 42 }).unwrap_err();
+//! assert_eq!(executor.block_on(refused.into_inner()), 42);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Compared with tokio
+//!
+//! | tokio | reactor |
+//! |---|---|
+//! | `LocalSet` + `local.block_on(&rt, fut)` / `local.run_until(fut)` | `executor.block_on(fut)`: every `block_on` has a local set of its own |
+//! | `tokio::task::spawn_local(fut)` | [`reactor::spawn_local(fut)`](spawn_local), [`Executor::spawn_local`] |
+//! | `LocalRuntime` (unstable; a current-thread runtime where `spawn_local` works in every task) | [`worker_threads(0)`](Builder::worker_threads) and one `block_on` thread |
+//! | `spawn_local` outside a `LocalSet`: panics | returns [`SpawnLocalError`] with the future |
+//! | a `LocalSet`'s tasks outlive one `run_until` call, until the set is dropped | cancelled when their `block_on` returns; a [`Host`]'s live as long as the host |
+//! | dropping a `JoinHandle` detaches | dropping a [`Task`] cancels |
+//!
+//! Task-local values ([`task_local!`], see [`mod@task_local`]) work the same in local and pool
+//! tasks: a value bound with [`LocalKey::scope`](task_local::LocalKey::scope) may itself be
+//! `!Send` in a local task.
 //!
 //! # Writing an event source
 //!
@@ -194,6 +274,7 @@ pub mod io;
 pub mod source;
 pub mod sync;
 pub mod task;
+pub mod task_local;
 
 pub use coop::yield_now;
 pub use executor::{

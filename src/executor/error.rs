@@ -64,7 +64,9 @@ future_error!(
 
 future_error!(
     /// [`Executor::spawn_local`](crate::Executor::spawn_local) was called on a thread that is
-    /// not running this executor's `block_on` (or a turn of its [`Host`](crate::Host)).
+    /// not running this executor's `block_on` (or a turn of its [`Host`](crate::Host)), or
+    /// [`spawn_local`](crate::spawn_local) on a thread running no executor's: on a plain thread,
+    /// on a worker, in a blocking job. See the [crate docs](crate#tasks-that-are-not-send).
     SpawnLocalError,
     "spawn_local must be called on a thread running this executor's block_on"
 );

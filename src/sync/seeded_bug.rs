@@ -250,6 +250,9 @@ mod core_bugs {
         /// A host being made waits for the poll token without notifying the source, so a thread
         /// blocked in it as the poller never gives the token up.
         HostTakeoverSkipsNotify,
+        /// Task-local keys keep their values in a std thread-local instead of loom's: under loom,
+        /// whose threads share one OS thread, every thread then sees the slot of every other.
+        TaskLocalStdSlot,
     }
 }
 
