@@ -163,7 +163,7 @@ impl Builder {
     }
 
     /// Runs `hook` as each task is spawned, on the spawning thread (see
-    /// [`task::hooks`](crate::task::hooks) for every task hook).
+    /// [`TaskMeta`] for every task hook).
     ///
     /// # Examples
     ///

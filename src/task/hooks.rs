@@ -1,32 +1,5 @@
-//! Task hooks: user callbacks at a task's spawn, around each of its polls, and at its end.
-//!
-//! They are set on the [`Builder`](crate::Builder) (`on_task_spawn`, `on_task_poll_start`,
-//! `on_task_poll_end`, `on_task_terminate`) and see every task of the executor: pool tasks,
-//! [local](crate::spawn_local) ones and [blocking jobs](crate::Executor::spawn_blocking), told
-//! apart by [`TaskMeta::kind`]. With the task's [`TaskId`] they are enough to keep a span per
-//! task (entered around each poll) or to feed a task console.
-//!
-//! # When each hook runs
-//!
-//! - spawn: on the spawning thread, as the task is created, before it is first scheduled;
-//! - poll start and poll end: on the thread that polls, right around the poll of the spawned
-//!   future, with [`task::id`](crate::task::id) already giving the task's id. A task aborted
-//!   before a poll is not polled, so that run has no poll hooks;
-//! - terminate: once, on the thread that drops the future, right after it was dropped: when the
-//!   task completed, panicked, was aborted or was cancelled (by dropping its [`Task`](crate::Task)
-//!   or at shutdown).
-//!
-//! A hook that panics has its panic contained (the panic hook reports it as for any panic):
-//! the task and the thread running it go on as if the hook had returned.
-//!
-//! Hooks cost nothing when none is set: each task carries an empty pointer, which its polls test.
-//!
-//! # Compared with tokio
-//!
-//! tokio's `on_task_spawn`, `on_before_task_poll`, `on_after_task_poll` and `on_task_terminate`
-//! (unstable there) are the same four points, and its `TaskMeta` likewise gives the task's id.
-//! Differences: tokio has no hook kinds (its hooks skip blocking tasks), and its `TaskMeta` also
-//! gives the spawn's source location, which reactor does not record.
+//! Task hooks: user callbacks at a task's spawn, around each of its polls, and at its end
+//! (documented on [`TaskMeta`], the public face of this module).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -55,7 +28,37 @@ pub enum TaskKind {
     Blocking,
 }
 
-/// What a task hook is told about the task.
+/// What a task hook is told about the task. Task hooks are user callbacks at a task's spawn,
+/// around each of its polls, and at its end.
+///
+///
+/// They are set on the [`Builder`](crate::Builder) (`on_task_spawn`, `on_task_poll_start`,
+/// `on_task_poll_end`, `on_task_terminate`) and see every task of the executor: pool tasks,
+/// [local](crate::spawn_local) ones and [blocking jobs](crate::Executor::spawn_blocking), told
+/// apart by [`TaskMeta::kind`]. With the task's [`TaskId`] they are enough to keep a span per
+/// task (entered around each poll) or to feed a task console.
+///
+/// # When each hook runs
+///
+/// - spawn: on the spawning thread, as the task is created, before it is first scheduled;
+/// - poll start and poll end: on the thread that polls, right around the poll of the spawned
+///   future, with [`task::id`](crate::task::id) already giving the task's id. A task aborted
+///   before a poll is not polled, so that run has no poll hooks;
+/// - terminate: once, on the thread that drops the future, right after it was dropped: when the
+///   task completed, panicked, was aborted or was cancelled (by dropping its [`Task`](crate::Task)
+///   or at shutdown).
+///
+/// A hook that panics has its panic contained (the panic hook reports it as for any panic):
+/// the task and the thread running it go on as if the hook had returned.
+///
+/// Hooks cost nothing when none is set: each task carries an empty pointer, which its polls test.
+///
+/// # Compared with tokio
+///
+/// tokio's `on_task_spawn`, `on_before_task_poll`, `on_after_task_poll` and `on_task_terminate`
+/// (unstable there) are the same four points, and its `TaskMeta` likewise gives the task's id.
+/// Differences: reactor's `TaskMeta` tells the kind of task (pool, local, blocking job), and
+/// tokio's also gives the spawn's source location, which reactor does not record.
 pub struct TaskMeta<'a> {
     id: TaskId,
     kind: TaskKind,

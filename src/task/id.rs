@@ -7,7 +7,7 @@ use std::num::NonZeroU64;
 use crate::sync::thread_local;
 
 /// A task's id: unique among all the tasks of the process (pool, local and blocking), never
-/// reused. Shown in a [`JoinError`]; [`id`] gives the current task's from inside it.
+/// reused. Shown in a [`JoinError`](crate::JoinError); [`id`] gives the current task's from inside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskId(NonZeroU64);
 
