@@ -65,7 +65,7 @@ fn a_task_aborted_before_it_first_runs_never_runs() {
 }
 
 #[test]
-fn a_task_aborted_while_running_on_a_worker_is_dropped_when_that_poll_returns_and_never_polled_again() {
+fn a_task_aborted_while_running_on_a_worker_is_dropped_after_that_poll_and_never_polled_again() {
     within_watchdog("abort of a running task", || {
         let executor = executor(1);
         let drops = Arc::new(AtomicUsize::new(0));
@@ -256,7 +256,7 @@ fn a_blocking_job_aborted_before_it_starts_never_runs_and_one_running_completes(
 }
 
 #[test]
-fn a_task_that_aborts_itself_stops_when_its_poll_returns() {
+fn a_task_that_aborts_itself_is_not_polled_again() {
     within_watchdog("self abort", || {
         let executor = executor(1);
         let (handle_tx, handle_rx) = mpsc::channel::<task::AbortHandle>();
