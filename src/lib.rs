@@ -196,6 +196,7 @@ pub mod sync;
 mod task;
 
 pub use coop::yield_now;
+pub use executor::metrics;
 pub use executor::{
     current_source, spawn_local, BlockOnError, Builder, Executor, Handle, Host, HostError, OnSourceError,
     SourceError, SpawnError, SpawnLocalError, Turn,

@@ -16,6 +16,8 @@ use crate::executor::context::{self, RunQueue};
 use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::injector::Injector;
 use crate::executor::local_queue::Stealer;
+use crate::executor::metrics::TimerGauge;
+use crate::executor::recorder::Counters;
 use crate::executor::sleep::Sleepers;
 use crate::source::EventSource;
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -45,8 +47,8 @@ pub(crate) struct Shared {
     pub(crate) sleepers: Sleepers,
     /// Set once by shutdown; from then on scheduled runnables are dropped, not run.
     pub(crate) shutdown: AtomicBool,
-    /// Live tasks, to cancel at shutdown.
-    active: ActiveShards,
+    /// Live tasks, to cancel at shutdown (and to count them, for the metrics).
+    pub(crate) active: ActiveShards,
     /// Notified when a shard of `active` empties, so possibly the last live task finished
     /// (for `shutdown_timeout`, which checks).
     pub(crate) all_done: Event,
@@ -60,6 +62,10 @@ pub(crate) struct Shared {
     /// Whether the source runs on paused time, which moves when every thread is idle (see
     /// `paused_time.rs`).
     pub(crate) pauses_time: bool,
+    /// The runtime metrics' counters (see `recorder.rs`).
+    pub(crate) metrics: Counters,
+    /// How the metrics count pending timers, if the runtime told the builder.
+    pub(crate) timers_pending: Option<TimerGauge>,
 }
 
 /// What the executor does with an error from its source's wait.
@@ -82,8 +88,12 @@ impl Shared {
         spare_queue: RunQueue,
         on_source_error: ErrorHook,
         blocking: PoolConfig,
+        timers_pending: Option<TimerGauge>,
     ) -> Self {
         Self {
+            // One slot per worker (the stealers are the workers' queues and the spare one).
+            metrics: Counters::new(stealers.len().saturating_sub(1)),
+            timers_pending,
             blocking: BlockingPool::new(blocking),
             spare_queue: Mutex::new(Some(spare_queue)),
             on_source_error,
