@@ -49,8 +49,7 @@ fn every_task_run_is_counted_as_a_poll() {
     within_watchdog("count the polls of 100 tasks", || {
         let executor = executor(2);
         let metrics = executor.metrics();
-        let tasks: Vec<_> =
-            (0..100).map(|_| executor.spawn(async { reactor::yield_now().await })).collect();
+        let tasks: Vec<_> = (0..100).map(|_| executor.spawn(async { reactor::yield_now().await })).collect();
         executor.block_on(async {
             for task in tasks {
                 task.await.unwrap();
@@ -99,7 +98,8 @@ fn an_executor_without_workers_counts_its_block_on_thread() {
 #[test]
 fn a_blocking_job_shows_in_the_pool_gauges() {
     within_watchdog("blocking pool gauges", || {
-        let executor = Builder::new().worker_threads(1).max_blocking_threads(1).build(Parking::new()).unwrap();
+        let executor =
+            Builder::new().worker_threads(1).max_blocking_threads(1).build(Parking::new()).unwrap();
         let metrics = executor.metrics();
         assert_eq!(metrics.blocking_threads(), 0);
         let (release, released) = mpsc::channel::<()>();
@@ -129,7 +129,8 @@ fn a_blocking_job_shows_in_the_pool_gauges() {
 #[test]
 fn a_pending_timer_is_counted_until_it_fires_and_its_wait_dispatches_it() {
     within_watchdog("timers pending and source waits", || {
-        let (runtime, clock) = reactor_epoll::Runtime::builder().worker_threads(1).build_with_manual_clock().unwrap();
+        let (runtime, clock) =
+            reactor_epoll::Runtime::builder().worker_threads(1).build_with_manual_clock().unwrap();
         let metrics = runtime.metrics();
         assert_eq!(metrics.timers_pending(), Some(0));
         let sleeper = runtime.spawn(async { reactor_epoll::time::sleep(Duration::from_secs(3600)).await });
@@ -169,7 +170,9 @@ fn a_snapshot_prints_as_one_logfmt_line() {
     executor.block_on(executor.spawn(async {})).unwrap();
     let line = executor.metrics().snapshot().to_string();
     assert!(!line.contains('\n'), "{line}");
-    for key in ["workers=2", "polls=", "spawned_tasks=1", "alive_tasks=", "source_waits=", "blocking_threads=0"] {
+    for key in
+        ["workers=2", "polls=", "spawned_tasks=1", "alive_tasks=", "source_waits=", "blocking_threads=0"]
+    {
         assert!(line.contains(key), "{key} missing from {line}");
     }
 }
@@ -188,7 +191,9 @@ fn counters_never_go_back_between_snapshots() {
                     assert!(now.spawned_tasks >= last.spawned_tasks);
                     assert!(now.source_waits >= last.source_waits);
                     for (now, last) in now.workers.iter().zip(&last.workers) {
-                        assert!(now.polls >= last.polls && now.parks >= last.parks && now.steals >= last.steals);
+                        assert!(
+                            now.polls >= last.polls && now.parks >= last.parks && now.steals >= last.steals
+                        );
                         assert!(now.busy >= last.busy && now.parked >= last.parked);
                     }
                     last = now;
