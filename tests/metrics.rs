@@ -61,6 +61,48 @@ fn every_task_run_is_counted_as_a_poll() {
 }
 
 #[test]
+fn tasks_queued_on_a_blocked_worker_are_counted_as_stolen() {
+    within_watchdog("steal from a blocked worker", || {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        const TASKS: usize = 100;
+        let executor = executor(2);
+        let metrics = executor.metrics();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let spawner = {
+            let ran = ran.clone();
+            executor.spawn(async move {
+                // Spawned from a worker: into that worker's own queue (the last one into its
+                // LIFO slot, which nobody else may take).
+                for _ in 0..TASKS {
+                    let ran = ran.clone();
+                    reactor::Handle::current()
+                        .unwrap()
+                        .spawn(async move {
+                            ran.fetch_add(1, Ordering::Relaxed);
+                        })
+                        .detach();
+                }
+                // Block this worker: the others can only run those tasks by stealing them.
+                while ran.load(Ordering::Relaxed) < TASKS - 1 {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        executor.block_on(spawner).unwrap();
+        eventually(|| metrics.snapshot().total_steals() >= (TASKS - 1) as u64);
+        let snapshot = metrics.snapshot();
+        let operations: u64 = snapshot
+            .workers
+            .iter()
+            .chain([&snapshot.block_on_threads])
+            .map(|thread| thread.steal_operations)
+            .sum();
+        assert!(operations >= 1 && operations <= snapshot.total_steals(), "{snapshot:?}");
+    });
+}
+
+#[test]
 fn an_idle_worker_parks() {
     within_watchdog("an idle worker parks", || {
         let executor = executor(1);

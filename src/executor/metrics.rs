@@ -127,7 +127,8 @@ impl RuntimeMetrics {
         self.shared.metrics.slots.len() - 1
     }
 
-    /// Tasks polled by worker `worker` so far; `None` if there is no such worker.
+    /// Tasks polled by worker `worker` so far (each run of a task counts, also the one that
+    /// only drops a task cancelled while queued); `None` if there is no such worker.
     pub fn worker_poll_count(&self, worker: usize) -> Option<u64> {
         self.worker_slot(worker).map(|slot| slot.polls.get())
     }

@@ -229,7 +229,7 @@ impl Runtime {
     ///
     /// let runtime = reactor_epoll::Runtime::builder().worker_threads(2).build()?;
     /// let metrics = runtime.metrics();
-    /// runtime.block_on(reactor_epoll::time::sleep(Duration::from_millis(1)));
+    /// runtime.block_on(async { reactor_epoll::time::sleep(Duration::from_millis(1)).await });
     /// assert_eq!(metrics.num_workers(), 2);
     /// assert_eq!(metrics.timers_pending(), Some(0));
     /// println!("{}", metrics.snapshot());
