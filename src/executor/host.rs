@@ -241,6 +241,9 @@ impl Host {
                 shared.report(self.dispatch());
             }
         }
+        // Publishes this turn's metrics while the spare queue, and so its slot, is still this
+        // thread's (`end` hands it back).
+        drop(ticks);
         let more = awake.end();
         let retry_at = shared.backoff_remaining().and_then(|remaining| Instant::now().checked_add(remaining));
         let deadline = match (shared.source.deadline(), retry_at) {

@@ -173,7 +173,9 @@ impl RuntimeMetrics {
     /// The threads running [`block_on`](crate::Executor::block_on) or a host's
     /// [`turn`](crate::Host::turn), summed: they run the executor's tasks while they wait, and
     /// in an executor without workers they are the only ones that do. The local queue depth is
-    /// that of the spare queue such a thread borrows.
+    /// that of the spare queue such a thread borrows. Their busy time is their time inside
+    /// `block_on` (or a turn) outside parks; a host's time between turns counts as neither busy
+    /// nor parked.
     pub fn block_on_threads(&self) -> WorkerSnapshot {
         let counters = &self.shared.metrics;
         let spare = counters.outside(true);

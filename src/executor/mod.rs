@@ -416,22 +416,9 @@ impl<S: EventSource + 'static> Executor<S> {
     }
 
     /// A live view of this executor's runtime metrics: per-worker polls, steals, parks and
-    /// busy time, queue depths, tasks alive and spawned, source waits, the blocking pool (see
-    /// the [`metrics`](crate::metrics) module). Always on; reading never slows the workers.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use reactor::source::PingSource;
-    /// use reactor::Builder;
-    ///
-    /// let executor = Builder::new().worker_threads(1).build(PingSource::new())?;
-    /// let metrics = executor.metrics();
-    /// executor.block_on(executor.spawn(async {}))?;
-    /// assert!(metrics.spawned_tasks_count() >= 1);
-    /// println!("{}", metrics.snapshot());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// busy time, queue depths, tasks alive and spawned, source waits, the blocking pool. Always
+    /// on; reading never slows the workers. The [`metrics`](crate::metrics) module has the
+    /// details and an example.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics { shared: self.shared.clone() }
     }
