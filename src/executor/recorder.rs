@@ -188,6 +188,10 @@ impl Drop for Recorder<'_> {
     /// counted since its last publish, and its busy time, are not lost.
     fn drop(&mut self) {
         self.publish();
+        if !self.slot.shared {
+            // The thread gives its queue back (to the injector, which has its own gauge).
+            self.slot.plain_queue_depth.set(0);
+        }
         let busy = Instant::now().saturating_duration_since(self.busy_since);
         self.slot.busy_nanos.add(nanos(busy), self.slot.shared);
     }
