@@ -134,6 +134,7 @@ fn an_executor_without_workers_counts_its_block_on_thread() {
         assert!(snapshot.block_on_threads.polls >= 50, "{snapshot:?}");
         assert!(snapshot.workers.is_empty());
         assert_eq!(snapshot.total_polls(), snapshot.block_on_threads.polls);
+        assert_eq!(snapshot.block_on_threads.local_queue_depth, 0, "the queue was given back");
     });
 }
 
