@@ -113,7 +113,9 @@ pub(crate) type TimerGauge = StdArc<dyn Fn() -> usize + Send + Sync>;
 
 /// A live view of an executor's metrics: each accessor reads one number now.
 ///
-/// Cheap to clone; keeps the executor's shared state (not its threads) alive. See the
+/// Cheap to clone. Like a [`Handle`](crate::Handle) it keeps the executor's shared state alive
+/// (its source included, not its threads): after the executor is dropped it still reads the
+/// last numbers. See the
 /// [module docs](crate::metrics) for what is counted, how fresh the numbers are, and how this
 /// compares with tokio's `RuntimeMetrics`.
 #[derive(Clone)]
