@@ -59,8 +59,10 @@
 //! counters (or diff two snapshots for rates; [`MetricsSnapshot::total_polls`] and friends sum
 //! the threads), gauges as gauges. Its [`Display`](std::fmt::Display) prints one `key=value`
 //! line (logfmt), enough for logs. The structs are `#[non_exhaustive]`: new metrics become new
-//! fields without breaking your code. There is no `serde` feature: the fields are public, and a
-//! serialised form would freeze their names as a wire format beside the Rust API.
+//! fields without breaking your code. There is no `serde` feature: the fields are public plain
+//! numbers and durations, so mapping them onto your exporter's own types is a few lines, while
+//! a derived serialised form would add a proc-macro dependency to the core crate and freeze the
+//! field names as a wire format beside the Rust API.
 //!
 //! ```
 //! use reactor::source::PingSource;
