@@ -277,6 +277,7 @@ pub mod task;
 pub mod task_local;
 
 pub use coop::yield_now;
+pub use executor::metrics;
 pub use executor::{
     current_source, spawn_local, BlockOnError, Builder, Executor, Handle, Host, HostError, NoExecutorError,
     OnSourceError, SourceError, SpawnError, SpawnLocalError, Turn,

@@ -85,6 +85,10 @@ struct Shard {
     /// Live tasks in the low 32 bits; tasks ever entered, wrapping, in the high 32 bits (so that
     /// `is_empty` can tell that a task entered while it read the other shards).
     counts: AtomicU64,
+    /// Tasks ever entered, not wrapping: the metrics' spawn count (`counts` wraps its own at
+    /// 2^32, which a long-running server reaches). A std atomic in every build, like the other
+    /// metrics counters: it is no protocol, and loom would only see more scheduling points.
+    spawned: std::sync::atomic::AtomicU64,
     idle: Mutex<IdleTasks>,
 }
 
@@ -121,8 +125,13 @@ impl ActiveShards {
     /// A registry for an executor run by `threads` threads.
     pub(crate) fn new(threads: usize) -> Self {
         let shards = if cfg!(reactor_loom) { 2 } else { (threads * 4).next_power_of_two() };
-        let shard =
-            || CachePadded(Shard { counts: AtomicU64::new(0), idle: Mutex::new(IdleTasks::default()) });
+        let shard = || {
+            CachePadded(Shard {
+                counts: AtomicU64::new(0),
+                spawned: std::sync::atomic::AtomicU64::new(0),
+                idle: Mutex::new(IdleTasks::default()),
+            })
+        };
         Self { shards: (0..shards).map(|_| shard()).collect(), mask: shards - 1 }
     }
 
@@ -135,7 +144,12 @@ impl ActiveShards {
             shard
         });
         // Relaxed: a count read by `is_empty`, which orders its reads itself (see there).
-        self.shards[shard].0.counts.fetch_add(ENTER, Ordering::Relaxed);
+        let counts = &self.shards[shard].0;
+        counts.counts.fetch_add(ENTER, Ordering::Relaxed);
+        // Relaxed: a metrics counter, which publishes nothing. An atomic add: threads share the
+        // shards. It costs little beside the add above, on the same cache line, which this
+        // thread holds exclusively at this point.
+        counts.spawned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ActiveEntry { shard, slot: NOT_IDLE }
     }
 
@@ -185,6 +199,19 @@ impl ActiveShards {
         let counts = || self.shards.iter().map(|shard| shard.0.counts.load(Ordering::Acquire));
         let before: Vec<u64> = counts().collect();
         before.iter().all(|count| count & LIVE_MASK == 0) && counts().eq(before.iter().copied())
+    }
+
+    /// How many tasks are live, and how many were ever spawned, for the metrics: each shard read
+    /// once, without ordering, so the two may be from slightly different moments.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        self.shards.iter().fold((0, 0), |(live, spawned), shard| {
+            // Relaxed: a metrics read; nothing is read through these counts.
+            let counts = shard.0.counts.load(Ordering::Relaxed);
+            (
+                live + (counts & LIVE_MASK),
+                spawned + shard.0.spawned.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
     }
 
     /// Takes the wakers of every idle task out and closes the registry: tasks that become idle

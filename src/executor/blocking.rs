@@ -251,6 +251,22 @@ impl BlockingPool {
     pub(crate) fn threads(&self) -> usize {
         self.inner.state.lock().threads
     }
+
+    /// The pool's gauges for the metrics, read together under the lock.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let state = self.inner.state.lock();
+        PoolStats { threads: state.threads, idle: state.idle.len(), queued: state.queue.len() }
+    }
+}
+
+/// The blocking pool's gauges (see [`BlockingPool::stats`]).
+pub(crate) struct PoolStats {
+    /// As [`BlockingPool::threads`].
+    pub(crate) threads: usize,
+    /// Threads on the idle list, waiting for a job.
+    pub(crate) idle: usize,
+    /// Jobs queued, not yet taken.
+    pub(crate) queued: usize,
 }
 
 impl Inner {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::executor::blocking::{DEFAULT_KEEP_ALIVE, DEFAULT_MAX_THREADS};
 use crate::executor::error::{OnSourceError, SourceError};
+use crate::executor::metrics::TimerGauge;
 use crate::executor::shared::ErrorHook;
 use crate::executor::Executor;
 use crate::source::EventSource;
@@ -43,6 +44,7 @@ pub struct Builder {
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) blocking_thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
     pub(crate) task_hooks: TaskHooks,
+    pub(crate) timers_pending: Option<TimerGauge>,
 }
 
 impl Builder {
@@ -62,6 +64,7 @@ impl Builder {
             blocking_keep_alive: DEFAULT_KEEP_ALIVE,
             blocking_thread_name: Arc::new(|index| format!("reactor-blocking-{index}")),
             task_hooks: TaskHooks::default(),
+            timers_pending: None,
         }
     }
 
@@ -214,6 +217,27 @@ impl Builder {
     /// or cancelled), on the thread that dropped it.
     pub fn on_task_terminate(mut self, hook: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static) -> Self {
         self.task_hooks.terminate = Some(Arc::new(hook));
+        self
+    }
+
+    /// Tells the executor's [metrics](crate::metrics) how to count the timers pending in its
+    /// source: [`RuntimeMetrics::timers_pending`](crate::metrics::RuntimeMetrics::timers_pending)
+    /// calls `count` on every read (it may take locks: it is never called on the executor's
+    /// own paths). The executor cannot find a timer in an arbitrary source by itself; a runtime
+    /// that composes one sets this (the default runtime, `reactor_epoll::Runtime`, does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor::source::Parking;
+    /// use reactor::Builder;
+    ///
+    /// let executor = Builder::new().timers_pending(|| 0).build(Parking::new())?;
+    /// assert_eq!(executor.metrics().timers_pending(), Some(0));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn timers_pending(mut self, count: impl Fn() -> usize + Send + Sync + 'static) -> Self {
+        self.timers_pending = Some(Arc::new(count));
         self
     }
 

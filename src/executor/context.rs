@@ -185,6 +185,14 @@ impl OwnedQueue {
         self.push(first, false, shared) || more
     }
 
+    /// Tasks queued here, not counting the LIFO slot (for the metrics).
+    pub(crate) fn len(&self) -> usize {
+        match &self.queue {
+            RunQueue::Stealable(queue) => queue.len(),
+            RunQueue::Plain(queue) => queue.len(),
+        }
+    }
+
     /// Hands every task still held back to the pool; returns the emptied queue.
     pub(crate) fn into_queue(mut self, shared: &Shared) -> RunQueue {
         if let (RunQueue::Plain(queue), true) = (&mut self.queue, seeded!(PlainQueueKeptAtExit)) {

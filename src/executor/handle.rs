@@ -5,6 +5,7 @@ use std::future::Future;
 
 use crate::executor::context;
 use crate::executor::error::SpawnError;
+use crate::executor::metrics::RuntimeMetrics;
 use crate::executor::shared::Shared;
 use crate::sync::Arc;
 use crate::task::Task;
@@ -63,6 +64,13 @@ impl Handle {
         T: Send + 'static,
     {
         Shared::spawn_blocking(&self.shared, job)
+    }
+
+    /// A live view of the executor's runtime metrics (see
+    /// [`Executor::metrics`](crate::Executor::metrics)); it stays readable after the executor
+    /// is dropped, with the numbers it had.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics { shared: self.shared.clone() }
     }
 
     /// Spawns a task onto the executor, or hands the future back if it has shut down.

@@ -196,6 +196,7 @@ impl Host {
         let shared = &self.shared;
         let spare_index = shared.spare_index();
         let spare = shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
+        let holds_spare = spare.is_some();
         let current = Current {
             shared: shared.clone(),
             queue: spare.map(|queue| OwnedQueue::new(spare_index, queue)),
@@ -216,17 +217,19 @@ impl Host {
             return Err(HostError::ShutDown);
         }
         shared.report(self.dispatch());
-        let mut ticks = Ticks::new(spare_index);
+        let mut ticks = Ticks::new(spare_index, shared.metrics.outside(holds_spare));
         let mut tasks_run = 0;
         while tasks_run < budget && !shared.is_shut_down() {
             let ran_before = tasks_run;
             if let Some(runnable) = self.local_tasks.pop() {
                 run_task(runnable);
+                ticks.recorder.polled();
                 tasks_run += 1;
             }
             if tasks_run < budget {
                 if let Some(runnable) = next_task(shared, &mut ticks) {
                     run_task(runnable);
+                    ticks.recorder.polled();
                     tasks_run += 1;
                 }
             }
@@ -234,9 +237,13 @@ impl Host {
                 break;
             }
             if ticks.advance() % EVENT_INTERVAL == 0 {
+                ticks.publish(shared);
                 shared.report(self.dispatch());
             }
         }
+        // Publishes this turn's metrics while the spare queue, and so its slot, is still this
+        // thread's (`end` hands it back).
+        drop(ticks);
         let more = awake.end();
         let retry_at = shared.backoff_remaining().and_then(|remaining| Instant::now().checked_add(remaining));
         let deadline = match (shared.source.deadline(), retry_at) {

@@ -11,8 +11,10 @@ mod host;
 mod injector;
 pub(crate) mod local_queue;
 mod local_tasks;
+pub mod metrics;
 mod parker;
 mod paused_time;
+mod recorder;
 mod shared;
 mod signal;
 mod sleep;
@@ -39,6 +41,7 @@ use crate::executor::blocking::PoolConfig;
 use crate::executor::context::{Current, EnterGuard, OwnedQueue, RunQueue};
 use crate::executor::local_queue::local_queue;
 use crate::executor::local_tasks::LocalTasks;
+use crate::executor::metrics::RuntimeMetrics;
 use crate::executor::parker::Parker;
 use crate::executor::shared::Shared;
 use crate::executor::signal::Signal;
@@ -170,6 +173,7 @@ impl<S: EventSource + 'static> Executor<S> {
             builder.on_source_error,
             blocking,
             builder.task_hooks.into_shared(),
+            builder.timers_pending,
         ));
         let mut executor =
             Self { source, shared, workers: Vec::with_capacity(workers), blocking_deadline: None };
@@ -412,6 +416,14 @@ impl<S: EventSource + 'static> Executor<S> {
         tasks_done && blocking_done
     }
 
+    /// A live view of this executor's runtime metrics: per-worker polls, steals, parks and
+    /// busy time, queue depths, tasks alive and spawned, source waits, the blocking pool. Always
+    /// on; reading never slows the workers. The [`metrics`](crate::metrics) module has the
+    /// details and an example.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics { shared: self.shared.clone() }
+    }
+
     /// A handle to spawn tasks onto this executor from anywhere, even after it is dropped.
     pub fn handle(&self) -> Handle {
         Handle { shared: self.shared.clone() }
@@ -431,6 +443,7 @@ impl<S: EventSource + 'static> Executor<S> {
         let local_tasks = LocalTasks::new(signal.clone(), self.shared.clone());
         let spare_index = self.shared.spare_index();
         let spare = self.shared.spare_queue.try_lock().and_then(|mut spare| spare.take());
+        let holds_spare = spare.is_some();
         let current = Current {
             shared: self.shared.clone(),
             queue: spare.map(|queue| OwnedQueue::new(spare_index, queue)),
@@ -449,7 +462,7 @@ impl<S: EventSource + 'static> Executor<S> {
         let waker = sync::waker(signal.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
-        let mut ticks = Ticks::new(spare_index);
+        let mut ticks = Ticks::new(spare_index, self.shared.metrics.outside(holds_spare));
         let local_tasks = &entered.local_tasks;
         let pending = || signal.is_woken() || !local_tasks.is_empty();
         // Whether this thread was picked for pool work and has not taken a pool task since.
@@ -468,6 +481,7 @@ impl<S: EventSource + 'static> Executor<S> {
             let ran_local = local.is_some();
             if let Some(runnable) = local {
                 run_task(runnable);
+                ticks.recorder.polled();
             }
             let pooled = next_task(&self.shared, &mut ticks);
             let ran_pooled = pooled.is_some();
@@ -476,18 +490,22 @@ impl<S: EventSource + 'static> Executor<S> {
                     self.shared.hand_on_work();
                 }
                 run_task(runnable);
+                ticks.recorder.polled();
             }
             // A main future that keeps waking itself counts as work too, so that the source is
             // still polled while it spins (with no workers nobody else would).
             if ran_local || ran_pooled || polled_main {
                 if ticks.advance() % EVENT_INTERVAL == 0 {
+                    ticks.publish(&self.shared);
                     self.shared.report(self.shared.poll_events());
                 }
                 continue;
             }
             let timeout = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
             let own = OwnWork { pending: &pending };
+            let parked_at = ticks.recorder.parking();
             let unparked = self.shared.park(&parker, timeout, Some(own));
+            ticks.recorder.unparked(parked_at);
             picked = unparked.picked;
             self.shared.report(unparked.result);
         }

@@ -16,6 +16,8 @@ use crate::executor::context::{self, RunQueue};
 use crate::executor::error::{OnSourceError, SourceError};
 use crate::executor::injector::Injector;
 use crate::executor::local_queue::Stealer;
+use crate::executor::metrics::TimerGauge;
+use crate::executor::recorder::Counters;
 use crate::executor::sleep::Sleepers;
 use crate::source::EventSource;
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -67,8 +69,8 @@ pub(crate) struct Shared {
     pub(crate) sleepers: Sleepers,
     /// Set once by shutdown; from then on scheduled runnables are dropped, not run.
     pub(crate) shutdown: AtomicBool,
-    /// Live tasks, to cancel at shutdown.
-    active: ActiveShards,
+    /// Live tasks, to cancel at shutdown (and to count them, for the metrics).
+    pub(crate) active: ActiveShards,
     /// Notified when a shard of `active` empties, so possibly the last live task finished
     /// (for `shutdown_timeout`, which checks).
     pub(crate) all_done: Event,
@@ -84,6 +86,10 @@ pub(crate) struct Shared {
     pub(crate) pauses_time: bool,
     /// The task hooks every task runs, `None` if none was set.
     pub(crate) task_hooks: Option<std::sync::Arc<TaskHooks>>,
+    /// The runtime metrics' counters (see `recorder.rs`).
+    pub(crate) metrics: Counters,
+    /// How the metrics count pending timers, if the runtime told the builder.
+    pub(crate) timers_pending: Option<TimerGauge>,
 }
 
 /// What the executor does with an error from its source's wait.
@@ -107,9 +113,13 @@ impl Shared {
         on_source_error: ErrorHook,
         blocking: PoolConfig,
         task_hooks: Option<std::sync::Arc<TaskHooks>>,
+        timers_pending: Option<TimerGauge>,
     ) -> Self {
         Self {
             task_hooks,
+            // One slot per worker (the stealers are the workers' queues and the spare one).
+            metrics: Counters::new(stealers.len().saturating_sub(1)),
+            timers_pending,
             blocking: BlockingPool::new(blocking),
             spare_queue: Mutex::new(Some(spare_queue)),
             on_source_error,

@@ -372,6 +372,7 @@ impl Shared {
                 Err(error)
             }
         };
+        self.metrics.source.record(*result.as_ref().unwrap_or(&0));
         match &result {
             // Relaxed: the count only paces retries; no data is published through it.
             Ok(_) if self.sleepers.failures.load(Ordering::Relaxed) == 0 => {}

@@ -8,6 +8,7 @@ use crate::coop;
 use crate::executor::context::{self, Current, OwnedQueue, RunQueue};
 use crate::executor::local_queue::{LocalQueue, CAPACITY};
 use crate::executor::parker::Parker;
+use crate::executor::recorder::{Recorder, Slot};
 use crate::executor::shared::{Runnable, Shared};
 use crate::sync::Arc;
 
@@ -32,7 +33,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Ru
     };
     let (parker, _in_use) = Parker::enter();
     let _counted = CountedThread::join(&shared);
-    let mut ticks = Ticks::new(index);
+    let mut ticks = Ticks::new(index, shared.metrics.worker(index));
     // Whether this thread was picked for work and has not taken a task since.
     let mut picked = false;
     while !shared.is_shut_down() {
@@ -42,12 +43,16 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Ru
                     shared.hand_on_work();
                 }
                 run_task(runnable);
+                ticks.recorder.polled();
                 if ticks.advance() % EVENT_INTERVAL == 0 {
+                    ticks.publish(&shared);
                     shared.report(shared.poll_events());
                 }
             }
             None => {
+                let parked_at = ticks.recorder.parking();
                 let unparked = shared.park(&parker, None, None);
+                ticks.recorder.unparked(parked_at);
                 picked = unparked.picked;
                 shared.report(unparked.result);
             }
@@ -56,16 +61,38 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: LocalQueue<Ru
 }
 
 /// Per-thread scheduling counters.
-pub(crate) struct Ticks {
+pub(crate) struct Ticks<'a> {
     count: u32,
     /// xorshift state picking where stealing starts, so that thieves spread over victims.
     rng: Cell<u32>,
+    /// What this thread counts for the runtime metrics, and the slot it publishes them in.
+    pub(crate) recorder: Recorder<'a>,
 }
 
-impl Ticks {
-    pub(crate) fn new(seed: usize) -> Self {
+impl<'a> Ticks<'a> {
+    /// The scheduling state of a thread that counts its metrics in `slot`.
+    pub(crate) fn new(seed: usize, slot: &'a Slot) -> Self {
         // Truncation is fine for a seed; `| 1` keeps xorshift away from its zero fixed point.
-        Self { count: 0, rng: Cell::new((seed as u32).wrapping_mul(0x9E37_79B9) | 1) }
+        Self {
+            count: 0,
+            rng: Cell::new((seed as u32).wrapping_mul(0x9E37_79B9) | 1),
+            recorder: Recorder::new(slot),
+        }
+    }
+
+    /// Publishes the metrics counted since the last publish; with the depth of this thread's
+    /// queue if it is a plain one, which nobody else can read (an executor without workers).
+    /// Every [`EVENT_INTERVAL`] tasks: out of line.
+    #[inline(never)]
+    pub(crate) fn publish(&mut self, shared: &Shared) {
+        self.recorder.publish();
+        if shared.stealers.is_empty() {
+            if let Some(Some(depth)) =
+                context::with_current(|current| current.queue.as_ref().map(OwnedQueue::len))
+            {
+                self.recorder.publish_plain_depth(depth);
+            }
+        }
     }
 
     /// Counts one task run; returns the new count.
@@ -90,7 +117,7 @@ impl Ticks {
 /// The common case, a task in this thread's own queue on a tick that does not look at the
 /// injector first, is inlined into the caller; the rest is out of line.
 #[inline]
-pub(crate) fn next_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> {
+pub(crate) fn next_task(shared: &Shared, ticks: &mut Ticks<'_>) -> Option<Runnable> {
     if ticks.count % INJECTOR_INTERVAL != 0 {
         if let Some(runnable) = context::pop_local(shared) {
             return Some(runnable);
@@ -101,7 +128,7 @@ pub(crate) fn next_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> 
 
 /// [`next_task`] past its fast path.
 #[inline(never)]
-fn find_task(shared: &Shared, ticks: &mut Ticks) -> Option<Runnable> {
+fn find_task(shared: &Shared, ticks: &mut Ticks<'_>) -> Option<Runnable> {
     if ticks.count % INJECTOR_INTERVAL == 0 {
         if let Some(runnable) = shared.injector.pop() {
             return Some(runnable);
@@ -129,17 +156,23 @@ fn take_from_injector(shared: &Shared, owned: &mut OwnedQueue) -> Option<Runnabl
 }
 
 /// Steals half of the first non-empty queue, starting at a random victim.
-fn steal(shared: &Shared, owned: &mut OwnedQueue, ticks: &Ticks) -> Option<Runnable> {
+fn steal(shared: &Shared, owned: &mut OwnedQueue, ticks: &Ticks<'_>) -> Option<Runnable> {
     let RunQueue::Stealable(queue) = &mut owned.queue else {
         // A plain queue: the executor has no workers, so no stealable queue either.
         return None;
     };
     let victims = shared.stealers.len();
     let start = ticks.random() as usize % victims;
-    (0..victims)
+    let before = queue.len();
+    let stolen = (0..victims)
         .map(|offset| (start + offset) % victims)
         .filter(|&victim| victim != owned.index)
-        .find_map(|victim| shared.stealers[victim].steal_into(queue))
+        .find_map(|victim| shared.stealers[victim].steal_into(queue));
+    if stolen.is_some() {
+        // The task returned, and the rest of the batch, now in this thread's queue.
+        ticks.recorder.stole(queue.len().saturating_sub(before) + 1);
+    }
+    stolen
 }
 
 /// Runs one task with a fresh cooperative budget. A panic escaping `run` (the task's own panics

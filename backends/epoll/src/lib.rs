@@ -162,6 +162,7 @@ pub use reactor_net::{net, Async, Ready, Watch, WithReadiness};
 pub use reactor_polling::{PollingSource, Triggering};
 
 pub use global::{block_on, default_runtime, spawn, spawn_blocking};
+pub use reactor::metrics;
 pub use reactor::{yield_now, Handle, Host, HostError, JoinError, Task, Turn};
 pub use runtime::{Runtime, RuntimeBuilder, RuntimeSource};
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reactor::io::IoHandle;
+use reactor::metrics::RuntimeMetrics;
 use reactor::source::Composite;
 use reactor::task::TaskMeta;
 use reactor::{Builder, EventSource, Executor, Handle, Host, HostError, SpawnLocalError, Task};
@@ -215,6 +216,28 @@ impl Runtime {
     /// ```
     pub fn host(&self) -> Result<Host, HostError> {
         self.executor.host()
+    }
+
+    /// A live view of the runtime's metrics: per-worker polls, steals, parks and busy time,
+    /// queue depths, tasks alive and spawned, waits of the I/O backend and the events they
+    /// dispatched, timers pending, the blocking pool (see [`reactor::metrics`]). Also reachable
+    /// from any [`Handle`] of the runtime ([`Handle::metrics`]), timers included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let runtime = reactor_epoll::Runtime::builder().worker_threads(2).build()?;
+    /// let metrics = runtime.metrics();
+    /// runtime.block_on(async { reactor_epoll::time::sleep(Duration::from_millis(1)).await });
+    /// assert_eq!(metrics.num_workers(), 2);
+    /// assert_eq!(metrics.timers_pending(), Some(0));
+    /// println!("{}", metrics.snapshot());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.executor.metrics()
     }
 
     /// The timer source, for explicit timers and callbacks.
@@ -474,8 +497,10 @@ impl RuntimeBuilder {
             })?;
         }
         let user_hook = self.on_thread_start;
+        let pending = timer.clone();
         let executor = self
             .executor
+            .timers_pending(move || pending.pending())
             .on_thread_start(move || {
                 #[cfg(any(target_os = "linux", target_os = "android"))]
                 sys::minimise_timer_slack();

@@ -29,6 +29,17 @@ impl Reactor {
     }
 }
 
+/// With `REACTOR_BENCH_METRICS` set, prints the runtime's metrics (one logfmt line, see
+/// `reactor::metrics`) to standard error when a run is over: where the time went (polls, steals,
+/// parks, busy vs parked, waits and events per wait), outside the measured part.
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        if std::env::var_os("REACTOR_BENCH_METRICS").is_some() {
+            eprintln!("reactor metrics: {}", self.0.metrics().snapshot());
+        }
+    }
+}
+
 /// Spawns through the executor's [`Handle`].
 #[derive(Clone)]
 pub(crate) struct ReactorSpawner(Handle);
