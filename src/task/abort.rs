@@ -2,14 +2,14 @@
 //!
 //! # The protocol
 //!
-//! Every task carries a [`Header`] in its async-task metadata: its id and a state byte with two
-//! bits, `ABORTED` and `DONE`.
+//! Every task carries a [`Header`] in its async-task metadata: its id, a state byte whose
+//! `ABORTED` bit this protocol is about, and a `done` flag.
 //!
 //! - `abort` sets `ABORTED`, then wakes the task, unless the task had been aborted or had
 //!   finished already.
 //! - Every poll of the task ([`Abortable::poll`]) first reads the state; with `ABORTED` set it
 //!   drops the future and completes the task as aborted instead of polling.
-//! - `DONE` is set when the future is dropped, however that happened.
+//! - `done` is set when the future is dropped, however that happened.
 //!
 //! The wake is what makes the flag seen, whatever the task is doing when it lands:
 //!
@@ -41,7 +41,7 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use crate::executor::Metadata;
-use crate::sync::atomic::{AtomicU8, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use crate::sync::seeded;
 use crate::task::hooks::{self, TaskHooks, TaskKind};
 use crate::task::id::{Entered, TaskId};
@@ -49,19 +49,21 @@ use crate::task::{CatchUnwind, TaskOutput};
 
 /// Set by `abort`: the future is never polled again.
 const ABORTED: u8 = 1;
-/// Set once the future has been dropped: it completed, was aborted, or its task was cancelled.
-const DONE: u8 = 2;
 /// Set from the start if the task's executor has task hooks, never changed: the poll's one
 /// load of the state then tells it both whether to abort and whether to run hooks.
-const HOOKED: u8 = 4;
+const HOOKED: u8 = 2;
 
 /// What every task carries in its metadata, beside its executor: its id, kind and abort
 /// state (16 bytes: the task hooks are reached through the executor, so that a task's
 /// allocation does not grow with them).
 pub(crate) struct Header {
     id: TaskId,
-    /// `ABORTED | DONE | HOOKED` (see the module docs).
+    /// `ABORTED | HOOKED` (see the module docs).
     state: AtomicU8,
+    /// Set once the future has been dropped: it completed, was aborted, or its task was
+    /// cancelled. A byte of its own, so that marking it is a plain store, not a locked
+    /// read-modify-write racing with `abort`'s.
+    done: AtomicBool,
     kind: TaskKind,
 }
 
@@ -74,7 +76,12 @@ impl Header {
         if let Some(hooks) = hooks {
             hooks::run(&hooks.spawn, id, kind);
         }
-        Self { id, state: AtomicU8::new(if hooks.is_some() { HOOKED } else { 0 }), kind }
+        Self {
+            id,
+            state: AtomicU8::new(if hooks.is_some() { HOOKED } else { 0 }),
+            done: AtomicBool::new(false),
+            kind,
+        }
     }
 
     /// Marks the task aborted; whether the caller must wake it so that a poll reads the flag
@@ -83,7 +90,8 @@ impl Header {
         // Relaxed: the flag reaches the poll through the wake that follows (module docs); this
         // read-modify-write only has to tell the first abort from later ones.
         let before = self.state.fetch_or(ABORTED, Ordering::Relaxed);
-        before & (ABORTED | DONE) == 0
+        // Relaxed: a finished task missed here is woken for nothing, which async-task ignores.
+        before & ABORTED == 0 && !self.done.load(Ordering::Relaxed)
     }
 
     /// The state as the poll about to start sees it: whether it must abort instead
@@ -101,6 +109,7 @@ impl Header {
     }
 
     /// Whether the executor has task hooks.
+    #[inline(always)]
     fn is_hooked(&self) -> bool {
         // Relaxed: the bit never changes after the header is made, before the task is shared.
         self.state.load(Ordering::Relaxed) & HOOKED != 0
@@ -109,12 +118,13 @@ impl Header {
     fn is_done(&self) -> bool {
         // Acquire: pairs with the Release in `mark_done`, so a caller that sees the task done
         // also sees everything its future's drop did.
-        self.state.load(Ordering::Acquire) & DONE != 0
+        self.done.load(Ordering::Acquire)
     }
 
+    #[inline(always)]
     fn mark_done(&self) {
         // Release: see `is_done`.
-        self.state.fetch_or(DONE, Ordering::Release);
+        self.done.store(true, Ordering::Release);
     }
 }
 
@@ -143,11 +153,13 @@ impl<F> Abortable<F> {
         Self { future: ManuallyDrop::new(CatchUnwind::new(future)), live: true, meta: NonNull::from(meta) }
     }
 
+    #[inline(always)]
     fn meta(&self) -> &Metadata {
         // SAFETY: see `new`: the metadata outlives the future.
         unsafe { self.meta.as_ref() }
     }
 
+    #[inline(always)]
     fn header(&self) -> &Header {
         &self.meta().header
     }

@@ -12,12 +12,17 @@ use crate::sync::thread_local;
 pub struct TaskId(NonZeroU64);
 
 impl TaskId {
+    /// A new id. Each thread takes ids from a block of [`ID_BLOCK`] it reserved from a global
+    /// counter, so spawning threads do not all contend on one cache line per spawn: ids are
+    /// unique, but not ordered by spawn time across threads (tokio promises no order either).
+    #[inline]
     pub(crate) fn next() -> Self {
-        // A plain std counter, not the loom shim's: it only hands out distinct numbers and
-        // synchronises nothing (Relaxed suffices: each `fetch_add` alone is atomic), and loom
-        // atomics cannot live in a static shared by every model run.
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = NEXT_IDS.with(|ids| {
+            let (next, end) = ids.get();
+            let (next, end) = if next == end { reserve_ids() } else { (next, end) };
+            ids.set((next + 1, end));
+            next
+        });
         // 2^64 spawns do not happen; wrapping to zero would need centuries at a spawn per ns.
         Self(NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN))
     }
@@ -34,7 +39,24 @@ impl fmt::Display for TaskId {
     }
 }
 
+/// How many ids a thread reserves at a time.
+const ID_BLOCK: u64 = 1024;
+
+/// Reserves the next block of ids: `(first, end)`.
+#[cold]
+fn reserve_ids() -> (u64, u64) {
+    // A plain std counter, not the loom shim's: it only hands out distinct numbers and
+    // synchronises nothing (Relaxed suffices: each `fetch_add` alone is atomic), and loom
+    // atomics cannot live in a static shared by every model run.
+    static NEXT_BLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let first = NEXT_BLOCK.fetch_add(ID_BLOCK, std::sync::atomic::Ordering::Relaxed);
+    (first, first + ID_BLOCK)
+}
+
 thread_local! {
+    /// The ids this thread may hand out: `next..end` of its reserved block.
+    static NEXT_IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+
     /// The task this thread is polling, if any.
     static CURRENT: Cell<Option<TaskId>> = const { Cell::new(None) };
 }
