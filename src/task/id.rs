@@ -56,7 +56,9 @@ fn reserve_ids() -> (u64, u64) {
 thread_local! {
     /// The ids this thread may hand out: `next..end` of its reserved block.
     static NEXT_IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
 
+thread_local! {
     /// The task this thread is polling, if any.
     static CURRENT: Cell<Option<TaskId>> = const { Cell::new(None) };
 }
