@@ -181,7 +181,9 @@ impl Builder {
     ///     .worker_threads(1)
     ///     .on_task_spawn({
     ///         let spawned = spawned.clone();
-    ///         move |_| drop(spawned.fetch_add(1, Ordering::Relaxed))
+    ///         move |_| {
+    ///             spawned.fetch_add(1, Ordering::Relaxed);
+    ///         }
     ///     })
     ///     .on_task_poll_start({
     ///         let polls = polls.clone();
