@@ -275,3 +275,63 @@ fn a_task_that_aborts_itself_is_not_polled_again() {
         assert_eq!(after.load(Ordering::SeqCst), 0);
     });
 }
+
+/// A future whose `Drop` panics.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("drop of an aborted future");
+    }
+}
+
+#[test]
+fn an_aborted_task_whose_future_panics_in_drop_still_reports_cancelled_and_the_worker_lives() {
+    within_watchdog("panicking drop", || {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let executor = executor(1);
+        let (polled_tx, polled) = mpsc::channel();
+        let task = executor.spawn(async move {
+            let _bomb = PanicsOnDrop;
+            polled_tx.send(()).unwrap();
+            std::future::pending::<()>().await;
+        });
+        polled.recv().unwrap(); // the bomb is live inside the future
+        task.abort();
+        assert!(executor.block_on(task).unwrap_err().is_cancelled());
+        // The worker that dropped the future is still there to run the next task.
+        assert_eq!(executor.block_on(executor.spawn(async { 5 })).unwrap(), 5);
+        drop(executor);
+        std::panic::set_hook(previous);
+    });
+}
+
+#[test]
+fn two_runtimes_abort_each_others_tasks_through_abort_handles() {
+    within_watchdog("two runtimes", || {
+        let (first, second) = (executor(1), executor(1));
+        let (drops_a, drops_b) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let task_a = first.spawn({
+            let counter = DropCounter(drops_a.clone());
+            async move {
+                let _counter = counter;
+                std::future::pending::<()>().await;
+            }
+        });
+        let task_b = second.spawn({
+            let counter = DropCounter(drops_b.clone());
+            async move {
+                let _counter = counter;
+                std::future::pending::<()>().await;
+            }
+        });
+        // Each runtime aborts the other's task from one of its own tasks.
+        let (handle_a, handle_b) = (task_a.abort_handle(), task_b.abort_handle());
+        first.block_on(first.spawn(async move { handle_b.abort() })).unwrap();
+        second.block_on(second.spawn(async move { handle_a.abort() })).unwrap();
+        assert!(second.block_on(task_b).unwrap_err().is_cancelled());
+        assert!(first.block_on(task_a).unwrap_err().is_cancelled());
+        assert_eq!((drops_a.load(Ordering::SeqCst), drops_b.load(Ordering::SeqCst)), (1, 1));
+    });
+}
