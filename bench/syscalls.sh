@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The echo server's syscalls per round trip, by name, for one TCP echo workload on one peer.
+#
+#   bench/syscalls.sh [--strace] <tcp-echo | tcp-echo-512> <peer>
+#
+# Runs `reactor-bench --only <workload> <peer> 1` (full size) under a syscall tracer and counts
+# the syscalls entered by every thread of the process except the load generator's, from the
+# load generator's first send to its last echo (the window and its thread id are written by
+# the load generator to the file named by REACTOR_BENCH_ECHO_WINDOW). Setup (runtime build,
+# accepts) and teardown (closes, joins) fall outside the window.
+#
+# Default tracer: `perf record -e raw_syscalls:sys_enter` (one kernel tracepoint per syscall,
+# no stop of the traced thread: the run keeps close to its untraced timing). `--strace` uses
+# `strace -f` instead (ptrace: every syscall stops the thread, so the server runs several times
+# slower and batches differently; a cross-check, and the tool the issue names).
+#
+# Environment: CARGO_TARGET_DIR is honoured; SYSCALLS_KEEP=1 keeps the trace directory;
+# SYSCALLS_NO_BUILD=1 skips `cargo build --release -p reactor-bench`.
+set -euo pipefail
+
+tracer=perf
+if [[ "${1:-}" == "--strace" ]]; then
+    tracer=strace
+    shift
+fi
+if [[ $# -ne 2 ]]; then
+    echo "usage: bench/syscalls.sh [--strace] <tcp-echo | tcp-echo-512> <peer>" >&2
+    exit 2
+fi
+workload=$1
+peer=$2
+case "$workload" in
+    tcp-echo | tcp-echo-512) ;;
+    *) echo "syscalls.sh: only tcp-echo and tcp-echo-512 record a window, not $workload" >&2; exit 2 ;;
+esac
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+if [[ -z "${SYSCALLS_NO_BUILD:-}" ]]; then
+    (cd "$root" && cargo build --release -q -p reactor-bench)
+fi
+bin=$target/release/reactor-bench
+dir=$(mktemp -d "${TMPDIR:-/tmp}/reactor-syscalls.XXXXXX")
+if [[ -z "${SYSCALLS_KEEP:-}" ]]; then
+    trap 'rm -rf "$dir"' EXIT
+else
+    echo "syscalls.sh: keeping $dir" >&2
+fi
+export REACTOR_BENCH_ECHO_WINDOW=$dir/window
+
+# Each tracer's output becomes lines of "<tid> <seconds.fraction> <syscall name or NR n>".
+case "$tracer" in
+    perf)
+        perf record -k CLOCK_MONOTONIC -e raw_syscalls:sys_enter -m 16M -o "$dir/perf.data" \
+            -- "$bin" --only "$workload" "$peer" 1 >"$dir/run.out" 2>"$dir/run.err" \
+            || { cat "$dir/run.out" "$dir/run.err" >&2; exit 1; }
+        if grep -qi "lost" "$dir/run.err"; then
+            grep -i "lost" "$dir/run.err" >&2
+            echo "syscalls.sh: perf lost events; the counts would be low" >&2
+            exit 1
+        fi
+        perf script -i "$dir/perf.data" --ns -F tid,time,trace 2>/dev/null \
+            | sed -E 's/^ *([0-9]+) +([0-9.]+): +NR +([0-9]+).*/\1 \2 NR \3/' >"$dir/events"
+        clock=monotonic
+        ;;
+    strace)
+        strace -f -qq -ttt -e signal=none -o "$dir/strace" \
+            "$bin" --only "$workload" "$peer" 1 >"$dir/run.out" 2>"$dir/run.err" \
+            || { cat "$dir/run.out" "$dir/run.err" >&2; exit 1; }
+        # A syscall another thread interrupts is logged twice, "<unfinished ...>" then
+        # "<... name resumed>": count the first line only.
+        grep -v -e ' <\.\.\. [a-z0-9_]* resumed>' -e '+++ exited' -e '--- SIG' "$dir/strace" \
+            | sed -E 's/^([0-9]+) +([0-9.]+) +([a-z0-9_]+)\(.*/\1 \2 \3/' >"$dir/events"
+        clock=realtime
+        ;;
+esac
+sed -n 's/^/syscalls.sh: /p' "$dir/run.out" >&2
+
+python3 - "$dir/window" "$dir/events" "$clock" "$workload" "$peer" "$tracer" <<'PYTHON'
+import re, sys
+from collections import Counter
+
+window_path, events_path, clock, workload, peer, tracer = sys.argv[1:]
+window = dict(line.split() for line in open(window_path) if line.strip())
+loadgen = window["loadgen_tid"]
+start = int(window[clock + "_start_ns"])
+end = int(window[clock + "_end_ns"])
+trips = int(window["round_trips"])
+
+names = {}
+for header in ("/usr/include/x86_64-linux-gnu/asm/unistd_64.h", "/usr/include/asm/unistd_64.h"):
+    try:
+        for line in open(header):
+            match = re.match(r"#define __NR_(\w+)\s+(\d+)", line)
+            if match:
+                names[match.group(2)] = match.group(1)
+        break
+    except OSError:
+        pass
+
+def nanoseconds(stamp):
+    seconds, _, fraction = stamp.partition(".")
+    return int(seconds) * 10**9 + int((fraction + "000000000")[:9])
+
+by_name, by_thread = Counter(), Counter()
+outside = client = 0
+for line in open(events_path):
+    fields = line.split()
+    if len(fields) < 3 or not fields[0].isdigit():
+        continue
+    tid, stamp = fields[0], nanoseconds(fields[1])
+    name = names.get(fields[3], "NR " + fields[3]) if fields[2] == "NR" else fields[2]
+    if not start <= stamp <= end:
+        outside += 1
+    elif tid == loadgen:
+        client += 1
+    else:
+        by_name[name] += 1
+        by_thread[tid] += 1
+
+total = sum(by_name.values())
+print(f"{workload} on {peer}: server syscalls per round trip ({tracer}; {trips} round trips "
+      f"in {(end - start) / 1e9:.3f} s; left out: {client} load generator syscalls in the "
+      f"window, {outside} outside it)")
+print(f"{'syscall':<24}{'calls':>10}{'per trip':>12}")
+for name, calls in by_name.most_common():
+    print(f"{name:<24}{calls:>10}{calls / trips:>12.4f}")
+print(f"{'total':<24}{total:>10}{total / trips:>12.4f}")
+print("by thread: " + ", ".join(f"{tid} {calls / trips:.4f}" for tid, calls in by_thread.most_common()))
+PYTHON
