@@ -48,7 +48,8 @@ else
 fi
 export REACTOR_BENCH_ECHO_WINDOW=$dir/window
 
-# Each tracer's output becomes lines of "<tid> <seconds.fraction> <syscall name or NR n>".
+# Each tracer's output becomes lines of
+# "<tid> <seconds.fraction> <syscall name, or NR n> [thread name]".
 case "$tracer" in
     perf)
         perf record -k CLOCK_MONOTONIC -e raw_syscalls:sys_enter -m 16M -o "$dir/perf.data" \
@@ -59,8 +60,8 @@ case "$tracer" in
             echo "syscalls.sh: perf lost events; the counts would be low" >&2
             exit 1
         fi
-        perf script -i "$dir/perf.data" --ns -F tid,time,trace 2>/dev/null \
-            | sed -E 's/^ *([0-9]+) +([0-9.]+): +NR +([0-9]+).*/\1 \2 NR \3/' >"$dir/events"
+        perf script -i "$dir/perf.data" --ns -F comm,tid,time,trace 2>/dev/null \
+            | sed -E 's/^ *(.*[^ ]) +([0-9]+) +([0-9.]+): +NR +([0-9]+).*/\2 \3 NR \4 \1/' >"$dir/events"
         clock=monotonic
         ;;
     strace)
@@ -70,7 +71,8 @@ case "$tracer" in
         # A syscall another thread interrupts is logged twice, "<unfinished ...>" then
         # "<... name resumed>": count the first line only.
         grep -v -e ' <\.\.\. [a-z0-9_]* resumed>' -e '+++ exited' -e '--- SIG' "$dir/strace" \
-            | sed -E 's/^([0-9]+) +([0-9.]+) +([a-z0-9_]+)\(.*/\1 \2 \3/' >"$dir/events"
+            | sed -E -e 's/^([0-9]+) +([0-9.]+) +prctl\(PR_SET_NAME, "([^"]*)".*/\1 \2 prctl \3/' \
+                -e 's/^([0-9]+) +([0-9.]+) +([a-z0-9_]+)\(.*/\1 \2 \3/' >"$dir/events"
         clock=realtime
         ;;
 esac
@@ -102,18 +104,30 @@ def nanoseconds(stamp):
     seconds, _, fraction = stamp.partition(".")
     return int(seconds) * 10**9 + int((fraction + "000000000")[:9])
 
-by_name, by_thread = Counter(), Counter()
-outside = client = 0
+by_name, by_thread, thread_names = Counter(), Counter(), {}
+outside = client = watchdog = 0
+events = []
 for line in open(events_path):
     fields = line.split()
     if len(fields) < 3 or not fields[0].isdigit():
         continue
     tid, stamp = fields[0], nanoseconds(fields[1])
-    name = names.get(fields[3], "NR " + fields[3]) if fields[2] == "NR" else fields[2]
+    if fields[2] == "NR":
+        name = names.get(fields[3], "NR " + fields[3])
+        thread_names[tid] = " ".join(fields[4:])
+    else:
+        name = fields[2]
+        if name == "prctl" and len(fields) > 3:
+            thread_names[tid] = fields[3]
+    events.append((tid, stamp, name))
+
+for tid, stamp, name in events:
     if not start <= stamp <= end:
         outside += 1
     elif tid == loadgen:
         client += 1
+    elif thread_names.get(tid) == "bench-watchdog":
+        watchdog += 1
     else:
         by_name[name] += 1
         by_thread[tid] += 1
@@ -121,10 +135,11 @@ for line in open(events_path):
 total = sum(by_name.values())
 print(f"{workload} on {peer}: server syscalls per round trip ({tracer}; {trips} round trips "
       f"in {(end - start) / 1e9:.3f} s; left out: {client} load generator syscalls in the "
-      f"window, {outside} outside it)")
+      f"window, {watchdog} of the bench's watchdog thread, {outside} outside the window)")
 print(f"{'syscall':<24}{'calls':>10}{'per trip':>12}")
 for name, calls in by_name.most_common():
     print(f"{name:<24}{calls:>10}{calls / trips:>12.4f}")
 print(f"{'total':<24}{total:>10}{total / trips:>12.4f}")
-print("by thread: " + ", ".join(f"{tid} {calls / trips:.4f}" for tid, calls in by_thread.most_common()))
+print("per trip by thread: " + ", ".join(
+    f"{thread_names.get(tid, 'thread')} {tid}: {calls / trips:.4f}" for tid, calls in by_thread.most_common()))
 PYTHON
