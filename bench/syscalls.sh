@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The echo server's syscalls per round trip, by name, for one TCP echo workload on one peer.
+# The echo server's syscalls per round trip, by name, for one TCP echo workload on each peer
+# named.
 #
-#   bench/syscalls.sh [--strace] <tcp-echo | tcp-echo-512> <peer>
+#   bench/syscalls.sh [--strace] <tcp-echo | tcp-echo-512> <peer>...
 #
-# Runs `reactor-bench --only <workload> <peer> 1` (full size) under a syscall tracer and counts
+# For each peer, runs `reactor-bench --only <workload> <peer> 1` (full size) under a syscall
+# tracer, prints a table of that server's syscalls by name, and ends with one row per peer. It
+# counts
 # the syscalls entered by every thread of the process except the load generator's, from the
 # load generator's first send to its last echo (the window and its thread id are written by
 # the load generator to the file named by REACTOR_BENCH_ECHO_WINDOW). Setup (runtime build,
@@ -23,12 +26,12 @@ if [[ "${1:-}" == "--strace" ]]; then
     tracer=strace
     shift
 fi
-if [[ $# -ne 2 ]]; then
-    echo "usage: bench/syscalls.sh [--strace] <tcp-echo | tcp-echo-512> <peer>" >&2
+if [[ $# -lt 2 ]]; then
+    echo "usage: bench/syscalls.sh [--strace] <tcp-echo | tcp-echo-512> <peer>..." >&2
     exit 2
 fi
 workload=$1
-peer=$2
+shift
 case "$workload" in
     tcp-echo | tcp-echo-512) ;;
     *) echo "syscalls.sh: only tcp-echo and tcp-echo-512 record a window, not $workload" >&2; exit 2 ;;
@@ -48,41 +51,48 @@ else
 fi
 export REACTOR_BENCH_ECHO_WINDOW=$dir/window
 
-# Each tracer's output becomes lines of
-# "<tid> <seconds.fraction> <syscall name, or NR n> [thread name]".
-case "$tracer" in
-    perf)
-        perf record -k CLOCK_MONOTONIC -e raw_syscalls:sys_enter -m 16M -o "$dir/perf.data" \
-            -- "$bin" --only "$workload" "$peer" 1 >"$dir/run.out" 2>"$dir/run.err" \
-            || { cat "$dir/run.out" "$dir/run.err" >&2; exit 1; }
-        if grep -qi "lost" "$dir/run.err"; then
-            grep -i "lost" "$dir/run.err" >&2
-            echo "syscalls.sh: perf lost events; the counts would be low" >&2
-            exit 1
-        fi
-        perf script -i "$dir/perf.data" --ns -F comm,tid,time,trace 2>/dev/null \
-            | sed -E 's/^ *(.*[^ ]) +([0-9]+) +([0-9.]+): +NR +([0-9]+).*/\2 \3 NR \4 \1/' >"$dir/events"
-        clock=monotonic
-        ;;
-    strace)
-        strace -f -qq -ttt -e signal=none -o "$dir/strace" \
-            "$bin" --only "$workload" "$peer" 1 >"$dir/run.out" 2>"$dir/run.err" \
-            || { cat "$dir/run.out" "$dir/run.err" >&2; exit 1; }
-        # A syscall another thread interrupts is logged twice, "<unfinished ...>" then
-        # "<... name resumed>": count the first line only.
-        grep -v -e ' <\.\.\. [a-z0-9_]* resumed>' -e '+++ exited' -e '--- SIG' "$dir/strace" \
-            | sed -E -e 's/^([0-9]+) +([0-9.]+) +prctl\(PR_SET_NAME, "([^"]*)".*/\1 \2 prctl \3/' \
-                -e 's/^([0-9]+) +([0-9.]+) +([a-z0-9_]+)\(.*/\1 \2 \3/' >"$dir/events"
-        clock=realtime
-        ;;
-esac
-sed -n 's/^/syscalls.sh: /p' "$dir/run.out" >&2
+# Traces one run of the workload on peer $1 into $dir/events and sets $clock.
+trace() {
+    local peer=$1
+    rm -f "$dir/window"
+    # Each tracer's output becomes lines of
+    # "<tid> <seconds.fraction> <syscall name, or NR n> [thread name]".
+    case "$tracer" in
+        perf)
+            perf record -k CLOCK_MONOTONIC -e raw_syscalls:sys_enter -m 16M -o "$dir/perf.data" \
+                -- "$bin" --only "$workload" "$peer" 1 >"$dir/run.out" 2>"$dir/run.err" \
+                || { cat "$dir/run.out" "$dir/run.err" >&2; exit 1; }
+            if grep -qi "lost" "$dir/run.err"; then
+                grep -i "lost" "$dir/run.err" >&2
+                echo "syscalls.sh: perf lost events; the counts would be low" >&2
+                exit 1
+            fi
+            perf script -i "$dir/perf.data" --ns -F comm,tid,time,trace 2>/dev/null \
+                | sed -E 's/^ *(.*[^ ]) +([0-9]+) +([0-9.]+): +NR +([0-9]+).*/\2 \3 NR \4 \1/' >"$dir/events"
+            clock=monotonic
+            ;;
+        strace)
+            strace -f -qq -ttt -e signal=none -o "$dir/strace" \
+                "$bin" --only "$workload" "$peer" 1 >"$dir/run.out" 2>"$dir/run.err" \
+                || { cat "$dir/run.out" "$dir/run.err" >&2; exit 1; }
+            # A syscall another thread interrupts is logged twice, "<unfinished ...>" then
+            # "<... name resumed>": count the first line only.
+            grep -v -e ' <\.\.\. [a-z0-9_]* resumed>' -e '+++ exited' -e '--- SIG' "$dir/strace" \
+                | sed -E -e 's/^([0-9]+) +([0-9.]+) +prctl\(PR_SET_NAME, "([^"]*)".*/\1 \2 prctl \3/' \
+                    -e 's/^([0-9]+) +([0-9.]+) +([a-z0-9_]+)\(.*/\1 \2 \3/' >"$dir/events"
+            clock=realtime
+            ;;
+    esac
+    sed -n 's/^/syscalls.sh: /p' "$dir/run.out" >&2
+}
 
-python3 - "$dir/window" "$dir/events" "$clock" "$workload" "$peer" "$tracer" <<'PYTHON'
-import re, sys
+# Prints the table of one traced run and appends its row to $dir/summary.
+count() {
+    python3 - "$dir/window" "$dir/events" "$clock" "$workload" "$1" "$tracer" "$dir/summary" <<'PYTHON'
+import json, re, sys
 from collections import Counter
 
-window_path, events_path, clock, workload, peer, tracer = sys.argv[1:]
+window_path, events_path, clock, workload, peer, tracer, summary = sys.argv[1:]
 window = dict(line.split() for line in open(window_path) if line.strip())
 loadgen = window["loadgen_tid"]
 start = int(window[clock + "_start_ns"])
@@ -142,4 +152,32 @@ for name, calls in by_name.most_common():
 print(f"{'total':<24}{total:>10}{total / trips:>12.4f}")
 print("per trip by thread: " + ", ".join(
     f"{thread_names.get(tid, 'thread')} {tid}: {calls / trips:.4f}" for tid, calls in by_thread.most_common()))
+with open(summary, "a") as out:
+    per_trip = {name: calls / trips for name, calls in by_name.items()}
+    print(json.dumps({"peer": peer, "total": total / trips, "per_trip": per_trip}), file=out)
+PYTHON
+}
+
+for peer in "$@"; do
+    trace "$peer"
+    count "$peer"
+    echo
+done
+
+python3 - "$dir/summary" "$workload" "$tracer" <<'PYTHON'
+import json, sys
+
+summary, workload, tracer = sys.argv[1:]
+rows = [json.loads(line) for line in open(summary)]
+# A column for every syscall some peer makes at least once per 1,000 round trips; the rest in
+# "other".
+columns = sorted({name for row in rows for name, per_trip in row["per_trip"].items() if per_trip >= 0.001},
+                 key=lambda name: -max(row["per_trip"].get(name, 0) for row in rows))
+print(f"{workload}: server syscalls per round trip ({tracer})")
+print("| peer | total | " + " | ".join(columns) + " | other |")
+print("|---|---:|" + "---:|" * (len(columns) + 1))
+for row in rows:
+    other = sum(v for name, v in row["per_trip"].items() if name not in columns)
+    cells = [f"{row['per_trip'].get(name, 0):.3f}" for name in columns] + [f"{other:.3f}"]
+    print(f"| {row['peer']} | {row['total']:.3f} | " + " | ".join(cells) + " |")
 PYTHON
