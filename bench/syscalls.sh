@@ -5,8 +5,9 @@
 #   bench/syscalls.sh [--strace] <tcp-echo | tcp-echo-512> <peer>...
 #
 # For each peer, runs `reactor-bench --only <workload> <peer> 1` (full size) under a syscall
-# tracer, prints a table of that server's syscalls by name, and ends with one row per peer. It
-# counts
+# tracer SYSCALLS_RUNS times (default 3; the peers interleaved), prints a table of that
+# server's syscalls by name for each run, and ends with one row per peer: its median run by
+# total syscalls per round trip, and the range of totals. It counts
 # the syscalls entered by every thread of the process except the load generator's, from the
 # load generator's first send to its last echo (the window and its thread id are written by
 # the load generator to the file named by REACTOR_BENCH_ECHO_WINDOW). Setup (runtime build,
@@ -158,26 +159,42 @@ with open(summary, "a") as out:
 PYTHON
 }
 
-for peer in "$@"; do
-    trace "$peer"
-    count "$peer"
-    echo
+runs=${SYSCALLS_RUNS:-3}
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+for ((run = 1; run <= runs; run++)); do
+    for peer in "$@"; do
+        trace "$peer"
+        count "$peer"
+        echo
+    done
 done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "$dir/summary" "$workload" "$tracer" <<'PYTHON'
 import json, sys
 
 summary, workload, tracer = sys.argv[1:]
-rows = [json.loads(line) for line in open(summary)]
+runs = {}
+for line in open(summary):
+    row = json.loads(line)
+    runs.setdefault(row["peer"], []).append(row)
+# Each peer's median run by total (a real run, not a mix of runs), and the range of totals.
+rows = []
+for peer, its_runs in runs.items():
+    its_runs.sort(key=lambda row: row["total"])
+    row = dict(its_runs[(len(its_runs) - 1) // 2])
+    row["range"] = f"{its_runs[0]['total']:.3f}–{its_runs[-1]['total']:.3f}"
+    rows.append(row)
 # A column for every syscall some peer makes at least once per 1,000 round trips; the rest in
 # "other".
 columns = sorted({name for row in rows for name, per_trip in row["per_trip"].items() if per_trip >= 0.001},
                  key=lambda name: -max(row["per_trip"].get(name, 0) for row in rows))
-print(f"{workload}: server syscalls per round trip ({tracer})")
-print("| peer | total | " + " | ".join(columns) + " | other |")
-print("|---|---:|" + "---:|" * (len(columns) + 1))
+print(f"{workload}: server syscalls per round trip ({tracer}), each peer's median run of "
+      f"{len(next(iter(runs.values())))} by total")
+print("| peer | total | total min–max | " + " | ".join(columns) + " | other |")
+print("|---|---:|---:|" + "---:|" * (len(columns) + 1))
 for row in rows:
     other = sum(v for name, v in row["per_trip"].items() if name not in columns)
     cells = [f"{row['per_trip'].get(name, 0):.3f}" for name in columns] + [f"{other:.3f}"]
-    print(f"| {row['peer']} | {row['total']:.3f} | " + " | ".join(cells) + " |")
+    print(f"| {row['peer']} | {row['total']:.3f} | {row['range']} | " + " | ".join(cells) + " |")
 PYTHON
