@@ -7,19 +7,21 @@
 # For each peer, runs `reactor-bench --only <workload> <peer> 1` (full size) under a syscall
 # tracer SYSCALLS_RUNS times (default 3; the peers interleaved), prints a table of that
 # server's syscalls by name for each run, and ends with one row per peer: its median run by
-# total syscalls per round trip, and the range of totals. It counts
-# the syscalls entered by every thread of the process except the load generator's, from the
+# total syscalls per round trip, and the range of totals. It counts the syscalls entered by
+# every thread of the process except the load generator's and the bench's watchdog's, from the
 # load generator's first send to its last echo (the window and its thread id are written by
 # the load generator to the file named by REACTOR_BENCH_ECHO_WINDOW). Setup (runtime build,
-# accepts) and teardown (closes, joins) fall outside the window.
+# most accepts) and teardown (closes, joins) fall outside the window.
 #
-# Default tracer: `perf record -e raw_syscalls:sys_enter` (one kernel tracepoint per syscall,
-# no stop of the traced thread: the run keeps close to its untraced timing). `--strace` uses
-# `strace -f` instead (ptrace: every syscall stops the thread, so the server runs several times
-# slower and batches differently; a cross-check, and the tool the issue names).
+# Default tracer: `perf record -e raw_syscalls:sys_enter` (one kernel tracepoint per syscall;
+# the traced thread does not stop, but each syscall costs about 1 us more). `--strace` uses
+# `strace -f` instead (ptrace: every syscall stops the thread, so the server runs many times
+# slower, parks more often and batches differently; a cross-check, and the tool issue 18
+# names). See bench/README.md, "Syscalls per round trip".
 #
 # Environment: CARGO_TARGET_DIR is honoured; SYSCALLS_KEEP=1 keeps the trace directory;
-# SYSCALLS_NO_BUILD=1 skips `cargo build --release -p reactor-bench`.
+# SYSCALLS_NO_BUILD=1 skips `cargo build --release -p reactor-bench`; SYSCALLS_RUNS sets the
+# runs per peer.
 set -euo pipefail
 
 tracer=perf
@@ -37,6 +39,11 @@ case "$workload" in
     tcp-echo | tcp-echo-512) ;;
     *) echo "syscalls.sh: only tcp-echo and tcp-echo-512 record a window, not $workload" >&2; exit 2 ;;
 esac
+
+if ! command -v "$tracer" >/dev/null; then
+    echo "syscalls.sh: $tracer is not installed" >&2
+    exit 2
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
