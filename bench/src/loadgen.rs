@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use crate::sys::clock::thread_cpu;
+use crate::sys::clock::{monotonic, realtime, thread_cpu};
 use crate::sys::epoll::Epoll;
 
 /// The size of every message, and the most bytes ever in flight on one connection.
@@ -57,6 +57,7 @@ pub(crate) fn drive(addr: SocketAddr, connections: usize, trips: u32) -> Result<
         });
     }
     let mut latencies = Vec::with_capacity(connections * trips as usize);
+    let window_start = (monotonic(), realtime());
     let start = Instant::now();
     for (index, connection) in open.iter_mut().enumerate() {
         send_next(connection, index)?;
@@ -84,13 +85,42 @@ pub(crate) fn drive(addr: SocketAddr, connections: usize, trips: u32) -> Result<
         }
     }
     let elapsed = start.elapsed();
+    let window_end = (monotonic(), realtime());
     drop(open); // the servers see EOF and finish
+    record_window(window_start, window_end, latencies.len())?;
     Ok(EchoLoad {
         round_trips: latencies.len() as u64,
         elapsed,
         latencies,
         thread_cpu: thread_cpu() - cpu_start,
     })
+}
+
+/// The environment variable naming the file where [`drive`] records, for `bench/syscalls.sh`,
+/// its own thread id (to leave its syscalls out), the window from just before its first send
+/// to just after its last echo (on `CLOCK_MONOTONIC` and `CLOCK_REALTIME`, in nanoseconds) and
+/// the round trips made in it.
+pub(crate) const WINDOW_FILE: &str = "REACTOR_BENCH_ECHO_WINDOW";
+
+/// Writes the window file if [`WINDOW_FILE`] names one: after the run, so that writing it
+/// costs the run nothing.
+fn record_window(
+    start: (Duration, Duration),
+    end: (Duration, Duration),
+    round_trips: usize,
+) -> Result<(), String> {
+    let Some(path) = std::env::var_os(WINDOW_FILE) else { return Ok(()) };
+    // SAFETY: `gettid` takes no argument and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    let record = format!(
+        "loadgen_tid {tid}\nmonotonic_start_ns {}\nmonotonic_end_ns {}\nrealtime_start_ns {}\n\
+         realtime_end_ns {}\nround_trips {round_trips}\n",
+        start.0.as_nanos(),
+        end.0.as_nanos(),
+        start.1.as_nanos(),
+        end.1.as_nanos(),
+    );
+    std::fs::write(&path, record).map_err(|error| format!("{}: {error}", path.to_string_lossy()))
 }
 
 fn connect(addr: SocketAddr, epoll: &Epoll, index: usize) -> io::Result<TcpStream> {

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 /// well under a second.
 const LIMIT: Duration = Duration::from_secs(120);
 
+/// The watchdog thread's name.
+const THREAD_NAME: &str = "bench-watchdog";
+
 /// Watches the run in progress from a thread of its own; exits the process with a failure if
 /// one run outlasts [`LIMIT`].
 #[derive(Debug)]
@@ -20,15 +23,22 @@ impl Watchdog {
     pub(crate) fn start() -> Self {
         let current: Arc<Mutex<Option<(String, Instant)>>> = Arc::default();
         let watched = current.clone();
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_secs(1));
-            if let Some((run, started)) = watched.lock().expect("watchdog lock").as_ref() {
-                if started.elapsed() > LIMIT {
-                    eprintln!("reactor-bench: FAILED: {run} still running after {} s: hung", LIMIT.as_secs());
-                    std::process::exit(1);
+        // Named, so that `bench/syscalls.sh` can leave its sleeps out of a server's syscalls.
+        std::thread::Builder::new()
+            .name(THREAD_NAME.to_string())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_secs(1));
+                if let Some((run, started)) = watched.lock().expect("watchdog lock").as_ref() {
+                    if started.elapsed() > LIMIT {
+                        eprintln!(
+                            "reactor-bench: FAILED: {run} still running after {} s: hung",
+                            LIMIT.as_secs()
+                        );
+                        std::process::exit(1);
+                    }
                 }
-            }
-        });
+            })
+            .expect("spawning the watchdog thread");
         Self { current }
     }
 
