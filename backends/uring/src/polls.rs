@@ -199,6 +199,14 @@ impl<S: Submission> Polls<S> {
         f(&mut self.state.lock().queue)
     }
 
+    /// Calls `f` with the fd of each of `keys` that is live (under one lock), in order.
+    pub fn fds_of(&self, keys: impl Iterator<Item = u64>, mut f: impl FnMut(u64, Option<RawFd>)) {
+        let state = self.state.lock();
+        for key in keys {
+            f(key, state.live.get(&key).map(|&(fd, _)| fd));
+        }
+    }
+
     /// The live keys, the source's own included.
     pub fn live_keys(&self) -> Vec<u64> {
         self.state.lock().live.keys().copied().collect()

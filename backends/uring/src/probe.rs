@@ -60,9 +60,11 @@ impl Unavailable {
     pub(crate) fn setup(error: &io::Error) -> Self {
         let message = match error.raw_os_error() {
             Some(libc::ENOSYS) => "this kernel has no io_uring (built without CONFIG_IO_URING)".to_owned(),
-            Some(libc::EPERM) => "io_uring_setup is not permitted: the kernel.io_uring_disabled sysctl, or a \
+            Some(libc::EPERM) => {
+                "io_uring_setup is not permitted: the kernel.io_uring_disabled sysctl, or a \
                  seccomp filter (container runtimes block io_uring by default)"
-                .to_owned(),
+                    .to_owned()
+            }
             Some(libc::ENOMEM) => {
                 "no memory for the rings (before Linux 5.12, RLIMIT_MEMLOCK bounds them)".to_owned()
             }

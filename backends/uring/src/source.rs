@@ -82,6 +82,8 @@ struct Waiter {
     dispatch: DispatchBuffer,
     /// The kernel's count of dropped completions, as last seen.
     dropped: u32,
+    /// The fds of `ready`, for `keep_current`.
+    pollfds: Vec<libc::pollfd>,
 }
 
 impl Uring {
@@ -149,7 +151,9 @@ impl Inner {
             return Err(failed(format!("IORING_POLL_ADD_MULTI refused ({error}): it needs Linux 5.13")));
         }
         if !cqe.more {
-            return Err(failed("the poll ended after one event (IORING_POLL_ADD_MULTI needs Linux 5.13)".into()));
+            return Err(failed(
+                "the poll ended after one event (IORING_POLL_ADD_MULTI needs Linux 5.13)".into(),
+            ));
         }
         Ok(())
     }
@@ -164,15 +168,16 @@ impl Inner {
         waiter.cqes.clear();
         // SAFETY: as above.
         let dropped = unsafe { self.ring.reap(&mut waiter.cqes) };
-        let Waiter { cqes, ready, dispatch, dropped: seen } = waiter;
+        let Waiter { cqes, ready, dispatch, dropped: seen, pollfds } = waiter;
         for cqe in cqes.iter() {
             match cqe.user_data {
                 INTERNAL_KEY => {}
+                NOTIFY_KEY => {
+                    // Before the executor re-checks its queues, which it does after every wait.
+                    self.notifier.on_edge();
+                    self.polls.complete(NOTIFY_KEY, cqe.result, cqe.more); // re-armed if it ended
+                }
                 key => {
-                    if key == NOTIFY_KEY {
-                        // Before the executor re-checks its queues, which it does after every wait.
-                        self.notifier.on_edge();
-                    }
                     if let Completion::Ready(readiness) = self.polls.complete(key, cqe.result, cqe.more) {
                         ready.push((key as usize, readiness));
                     }
@@ -188,7 +193,56 @@ impl Inner {
             let live = self.polls.live_keys().into_iter().filter(|&key| key != NOTIFY_KEY);
             ready.extend(live.map(|key| (key as usize, Readiness::READABLE | Readiness::WRITABLE)));
         }
+        // A poll reports every wake-up, so one wait may reap several CQEs of a key (its first
+        // report at arming, then an event): one dispatch per key with their union, as one
+        // `epoll_wait` reports an fd once.
+        ready.sort_unstable_by_key(|&(key, _)| key);
+        ready.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = kept.1 | later.1;
+            }
+            same
+        });
+        self.keep_current(ready, pollfds);
         Ok(self.registry.dispatch(ready.drain(..), dispatch))
+    }
+}
+
+impl Inner {
+    /// Keeps of each reported readiness only what is still true now (one `poll(2)` with a zero
+    /// timeout over the reported fds), and drops keys deleted meanwhile.
+    ///
+    /// A poll's CQE is a snapshot taken when the fd woke, not when it is reaped: an operation
+    /// between the two (a write that filled the buffer again, a read that took the data) makes
+    /// it stale, and the readiness cache would then report a direction ready that is not
+    /// (`writable()` returning with no room). `epoll_wait` re-polls each fd as it reports it;
+    /// this does the same for a whole batch in one call. Nothing is lost: a direction not ready
+    /// now is reported by the still armed poll's next wake-up (or by its re-arm, which checks
+    /// the level).
+    fn keep_current(&self, ready: &mut Vec<(usize, Readiness)>, pollfds: &mut Vec<libc::pollfd>) {
+        if ready.is_empty() {
+            return;
+        }
+        pollfds.clear();
+        let mut live = Vec::with_capacity(ready.len());
+        self.polls.fds_of(ready.iter().map(|&(key, _)| key as u64), |_, fd| {
+            live.push(fd.is_some());
+            if let Some(fd) = fd {
+                pollfds.push(libc::pollfd { fd, events: crate::polls::POLL_MASK as i16, revents: 0 });
+            }
+        });
+        let mut is_live = live.into_iter();
+        ready.retain(|_| is_live.next().unwrap_or(false));
+        let count = libc::nfds_t::try_from(pollfds.len()).unwrap_or(libc::nfds_t::MAX);
+        // SAFETY: `pollfds` is a live array of `count` initialised `pollfd`s for the call.
+        if unsafe { libc::poll(pollfds.as_mut_ptr(), count, 0) } < 0 {
+            return; // interrupted: keep the reports as they are (at worst a spurious wake-up)
+        }
+        for ((_, readiness), pollfd) in ready.iter_mut().zip(pollfds.iter()) {
+            *readiness = *readiness & crate::polls::readiness_of(pollfd.revents as u16 as u32);
+        }
+        ready.retain(|&(_, readiness)| readiness != Readiness::NONE);
     }
 }
 
@@ -235,14 +289,19 @@ fn check_watchable(fd: RawFd) -> io::Result<()> {
     if unsafe { libc::fstat(fd, &mut stat) } < 0 {
         let error = io::Error::last_os_error();
         if error.raw_os_error() == Some(libc::EBADF) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("fd {fd} is not an open file descriptor")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("fd {fd} is not an open file descriptor"),
+            ));
         }
         return Err(error);
     }
     if matches!(stat.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFDIR) {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
-            format!("fd {fd} is a regular file or a directory, which a poll cannot watch (it is always ready)"),
+            format!(
+                "fd {fd} is a regular file or a directory, which a poll cannot watch (it is always ready)"
+            ),
         ));
     }
     Ok(())

@@ -40,7 +40,9 @@ fn bounded(test: impl FnOnce() + Send + 'static) {
     match finished.recv_timeout(WATCHDOG) {
         Ok(()) => runner.join().unwrap(),
         Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(runner.join().unwrap_err()),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("no result within {WATCHDOG:?}: a lost event or a hang"),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("no result within {WATCHDOG:?}: a lost event or a hang")
+        }
     }
 }
 
@@ -147,7 +149,6 @@ fn registration_errors_have_precise_kinds() {
     assert_eq!(twice.kind(), io::ErrorKind::AlreadyExists, "{twice}");
     registration.deregister().unwrap();
     assert_eq!(source.registrations(), 0);
-
 }
 
 #[test]
@@ -157,7 +158,9 @@ fn a_hang_up_is_reported_with_read_closed() {
         let (mine, peer) = UnixStream::pair().unwrap();
         let (registration, seen) = register(source.io_handle(), &mine);
         drop(peer);
-        wait_until(&source, || seen.lock().unwrap().iter().any(|readiness| readiness.contains(Readiness::READ_CLOSED)));
+        wait_until(&source, || {
+            seen.lock().unwrap().iter().any(|readiness| readiness.contains(Readiness::READ_CLOSED))
+        });
         registration.deregister().unwrap();
     });
 }
@@ -167,12 +170,15 @@ fn hundreds_of_registrations_made_ready_at_once_all_report() {
     let Some(source) = uring() else { return };
     bounded(move || {
         let pairs: Vec<_> = (0..300).map(|_| UnixStream::pair().unwrap()).collect();
-        let registrations: Vec<_> = pairs.iter().map(|(mine, _)| register(source.io_handle(), mine)).collect();
+        let registrations: Vec<_> =
+            pairs.iter().map(|(mine, _)| register(source.io_handle(), mine)).collect();
         for (_, peer) in &pairs {
             (&*peer).write_all(b"x").unwrap();
         }
         let all_read = || {
-            registrations.iter().all(|(_, seen)| seen.lock().unwrap().iter().any(|readiness| readiness.is_readable()))
+            registrations
+                .iter()
+                .all(|(_, seen)| seen.lock().unwrap().iter().any(|readiness| readiness.is_readable()))
         };
         wait_until(&source, all_read);
         for (registration, _) in registrations {
