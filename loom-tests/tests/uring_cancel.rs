@@ -194,7 +194,11 @@ fn deregister_while_the_ended_poll_is_reaped(result: i32, reuse_slot: bool) {
             "a poll is left armed on the fd of a deleted registration (keys {:?})",
             ring.armed_on(FD)
         );
-        assert_eq!(other_runs.load(Ordering::SeqCst), 0, "a stale CQE reached the registration that reused the slot");
+        assert_eq!(
+            other_runs.load(Ordering::SeqCst),
+            0,
+            "a stale CQE reached the registration that reused the slot"
+        );
         if reuse_slot {
             assert_eq!(ring.armed_on(OTHER_FD).len(), 1, "the new registration's poll is armed once");
         }
