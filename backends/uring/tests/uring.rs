@@ -187,3 +187,54 @@ fn hundreds_of_registrations_made_ready_at_once_all_report() {
         assert_eq!(source.registrations(), 0);
     });
 }
+
+/// The echo stress test on one thread (the executor has no workers): 200 connections, each
+/// echoing 64 bytes and closing, every byte back. The form that runs under valgrind too, whose
+/// one-thread-at-a-time scheduler does not see `io_uring_enter` as a blocking call.
+#[test]
+fn an_echo_stress_on_one_thread_round_trips_every_byte() {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
+    use reactor_net::net::{TcpListener, TcpStream};
+
+    const CONNECTIONS: usize = 200;
+    let Some(source) = uring() else { return };
+    bounded(move || {
+        let executor = reactor::Builder::new().worker_threads(0).build(source).unwrap();
+        executor.block_on(async {
+            let listener = TcpListener::bind(([127, 0, 0, 1], 0)).await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = reactor::Handle::current().unwrap().spawn(async move {
+                let mut incoming = listener.incoming();
+                let mut echoes = Vec::new();
+                for _ in 0..CONNECTIONS {
+                    let stream = incoming.next().await.unwrap().unwrap();
+                    echoes.push(reactor::Handle::current().unwrap().spawn(async move {
+                        let (mut reader, mut writer) = stream.into_split();
+                        futures_lite::io::copy(&mut reader, &mut writer).await.unwrap();
+                        writer.close().await.unwrap();
+                    }));
+                }
+                for echo in echoes {
+                    echo.await.unwrap();
+                }
+            });
+            let clients: Vec<_> = (0..CONNECTIONS)
+                .map(|connection| {
+                    reactor::Handle::current().unwrap().spawn(async move {
+                        let mut stream = TcpStream::connect(addr).await.unwrap();
+                        let sent: Vec<u8> = (0..64).map(|byte| (byte + connection) as u8).collect();
+                        stream.write_all(&sent).await.unwrap();
+                        stream.close().await.unwrap();
+                        let mut received = Vec::new();
+                        stream.read_to_end(&mut received).await.unwrap();
+                        assert_eq!(received, sent);
+                    })
+                })
+                .collect();
+            for client in clients {
+                client.await.unwrap();
+            }
+            server.await.unwrap();
+        });
+    });
+}
