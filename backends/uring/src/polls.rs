@@ -94,12 +94,22 @@ struct State<S> {
     live: HashMap<u64, (RawFd, u32)>,
     /// The fds of the live keys, so a second registration of an fd is refused as epoll does.
     fds: HashSet<RawFd>,
+    /// Deleted keys whose poll has not ended yet (no CQE without `F_MORE` seen): their removal
+    /// is retried while the kernel refuses it (see [`Polls::complete`]).
+    removing: HashSet<u64>,
 }
 
 impl<S: Submission> Polls<S> {
     /// No poll armed, over `queue`.
     pub fn new(queue: S) -> Self {
-        Self { state: Mutex::new(State { queue, live: HashMap::new(), fds: HashSet::new() }) }
+        Self {
+            state: Mutex::new(State {
+                queue,
+                live: HashMap::new(),
+                fds: HashSet::new(),
+                removing: HashSet::new(),
+            }),
+        }
     }
 
     /// Arms a multishot poll of `fd` under `key` and submits it.
@@ -134,6 +144,7 @@ impl<S: Submission> Polls<S> {
         let mut state = self.state.lock();
         let Some((fd, _)) = state.live.remove(&key) else { return false };
         state.fds.remove(&fd);
+        state.removing.insert(key);
         state.queue.remove(key);
         if state.queue.submit().is_err() {
             on_stuck();
@@ -145,7 +156,24 @@ impl<S: Submission> Polls<S> {
     /// `IORING_CQE_F_MORE`. A poll that ended (`!more`) is armed again, in the same critical
     /// section as the look-up, if `key` is still live; it is submitted with the waiter's next
     /// enter.
+    ///
+    /// A `POLL_REMOVE` can fail: while a wake-up of the poll is being processed the kernel
+    /// cannot take the request and answers `-EALREADY`, leaving the poll armed (holding the
+    /// file: a pipe's write end that never closes, so its reader never sees EOF). So a deleted
+    /// key stays in `removing` until its poll's last CQE (no `F_MORE`), and its removal is
+    /// queued again on an `-EALREADY` ([`INTERNAL_KEY`]'s CQE) and on any CQE of the poll that
+    /// says it is still armed.
     pub fn complete(&self, key: u64, result: i32, more: bool) -> Completion {
+        if key == INTERNAL_KEY {
+            if result == -libc::EALREADY
+                && !crate::sync::seeded_bug::is_active(crate::sync::Bug::RemoveNotRetried)
+            {
+                let mut state = self.state.lock();
+                let State { queue, removing, .. } = &mut *state;
+                removing.iter().for_each(|&key| queue.remove(key));
+            }
+            return Completion::Nothing;
+        }
         let completion = match result {
             mask if mask >= 0 => Completion::Ready(readiness_of(mask as u32)),
             // Our own removal (the key is gone, nothing to re-arm) or a cancellation by the
@@ -156,12 +184,36 @@ impl<S: Submission> Polls<S> {
             // refusing, say, for memory): both directions "ready", so that the next operation
             // runs and meets the fd's own error instead of waiting forever. Not re-armed: it
             // would fail again at once, and the waiter would spin.
-            _ => return Completion::Ready(Readiness::READABLE | Readiness::WRITABLE),
+            _ => {
+                self.ended_if_deleted(key, more);
+                return Completion::Ready(Readiness::READABLE | Readiness::WRITABLE);
+            }
         };
+        if self.ended_if_deleted(key, more) {
+            return completion;
+        }
         if !more {
             self.rearm(key);
         }
         completion
+    }
+
+    /// For a deleted `key`: forgets it once its poll ended, or queues its removal again while
+    /// the poll is still armed. Returns whether `key` was deleted.
+    fn ended_if_deleted(&self, key: u64, more: bool) -> bool {
+        let mut state = self.state.lock();
+        if !state.removing.contains(&key) {
+            return false;
+        }
+        if crate::sync::seeded_bug::is_active(crate::sync::Bug::RemoveNotRetried) {
+            return true;
+        }
+        if more {
+            state.queue.remove(key);
+        } else {
+            state.removing.remove(&key);
+        }
+        true
     }
 
     /// Arms `key` again if it is live.
@@ -221,7 +273,7 @@ impl<S> fmt::Debug for Polls<S> {
 
 /// The poll mask the ring's polls ask for: both directions and the peer's hang-up (so every
 /// hang-up is marked, as epoll's `EPOLLRDHUP` does).
-pub const POLL_MASK: u32 = (libc::POLLIN | libc::POLLOUT | libc::POLLRDHUP) as u32;
+pub(crate) const POLL_MASK: u32 = (libc::POLLIN | libc::POLLOUT | libc::POLLRDHUP) as u32;
 
 /// The readiness of a poll CQE's mask. Hang-up and error count as both directions and as
 /// `READ_CLOSED`, so that a pending read or write runs and sees the EOF or the error.

@@ -171,7 +171,9 @@ impl Inner {
         let Waiter { cqes, ready, dispatch, dropped: seen, pollfds } = waiter;
         for cqe in cqes.iter() {
             match cqe.user_data {
-                INTERNAL_KEY => {}
+                INTERNAL_KEY => {
+                    self.polls.complete(INTERNAL_KEY, cqe.result, cqe.more); // a refused removal
+                }
                 NOTIFY_KEY => {
                     // Before the executor re-checks its queues, which it does after every wait.
                     self.notifier.on_edge();

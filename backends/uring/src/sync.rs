@@ -21,4 +21,7 @@ pub enum Bug {
     /// lets it go, and pushes the `POLL_ADD` under it again: a delete in between finds no poll
     /// to remove and returns, and the re-arm then arms a poll for the deleted registration.
     RearmChecksOutsideLock,
+    /// A `POLL_REMOVE` refused with `-EALREADY` (the kernel was processing a wake-up of the
+    /// poll) is not retried: the poll stays armed on the deleted registration's fd.
+    RemoveNotRetried,
 }
