@@ -50,6 +50,8 @@
 //! - **Deregistration**: `delete` forgets the key and queues an `IORING_OP_POLL_REMOVE` in one
 //!   critical section with the re-arm's look-up and push, then submits it before returning, so
 //!   no deleted registration is ever armed again and the ring lets go of the fd's file at once.
+//!   A removal the kernel refuses (`-EALREADY`: it was processing a wake-up of the poll) is
+//!   queued again until the poll's last CQE comes, or the poll would keep the file open.
 //!   It does not wait for the cancellation's CQE (`delete` may run on the one thread that reaps
 //!   them): a CQE still in flight names a key the registry has forgotten by the time
 //!   `IoRegistration::deregister` returns, so no callback runs after that. The loom model
