@@ -23,10 +23,14 @@ use crate::Epoll;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Backend {
-    /// io_uring on Linux when the kernel allows it (probed when the runtime is built: the ring,
-    /// its features and opcodes, a live multishot poll), else epoll, with the reason kept in
-    /// [`Runtime::backend_choice`](crate::Runtime::backend_choice); epoll on Android, the
-    /// portable backend elsewhere. `REACTOR_IO_URING=off` in the environment skips io_uring.
+    /// Epoll on Linux and Android, the portable backend elsewhere. On Linux with
+    /// `REACTOR_IO_URING=on` in the environment, io_uring first when the kernel allows it
+    /// (probed when the runtime is built: the ring, its features and opcodes, a live multishot
+    /// poll), else epoll with the reason kept in
+    /// [`Runtime::backend_choice`](crate::Runtime::backend_choice); `REACTOR_IO_URING=off`
+    /// records that io_uring was disabled. (io_uring is not the default yet: a thread that
+    /// registers fds gets the ring's task work, which interrupts its blocking socket calls that
+    /// have a timeout with `EINTR`; see `reactor-uring`'s docs.)
     #[default]
     Automatic,
     /// [`Uring`](reactor_uring::Uring): readiness from multishot polls in an io_uring, one
@@ -97,6 +101,14 @@ impl Backend {
             fallback: None,
         };
         let source = match self {
+            #[cfg(target_os = "linux")]
+            Self::Automatic if !reactor_uring::requested_by_env() => {
+                choice.backend = Self::Epoll;
+                if reactor_uring::disabled_by_env() {
+                    choice.fallback = Some(Unavailable::Disabled);
+                }
+                BackendSource::Epoll(Epoll::new()?)
+            }
             #[cfg(target_os = "linux")]
             Self::Automatic | Self::IoUring => match Uring::new() {
                 Ok(uring) => {

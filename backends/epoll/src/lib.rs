@@ -15,11 +15,11 @@
 //!
 //! - [`Epoll`] is a blocking [`EventSource`](reactor::EventSource) and an I/O backend
 //!   ([`reactor::io::IoSource`]): one wait collects every ready registration and wakes the tasks
-//!   waiting on it. On Linux the runtime uses `reactor-uring`'s io_uring backend ([`Uring`])
-//!   where the kernel allows it, and epoll otherwise ([`Runtime::backend_choice`] says which,
-//!   and why: a container's seccomp profile, `REACTOR_IO_URING=off`...); epoll on Android; the
-//!   portable [`PollingSource`] (kqueue, event ports, `poll`) elsewhere, or when
-//!   [`RuntimeBuilder::backend`] asks for it.
+//!   waiting on it. The runtime uses it on Linux and Android, and the portable
+//!   [`PollingSource`] (kqueue, event ports, `poll`) elsewhere or when
+//!   [`RuntimeBuilder::backend`] asks for it; `reactor-uring`'s io_uring backend ([`Uring`])
+//!   with [`Backend::IoUring`], or with `Backend::Automatic` and `REACTOR_IO_URING=on`, which
+//!   falls back to epoll where io_uring is unavailable ([`Runtime::backend_choice`] says why).
 //! - [`Async<T>`] registers any [`AsFd`](std::os::fd::AsFd) type with whichever backend the
 //!   runtime runs, with no `unsafe`: it owns the I/O object and deregisters before the fd can
 //!   close. [`Watch`] does the same for a callback run on the loop instead of a task.

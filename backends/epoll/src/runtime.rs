@@ -31,9 +31,9 @@ pub type RuntimeSource = Composite;
 /// The everyday runtime: a work-stealing [`Executor`] over an I/O backend, a [`Timer`] and a
 /// [`ChannelSource`].
 ///
-/// The backend is io_uring on Linux where the kernel allows it, else epoll (see
-/// [`backend_choice`](Self::backend_choice) for which, and why), epoll on Android, and the
-/// portable [`PollingSource`] (kqueue, event ports, `poll`) elsewhere, unless
+/// The backend is epoll on Linux and Android (io_uring first on Linux with
+/// `REACTOR_IO_URING=on`; see [`backend_choice`](Self::backend_choice) for which, and why) and
+/// the portable [`PollingSource`] (kqueue, event ports, `poll`) elsewhere, unless
 /// [`RuntimeBuilder::backend`] chooses.
 ///
 /// On Linux its threads ask the kernel for 1 ns of timer slack (`PR_SET_TIMERSLACK`) instead of
@@ -170,9 +170,10 @@ impl Runtime {
         }
     }
 
-    /// Which backend the runtime runs on, and, when [`Backend::Automatic`] fell back from
-    /// io_uring, why ([`BackendChoice::fallback`]: the probe's [`Unavailable`](crate::Unavailable)
-    /// reason, such as a container's seccomp profile or `REACTOR_IO_URING=off`).
+    /// Which backend the runtime runs on, and, when [`Backend::Automatic`] did not choose
+    /// io_uring although it was asked to (`REACTOR_IO_URING=on`) or told not to
+    /// (`REACTOR_IO_URING=off`), why ([`BackendChoice::fallback`]: the probe's
+    /// [`Unavailable`](crate::Unavailable) reason, such as a container's seccomp profile).
     ///
     /// # Examples
     ///
@@ -182,9 +183,9 @@ impl Runtime {
     /// let runtime = Runtime::builder().worker_threads(1).build()?;
     /// let choice = runtime.backend_choice();
     /// assert_eq!(choice.requested(), Backend::Automatic);
-    /// match choice.fallback() {
-    ///     None => assert_eq!(choice.backend(), Backend::IoUring),
-    ///     Some(reason) => println!("on {:?}: io_uring is unavailable: {reason}", choice.backend()),
+    /// assert_ne!(choice.backend(), Backend::Automatic);
+    /// if let Some(reason) = choice.fallback() {
+    ///     println!("on {:?}, not io_uring: {reason}", choice.backend());
     /// }
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -347,10 +348,10 @@ impl RuntimeBuilder {
         }
     }
 
-    /// The I/O backend to block in: [`Backend::Automatic`] (the default) is io_uring on Linux
-    /// where the kernel allows it and epoll otherwise (`REACTOR_IO_URING=off` in the environment
-    /// forces epoll; [`Runtime::backend_choice`] says which was chosen, and why), epoll on
-    /// Android, and the portable backend elsewhere.
+    /// The I/O backend to block in: [`Backend::Automatic`] (the default) is epoll on Linux and
+    /// Android (on Linux with `REACTOR_IO_URING=on`, io_uring first where the kernel allows it;
+    /// [`Runtime::backend_choice`] says which was chosen, and why) and the portable backend
+    /// elsewhere; [`Backend::IoUring`] asks for io_uring.
     ///
     /// # Examples
     ///

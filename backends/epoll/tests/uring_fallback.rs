@@ -1,7 +1,8 @@
 //! The fallback from io_uring to epoll, forced with `REACTOR_IO_URING=off` (the documented
 //! switch, the same path a container that blocks io_uring takes): `Backend::Automatic` builds a
 //! working runtime on epoll and says why, and `Backend::IoUring` is refused with `Unsupported`
-//! and the same reason. One test in this binary, since it changes the process's environment.
+//! and the same reason; with `REACTOR_IO_URING=on`, Automatic probes io_uring. One test in this
+//! binary, since it changes the process's environment.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -37,6 +38,18 @@ fn forcing_the_fallback_runs_on_epoll_and_reports_why() {
         let refused = Runtime::builder().backend(Backend::IoUring).worker_threads(1).build().unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::Unsupported);
         assert_eq!(Unavailable::of(&refused), Unavailable::Disabled);
+
+        // Asked for (`on`), Automatic probes io_uring: chosen here, or epoll with the reason.
+        std::env::set_var(reactor_uring::DISABLE_VAR, "on");
+        let runtime = Runtime::builder().worker_threads(1).build().unwrap();
+        let choice = runtime.backend_choice();
+        match choice.fallback() {
+            None => assert!(choice.backend() == Backend::IoUring && runtime.uring().is_some()),
+            Some(reason) => {
+                assert_eq!(choice.backend(), Backend::Epoll);
+                eprintln!("io_uring is unavailable here: {reason}");
+            }
+        }
         done.send(()).unwrap();
     });
     match finished.recv_timeout(WATCHDOG) {

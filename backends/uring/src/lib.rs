@@ -2,9 +2,9 @@
 //! comes from multishot polls in an io_uring, so that `reactor-net`'s `Async<T>` and every `net`
 //! type run on it unchanged. Linux only (5.13 or later); the crate is empty elsewhere.
 //!
-//! `reactor-epoll`'s runtime picks it with `Backend::IoUring`, or by itself with
-//! `Backend::Automatic` when the kernel allows it, falling back to epoll with the reason
-//! ([`Unavailable`]) otherwise. [`DISABLE_VAR`] (`REACTOR_IO_URING=off`) forces the fallback.
+//! `reactor-epoll`'s runtime picks it with `Backend::IoUring`; `Backend::Automatic` probes it
+//! first when [`DISABLE_VAR`] is `on` (`REACTOR_IO_URING=on`), falling back to epoll with the
+//! reason ([`Unavailable`]); `off` disables it. It is not yet the default: see "Known limits".
 //!
 //! ```
 //! use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -59,6 +59,17 @@
 //! - **Registration errors** as epoll gives them: `InvalidInput` for a closed fd,
 //!   `Unsupported` for a regular file or a directory, `AlreadyExists` for an fd registered twice.
 //!
+//! # Known limits
+//!
+//! - The kernel posts a poll's completions through task work of the thread that submitted the
+//!   poll, signalled like a signal: a blocking system call of that thread that cannot restart
+//!   (a socket read with `SO_RCVTIMEO`) then fails with `EINTR`. The thread that registers an
+//!   fd (by `add`) submits its poll, so a user thread that both registers I/O and makes such
+//!   blocking calls sees them interrupted (found by `tests/http_real_clients.rs` of the
+//!   workspace); this is why `Backend::Automatic` does not choose io_uring by default yet.
+//! - A poll whose last CQE the kernel dropped (only when it cannot even allocate an overflow
+//!   entry) is not re-armed; every registration is reported ready instead.
+//!
 //! Miri does not apply: the backend is system calls on a shared memory ring with the kernel,
 //! which Miri cannot execute; its concurrency is checked with loom instead, and the ring's memory
 //! use under valgrind.
@@ -72,7 +83,7 @@ mod ring;
 mod source;
 mod sync;
 
-pub use probe::{Unavailable, DISABLE_VAR};
+pub use probe::{disabled_by_env, requested_by_env, Unavailable, DISABLE_VAR};
 pub use source::Uring;
 
 /// Internals that the loom models in `loom-tests/` drive directly (the deregistration protocol

@@ -114,6 +114,12 @@ impl<S: Submission> Polls<S> {
 
     /// Arms a multishot poll of `fd` under `key` and submits it.
     ///
+    /// The kernel delivers a poll's completions through task work of the thread that submitted
+    /// it, which interrupts that thread's blocking system calls (a socket read with a timeout
+    /// returns `EINTR`): the thread that registers an fd gets that task work while the fd is
+    /// registered (the source's own notification poll is submitted by a waiter, never by the
+    /// thread that created the source).
+    ///
     /// # Errors
     ///
     /// `AlreadyExists` if `fd` is armed already under another key. A failed submission is not an

@@ -15,9 +15,10 @@ use std::io;
 
 use io_uring::{opcode, IoUring, Probe};
 
-/// The environment variable that disables the io_uring backend when set to `off` (or `0`,
-/// `false`, `no`): [`Uring::new`](crate::Uring::new) then fails with [`Unavailable::Disabled`],
-/// and a runtime built with `Backend::Automatic` falls back to epoll.
+/// The environment variable that switches the io_uring backend: `off` (or `0`, `false`, `no`)
+/// disables it ([`Uring::new`](crate::Uring::new) then fails with [`Unavailable::Disabled`]),
+/// `on` (or `1`, `true`, `yes`) makes `reactor-epoll`'s `Backend::Automatic` probe it first and
+/// fall back to epoll with the reason.
 pub const DISABLE_VAR: &str = "REACTOR_IO_URING";
 
 /// Why the io_uring backend is not available on this system.
@@ -96,8 +97,16 @@ impl From<Unavailable> for io::Error {
     }
 }
 
+/// Whether [`DISABLE_VAR`] asks for the backend (`on`, `1`, `true`, `yes`): `reactor-epoll`'s
+/// `Backend::Automatic` then probes io_uring first.
+pub fn requested_by_env() -> bool {
+    std::env::var(DISABLE_VAR)
+        .map(|value| matches!(value.trim().to_ascii_lowercase().as_str(), "on" | "1" | "true" | "yes"))
+        .unwrap_or(false)
+}
+
 /// Whether [`DISABLE_VAR`] disables the backend.
-pub(crate) fn disabled_by_env() -> bool {
+pub fn disabled_by_env() -> bool {
     std::env::var(DISABLE_VAR)
         .map(|value| matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "0" | "false" | "no"))
         .unwrap_or(false)

@@ -102,8 +102,6 @@ impl Uring {
         probe::check(ring.uring())?;
         let notifier = Notifier::new()?;
         let polls = Polls::new(ring.queue());
-        // Readable only: an eventfd is always writable, and its reads wake it for writers.
-        polls.add_internal(notifier.as_fd().as_raw_fd(), NOTIFY_KEY, libc::POLLIN as u32);
         let inner = Inner {
             polls,
             ring,
@@ -113,6 +111,9 @@ impl Uring {
             driver: NotifierSlot::new(),
         };
         inner.check_multishot()?;
+        // Readable only: an eventfd is always writable, and its reads wake it for writers.
+        // Queued, not submitted: the first waiter submits it (see `Polls::add` for why).
+        inner.polls.add_internal(inner.notifier.as_fd().as_raw_fd(), NOTIFY_KEY, libc::POLLIN as u32);
         let inner = std::sync::Arc::new(inner);
         Ok(Self { io: IoHandle::new(inner.clone()), inner })
     }
@@ -133,18 +134,27 @@ impl Inner {
     /// and stay armed.
     fn check_multishot(&self) -> Result<(), Unavailable> {
         let failed = |message: String| Unavailable::Multishot(message);
+        let eventfd = self.notifier.as_fd().as_raw_fd();
+        // A throwaway poll under INTERNAL_KEY, removed again below: the polls this thread
+        // submits deliver their completions through its task work (see `Polls::add`).
+        self.polls.with_queue(|queue| queue.poll(eventfd, INTERNAL_KEY, libc::POLLIN as u32));
         self.notifier.raise();
-        let to_submit = self.polls.publish();
-        self.ring
-            .enter(to_submit, true, Some(PROBE_TIMEOUT), false)
-            .map_err(|error| failed(format!("io_uring_enter failed: {error}")))?;
         let mut cqes = Vec::new();
-        // SAFETY: the source is not shared yet: this thread is the only reaper.
-        unsafe { self.ring.reap(&mut cqes) };
+        let turn = |cqes: &mut Vec<Cqe>| {
+            let to_submit = self.polls.publish();
+            self.ring
+                .enter(to_submit, true, Some(PROBE_TIMEOUT), false)
+                .map_err(|error| failed(format!("io_uring_enter failed: {error}")))?;
+            // SAFETY: the source is not shared yet: this thread is the only reaper.
+            unsafe { self.ring.reap(cqes) };
+            Ok::<_, Unavailable>(())
+        };
+        turn(&mut cqes)?;
         self.notifier.drain();
         let cqe = cqes
             .iter()
-            .find(|cqe| cqe.user_data == NOTIFY_KEY)
+            .find(|cqe| cqe.user_data == INTERNAL_KEY)
+            .copied()
             .ok_or_else(|| failed(format!("no completion within {PROBE_TIMEOUT:?}")))?;
         if cqe.result < 0 {
             let error = io::Error::from_raw_os_error(-cqe.result);
@@ -155,7 +165,19 @@ impl Inner {
                 "the poll ended after one event (IORING_POLL_ADD_MULTI needs Linux 5.13)".into(),
             ));
         }
-        Ok(())
+        // Remove it, and take its last CQE (and the removal's) out of the ring.
+        self.polls.with_queue(|queue| queue.remove(INTERNAL_KEY));
+        for _ in 0..4 {
+            cqes.clear();
+            turn(&mut cqes)?;
+            if cqes
+                .iter()
+                .any(|cqe| cqe.user_data == INTERNAL_KEY && !cqe.more && cqe.result == -libc::ECANCELED)
+            {
+                return Ok(());
+            }
+        }
+        Err(failed("the probe's poll could not be removed".into()))
     }
 
     /// The waiter's turn: one enter (submit + wait), then the completions.
