@@ -175,6 +175,11 @@ fn epoll_conforms() {
 }
 
 #[test]
+fn io_uring_conforms() {
+    conforms(Sockets(reactor_epoll::Uring::new));
+}
+
+#[test]
 fn the_portable_backend_conforms() {
     conforms(Sockets(PollingSource::new));
 }

@@ -7,6 +7,10 @@ use std::os::fd::{AsFd, BorrowedFd};
 use reactor::io::IoHandle;
 use reactor::EventSource;
 use reactor_polling::{PollingSource, Triggering};
+#[cfg(target_os = "linux")]
+use reactor_uring::Unavailable;
+#[cfg(target_os = "linux")]
+use reactor_uring::Uring;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use crate::Epoll;
@@ -19,9 +23,22 @@ use crate::Epoll;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Backend {
-    /// Epoll on Linux and Android, the portable backend elsewhere.
+    /// Epoll on Linux and Android, the portable backend elsewhere. On Linux with
+    /// `REACTOR_IO_URING=on` in the environment, io_uring first when the kernel allows it
+    /// (probed when the runtime is built: the ring, its features and opcodes, a live multishot
+    /// poll), else epoll with the reason kept in
+    /// [`Runtime::backend_choice`](crate::Runtime::backend_choice); `REACTOR_IO_URING=off`
+    /// records that io_uring was disabled. (io_uring is not the default yet: a thread that
+    /// registers fds gets the ring's task work, which interrupts its blocking socket calls that
+    /// have a timeout with `EINTR`; see `reactor-uring`'s docs.)
     #[default]
     Automatic,
+    /// [`Uring`](reactor_uring::Uring): readiness from multishot polls in an io_uring, one
+    /// `io_uring_enter` per wait (Linux 5.13 or later). Building the runtime fails with
+    /// `Unsupported` and the reason ([`Unavailable`], inside the error) where io_uring cannot be
+    /// used (disabled by a container's seccomp profile, the `kernel.io_uring_disabled` sysctl,
+    /// `REACTOR_IO_URING=off`, an old kernel) and off Linux.
+    IoUring,
     /// [`Epoll`](crate::Epoll): one `epoll_wait` per wait, no syscall to re-arm. Linux and
     /// Android only; elsewhere building the runtime fails with `Unsupported`.
     Epoll,
@@ -40,28 +57,104 @@ pub enum Backend {
 pub(crate) enum BackendSource {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     Epoll(Epoll),
+    #[cfg(target_os = "linux")]
+    Uring(Uring),
     Polling(PollingSource),
 }
 
+/// Which backend a [`Runtime`](crate::Runtime) runs on, and why not io_uring when
+/// [`Backend::Automatic`] fell back from it ([`Runtime::backend_choice`](crate::Runtime::backend_choice)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendChoice {
+    requested: Backend,
+    backend: Backend,
+    #[cfg(target_os = "linux")]
+    fallback: Option<Unavailable>,
+}
+
+impl BackendChoice {
+    /// The backend the builder asked for ([`Backend::Automatic`] by default).
+    pub fn requested(&self) -> Backend {
+        self.requested
+    }
+
+    /// The backend the runtime runs on: never [`Backend::Automatic`].
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Why [`Backend::Automatic`] did not choose io_uring, when it did not.
+    #[cfg(target_os = "linux")]
+    pub fn fallback(&self) -> Option<&Unavailable> {
+        self.fallback.as_ref()
+    }
+}
+
 impl Backend {
-    /// Creates the backend's source.
-    pub(crate) fn create(self) -> io::Result<BackendSource> {
-        match self {
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            Self::Automatic | Self::Epoll => Ok(BackendSource::Epoll(Epoll::new()?)),
-            #[cfg(not(any(target_os = "linux", target_os = "android")))]
-            Self::Epoll => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the epoll backend exists only on Linux and Android; use Backend::Polling (or \
-                 Backend::Automatic)",
-            )),
-            #[cfg(not(any(target_os = "linux", target_os = "android")))]
-            Self::Automatic => Ok(BackendSource::Polling(PollingSource::new()?)),
-            Self::Polling => Ok(BackendSource::Polling(PollingSource::new()?)),
-            Self::PollingOneshot => {
-                Ok(BackendSource::Polling(PollingSource::with_triggering(Triggering::Oneshot)?))
+    /// Creates the backend's source; says which it is, and why not io_uring if `Automatic`
+    /// fell back from it.
+    pub(crate) fn create(self) -> io::Result<(BackendSource, BackendChoice)> {
+        let mut choice = BackendChoice {
+            requested: self,
+            backend: self,
+            #[cfg(target_os = "linux")]
+            fallback: None,
+        };
+        let source = match self {
+            #[cfg(target_os = "linux")]
+            Self::Automatic if !reactor_uring::requested_by_env() => {
+                choice.backend = Self::Epoll;
+                if reactor_uring::disabled_by_env() {
+                    choice.fallback = Some(Unavailable::Disabled);
+                }
+                BackendSource::Epoll(Epoll::new()?)
             }
-        }
+            #[cfg(target_os = "linux")]
+            Self::Automatic | Self::IoUring => match Uring::new() {
+                Ok(uring) => {
+                    choice.backend = Self::IoUring;
+                    BackendSource::Uring(uring)
+                }
+                Err(error) if self == Self::IoUring => return Err(error),
+                Err(error) => {
+                    choice.backend = Self::Epoll;
+                    choice.fallback = Some(Unavailable::of(&error));
+                    BackendSource::Epoll(Epoll::new()?)
+                }
+            },
+            #[cfg(not(target_os = "linux"))]
+            Self::IoUring => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the io_uring backend exists only on Linux; use Backend::Automatic",
+                ))
+            }
+            #[cfg(target_os = "android")]
+            Self::Automatic => {
+                choice.backend = Self::Epoll;
+                BackendSource::Epoll(Epoll::new()?)
+            }
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            Self::Automatic => {
+                choice.backend = Self::Polling;
+                BackendSource::Polling(PollingSource::new()?)
+            }
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            Self::Epoll => BackendSource::Epoll(Epoll::new()?),
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            Self::Epoll => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the epoll backend exists only on Linux and Android; use Backend::Polling (or \
+                     Backend::Automatic)",
+                ))
+            }
+            Self::Polling => BackendSource::Polling(PollingSource::new()?),
+            Self::PollingOneshot => {
+                BackendSource::Polling(PollingSource::with_triggering(Triggering::Oneshot)?)
+            }
+        };
+        Ok((source, choice))
     }
 }
 
@@ -71,6 +164,8 @@ impl BackendSource {
         match self {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             Self::Epoll(epoll) => epoll.io_handle(),
+            #[cfg(target_os = "linux")]
+            Self::Uring(uring) => uring.io_handle(),
             Self::Polling(polling) => polling.io_handle(),
         }
     }
@@ -80,6 +175,8 @@ impl BackendSource {
         match self {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             Self::Epoll(epoll) => Box::new(epoll.clone()),
+            #[cfg(target_os = "linux")]
+            Self::Uring(uring) => Box::new(uring.clone()),
             Self::Polling(polling) => Box::new(polling.clone()),
         }
     }
@@ -90,6 +187,8 @@ impl AsFd for BackendSource {
         match self {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             Self::Epoll(epoll) => epoll.as_fd(),
+            #[cfg(target_os = "linux")]
+            Self::Uring(uring) => uring.as_fd(),
             Self::Polling(polling) => polling.as_fd(),
         }
     }
@@ -100,6 +199,8 @@ impl fmt::Debug for BackendSource {
         match self {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             Self::Epoll(epoll) => epoll.fmt(f),
+            #[cfg(target_os = "linux")]
+            Self::Uring(uring) => uring.fmt(f),
             Self::Polling(polling) => polling.fmt(f),
         }
     }

@@ -17,7 +17,9 @@
 //!   ([`reactor::io::IoSource`]): one wait collects every ready registration and wakes the tasks
 //!   waiting on it. The runtime uses it on Linux and Android, and the portable
 //!   [`PollingSource`] (kqueue, event ports, `poll`) elsewhere or when
-//!   [`RuntimeBuilder::backend`] asks for it.
+//!   [`RuntimeBuilder::backend`] asks for it; `reactor-uring`'s io_uring backend ([`Uring`])
+//!   with [`Backend::IoUring`], or with `Backend::Automatic` and `REACTOR_IO_URING=on`, which
+//!   falls back to epoll where io_uring is unavailable ([`Runtime::backend_choice`] says why).
 //! - [`Async<T>`] registers any [`AsFd`](std::os::fd::AsFd) type with whichever backend the
 //!   runtime runs, with no `unsafe`: it owns the I/O object and deregisters before the fd can
 //!   close. [`Watch`] does the same for a callback run on the loop instead of a task.
@@ -152,7 +154,7 @@ mod sys;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod watch;
 
-pub use backend::Backend;
+pub use backend::{Backend, BackendChoice};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use epoll::Epoll;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -160,6 +162,8 @@ pub use notifier::FdNotifier;
 pub use reactor::io::Readiness;
 pub use reactor_net::{net, Async, Ready, Watch, WithReadiness};
 pub use reactor_polling::{PollingSource, Triggering};
+#[cfg(target_os = "linux")]
+pub use reactor_uring::{Unavailable, Uring};
 
 pub use global::{block_on, default_runtime, spawn, spawn_blocking};
 pub use reactor::metrics;

@@ -16,7 +16,7 @@ use reactor_channel::ChannelSource;
 use reactor_polling::PollingSource;
 use reactor_timer::Timer;
 
-use crate::backend::{Backend, BackendSource};
+use crate::backend::{Backend, BackendChoice, BackendSource};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use crate::{sys, Epoll};
 
@@ -31,8 +31,10 @@ pub type RuntimeSource = Composite;
 /// The everyday runtime: a work-stealing [`Executor`] over an I/O backend, a [`Timer`] and a
 /// [`ChannelSource`].
 ///
-/// The backend is epoll on Linux and Android and the portable [`PollingSource`] (kqueue, event
-/// ports, `poll`) elsewhere, unless [`RuntimeBuilder::backend`] chooses.
+/// The backend is epoll on Linux and Android (io_uring first on Linux with
+/// `REACTOR_IO_URING=on`; see [`backend_choice`](Self::backend_choice) for which, and why) and
+/// the portable [`PollingSource`] (kqueue, event ports, `poll`) elsewhere, unless
+/// [`RuntimeBuilder::backend`] chooses.
 ///
 /// On Linux its threads ask the kernel for 1 ns of timer slack (`PR_SET_TIMERSLACK`) instead of
 /// the default 50 µs, so timers fire within microseconds of their deadline: the workers (and blocking threads) for their
@@ -58,6 +60,7 @@ pub type RuntimeSource = Composite;
 pub struct Runtime {
     executor: Executor<RuntimeSource>,
     backend: BackendSource,
+    choice: BackendChoice,
     timer: Timer,
     channels: ChannelSource,
 }
@@ -154,16 +157,48 @@ impl Runtime {
     pub fn epoll(&self) -> Option<&Epoll> {
         match &self.backend {
             BackendSource::Epoll(epoll) => Some(epoll),
-            BackendSource::Polling(_) => None,
+            _ => None,
         }
+    }
+
+    /// The io_uring source, if the runtime runs on io_uring.
+    #[cfg(target_os = "linux")]
+    pub fn uring(&self) -> Option<&reactor_uring::Uring> {
+        match &self.backend {
+            BackendSource::Uring(uring) => Some(uring),
+            _ => None,
+        }
+    }
+
+    /// Which backend the runtime runs on, and, when [`Backend::Automatic`] did not choose
+    /// io_uring although it was asked to (`REACTOR_IO_URING=on`) or told not to
+    /// (`REACTOR_IO_URING=off`), why ([`BackendChoice::fallback`]: the probe's
+    /// [`Unavailable`](crate::Unavailable) reason, such as a container's seccomp profile).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use reactor_epoll::{Backend, Runtime};
+    ///
+    /// let runtime = Runtime::builder().worker_threads(1).build()?;
+    /// let choice = runtime.backend_choice();
+    /// assert_eq!(choice.requested(), Backend::Automatic);
+    /// assert_ne!(choice.backend(), Backend::Automatic);
+    /// if let Some(reason) = choice.fallback() {
+    ///     println!("on {:?}, not io_uring: {reason}", choice.backend());
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn backend_choice(&self) -> &BackendChoice {
+        &self.choice
     }
 
     /// The portable backend, if the runtime runs on it.
     pub fn polling(&self) -> Option<&PollingSource> {
         match &self.backend {
             BackendSource::Polling(polling) => Some(polling),
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            BackendSource::Epoll(_) => None,
+            #[allow(unreachable_patterns)] // the only variant off Linux and Android
+            _ => None,
         }
     }
 
@@ -262,7 +297,7 @@ impl Runtime {
     }
 }
 
-/// The I/O backend's own fd (the epoll instance, or the portable backend's poller), which turns
+/// The I/O backend's own fd (the epoll instance, the io_uring, or the portable backend's poller), which turns
 /// readable when the backend has events for a [turn](Runtime::host), a timer's wait aside. Only
 /// watch it for readability; never wait on it yourself.
 impl AsFd for Runtime {
@@ -314,7 +349,9 @@ impl RuntimeBuilder {
     }
 
     /// The I/O backend to block in: [`Backend::Automatic`] (the default) is epoll on Linux and
-    /// Android and the portable backend elsewhere.
+    /// Android (on Linux with `REACTOR_IO_URING=on`, io_uring first where the kernel allows it;
+    /// [`Runtime::backend_choice`] says which was chosen, and why) and the portable backend
+    /// elsewhere; [`Backend::IoUring`] asks for io_uring.
     ///
     /// # Examples
     ///
@@ -432,8 +469,10 @@ impl RuntimeBuilder {
     ///
     /// # Errors
     ///
-    /// `Unsupported` for [`Backend::Epoll`] where epoll does not exist; the error of creating
-    /// the I/O backend or of spawning a worker thread.
+    /// `Unsupported` for [`Backend::Epoll`] where epoll does not exist, and for
+    /// [`Backend::IoUring`] where io_uring cannot be used (the reason, an
+    /// [`Unavailable`](crate::Unavailable), is the error's source); the error of creating the
+    /// I/O backend or of spawning a worker thread.
     pub fn build(self) -> io::Result<Runtime> {
         self.build_with(Timer::new())
     }
@@ -480,7 +519,7 @@ impl RuntimeBuilder {
     }
 
     fn build_with(self, timer: Timer) -> io::Result<Runtime> {
-        let backend = self.backend.create()?;
+        let (backend, choice) = self.backend.create()?;
         let channels = ChannelSource::new();
         let mut source = Composite::new(backend.boxed())?;
         let passive: [Box<dyn EventSource>; 2] = [Box::new(timer.clone()), Box::new(channels.clone())];
@@ -509,7 +548,7 @@ impl RuntimeBuilder {
                 }
             })
             .build(source)?;
-        Ok(Runtime { executor, backend, timer, channels })
+        Ok(Runtime { executor, backend, choice, timer, channels })
     }
 }
 

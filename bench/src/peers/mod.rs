@@ -1,5 +1,6 @@
-//! The peers compared: reactor (on epoll and on the portable `polling` backend), tokio and smol
-//! each in a multi-thread and a single-thread setup, and the raw epoll loop (TCP echo only).
+//! The peers compared: reactor (on epoll and on the portable `polling` backend; on io_uring for
+//! the TCP echo), tokio and smol each in a multi-thread and a single-thread setup, and the raw
+//! epoll loop (TCP echo only).
 
 mod futures_io;
 mod http_server;
@@ -37,6 +38,8 @@ pub(crate) enum Peer {
     ReactorMulti,
     /// The same on the portable backend (`reactor-polling`, edge-triggered on Linux).
     ReactorPollingMulti,
+    /// The same on io_uring (`reactor-uring`; TCP echo only).
+    ReactorUringMulti,
     /// tokio's multi-thread runtime, one worker per core.
     TokioMulti,
     /// smol's `Executor` run by one thread per core plus the `block_on` thread.
@@ -45,6 +48,8 @@ pub(crate) enum Peer {
     ReactorSingle,
     /// The same on the portable backend, edge-triggered.
     ReactorPollingSingle,
+    /// The same on io_uring (TCP echo only).
+    ReactorUringSingle,
     /// The same on the portable backend with one-shot registrations re-armed after each report
     /// (the path of event ports and `poll`).
     ReactorPollingOneshotSingle,
@@ -67,13 +72,15 @@ pub(crate) trait WithRuntime {
 
 impl Peer {
     /// Every peer, in report order.
-    pub(crate) const ALL: [Peer; 10] = [
+    pub(crate) const ALL: [Peer; 12] = [
         Peer::ReactorMulti,
         Peer::ReactorPollingMulti,
+        Peer::ReactorUringMulti,
         Peer::TokioMulti,
         Peer::SmolMulti,
         Peer::ReactorSingle,
         Peer::ReactorPollingSingle,
+        Peer::ReactorUringSingle,
         Peer::ReactorPollingOneshotSingle,
         Peer::TokioCurrent,
         Peer::SmolLocal,
@@ -85,10 +92,12 @@ impl Peer {
         match self {
             Peer::ReactorMulti => "reactor",
             Peer::ReactorPollingMulti => "reactor-polling",
+            Peer::ReactorUringMulti => "reactor-uring",
             Peer::TokioMulti => "tokio-mt",
             Peer::SmolMulti => "smol",
             Peer::ReactorSingle => "reactor-1t",
             Peer::ReactorPollingSingle => "reactor-polling-1t",
+            Peer::ReactorUringSingle => "reactor-uring-1t",
             Peer::ReactorPollingOneshotSingle => "reactor-polling-oneshot-1t",
             Peer::TokioCurrent => "tokio-ct",
             Peer::SmolLocal => "smol-local",
@@ -104,15 +113,18 @@ impl Peer {
     /// The peer's threading mode.
     pub(crate) fn mode(self) -> Mode {
         match self {
-            Peer::ReactorMulti | Peer::ReactorPollingMulti | Peer::TokioMulti | Peer::SmolMulti => {
-                Mode::Multi
-            }
+            Peer::ReactorMulti
+            | Peer::ReactorPollingMulti
+            | Peer::ReactorUringMulti
+            | Peer::TokioMulti
+            | Peer::SmolMulti => Mode::Multi,
             _ => Mode::Single,
         }
     }
 
-    /// Whether this peer takes part in `workload`: the raw epoll loop only echoes TCP, and the
-    /// `http` workload (hyper's server) runs on reactor and tokio on epoll only.
+    /// Whether this peer takes part in `workload`: the raw epoll loop and reactor on io_uring
+    /// only echo TCP, and the `http` workload (hyper's server) runs on reactor and tokio on epoll
+    /// only.
     pub(crate) fn takes_part(self, workload: Workload) -> bool {
         match workload {
             Workload::Http => {
@@ -121,7 +133,10 @@ impl Peer {
                     Peer::ReactorMulti | Peer::ReactorSingle | Peer::TokioMulti | Peer::TokioCurrent
                 )
             }
-            _ => self != Peer::RawEpoll || workloads::is_echo(workload),
+            _ if matches!(self, Peer::RawEpoll | Peer::ReactorUringMulti | Peer::ReactorUringSingle) => {
+                workloads::is_echo(workload)
+            }
+            _ => true,
         }
     }
 
@@ -154,11 +169,17 @@ impl Peer {
             Peer::ReactorPollingMulti => {
                 visitor.call(&reactor::Reactor::new(workers, Backend::Polling).map_err(built)?)
             }
+            Peer::ReactorUringMulti => {
+                visitor.call(&reactor::Reactor::new(workers, Backend::IoUring).map_err(built)?)
+            }
             Peer::TokioMulti => visitor.call(&tokio::Tokio::multi_thread(workers).map_err(built)?),
             Peer::SmolMulti => visitor.call(&smol::multi::SmolMulti::new(workers).map_err(built)?),
             Peer::ReactorSingle => visitor.call(&reactor::Reactor::new(0, Backend::Epoll).map_err(built)?),
             Peer::ReactorPollingSingle => {
                 visitor.call(&reactor::Reactor::new(0, Backend::Polling).map_err(built)?)
+            }
+            Peer::ReactorUringSingle => {
+                visitor.call(&reactor::Reactor::new(0, Backend::IoUring).map_err(built)?)
             }
             Peer::ReactorPollingOneshotSingle => {
                 visitor.call(&reactor::Reactor::new(0, Backend::PollingOneshot).map_err(built)?)

@@ -28,6 +28,8 @@ pub enum Backend {
     /// `PollingSource::with_triggering(Triggering::Oneshot)`: one-shot registrations re-armed
     /// after each report and each `WouldBlock`, the path of event ports and `poll(2)`.
     PollingOneshot,
+    /// `reactor_uring::Uring`: multishot polls in an io_uring, marks every hang-up (`POLLRDHUP`).
+    IoUring,
 }
 
 /// Every backend's source as one type, so that a test is one function.
@@ -44,6 +46,10 @@ impl Backend {
                 Arc::new(polling)
             }
             Self::PollingOneshot => Arc::new(PollingSource::with_triggering(Triggering::Oneshot).unwrap()),
+            // Fails where io_uring is disabled: the suite is meant to run on it here.
+            Self::IoUring => {
+                Arc::new(reactor_uring::Uring::new().expect("io_uring (set up a kernel that allows it)"))
+            }
         }
     }
 
@@ -53,6 +59,7 @@ impl Backend {
             Self::Epoll => "epoll",
             Self::Polling => "polling",
             Self::PollingOneshot => "polling_oneshot",
+            Self::IoUring => "io_uring",
         }
     }
 
@@ -122,6 +129,11 @@ macro_rules! on_every_backend {
             $(#[$oneshot])?
             fn polling_oneshot() {
                 run_bounded(stringify!($test), Backend::PollingOneshot, super::$test);
+            }
+
+            #[test]
+            fn io_uring() {
+                run_bounded(stringify!($test), Backend::IoUring, super::$test);
             }
         }
     )+};

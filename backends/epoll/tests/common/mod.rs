@@ -18,6 +18,7 @@ pub fn name(backend: Backend) -> &'static str {
         Backend::Epoll => "epoll",
         Backend::Polling => "polling",
         Backend::PollingOneshot => "polling_oneshot",
+        Backend::IoUring => "io_uring",
         other => unreachable!("no test runs on {other:?}"),
     }
 }
@@ -28,6 +29,9 @@ pub fn source(backend: Backend) -> Arc<dyn EventSource> {
         Backend::Epoll => Arc::new(Epoll::new().unwrap()),
         Backend::Polling => Arc::new(PollingSource::new().unwrap()),
         Backend::PollingOneshot => Arc::new(PollingSource::with_triggering(Triggering::Oneshot).unwrap()),
+        Backend::IoUring => {
+            Arc::new(reactor_epoll::Uring::new().expect("io_uring (set up a kernel that allows it)"))
+        }
         other => unreachable!("no test runs on {other:?}"),
     }
 }
@@ -42,12 +46,14 @@ pub fn builder(backend: Backend) -> RuntimeBuilder {
 pub fn assert_runs_on(runtime: &Runtime, backend: Backend) {
     let triggering = runtime.polling().map(|polling| polling.triggering());
     let expected = match backend {
-        Backend::Epoll => None,
+        Backend::Epoll | Backend::IoUring => None,
         Backend::Polling => Some(Triggering::Edge),
         _ => Some(Triggering::Oneshot),
     };
     assert_eq!(triggering, expected, "the runtime runs on {backend:?}");
     assert_eq!(runtime.epoll().is_some(), backend == Backend::Epoll);
+    assert_eq!(runtime.uring().is_some(), backend == Backend::IoUring);
+    assert_eq!(runtime.backend_choice().backend(), backend);
 }
 
 /// How long one test may run on one backend before the watchdog fails it. Never reached when
@@ -98,6 +104,11 @@ macro_rules! on_every_backend {
             #[test]
             fn polling_oneshot() {
                 run_bounded(stringify!($test), Backend::PollingOneshot, super::$test);
+            }
+
+            #[test]
+            fn io_uring() {
+                run_bounded(stringify!($test), Backend::IoUring, super::$test);
             }
         }
     )+};
