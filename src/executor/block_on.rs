@@ -88,7 +88,9 @@ impl<S: EventSource + 'static> Executor<S> {
             if ran_local || ran_pooled || polled_main {
                 if ticks.advance() % EVENT_INTERVAL == 0 {
                     ticks.publish(&self.shared);
-                    self.shared.report(self.shared.poll_events());
+                    if self.shared.block_on_waits() {
+                        self.shared.report(self.shared.poll_events());
+                    }
                 }
                 continue;
             }

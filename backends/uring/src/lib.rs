@@ -63,10 +63,17 @@
 //!
 //! - The kernel posts a poll's completions through task work of the thread that submitted the
 //!   poll, signalled like a signal: a blocking system call of that thread that cannot restart
-//!   (a socket read with `SO_RCVTIMEO`) then fails with `EINTR`. The thread that registers an
-//!   fd (by `add`) submits its poll, so a user thread that both registers I/O and makes such
-//!   blocking calls sees them interrupted (found by `tests/http_real_clients.rs` of the
-//!   workspace); this is why `Backend::Automatic` does not choose io_uring by default yet.
+//!   (a socket read with `SO_RCVTIMEO`) then fails with `EINTR`. The waiter submits the ring's
+//!   own polls (the notification poll, every re-arm), and [`Uring`] waits on workers only
+//!   (`EventSource::waits_on_workers_only`), so in an executor with workers the threads inside
+//!   `block_on` never wait in the ring. But the thread that registers an fd submits its poll:
+//!   a user thread that both registers I/O and makes such blocking calls sees them interrupted
+//!   (found by the workspace's HTTP tests with real clients). Submitting from the waiter only
+//!   was tried and fails another way: a poll then belongs to the waiter, and the file of a
+//!   deregistered fd is let go only when that thread next runs its task work, so closing a
+//!   listener no longer frees its address at once (an immediate re-bind fails with
+//!   `AddrInUse`, as a shared-suite test showed). This is why `Backend::Automatic` does not
+//!   choose io_uring by default yet.
 //! - A poll whose last CQE the kernel dropped (only when it cannot even allocate an overflow
 //!   entry) is not re-armed; every registration is reported ready instead.
 //!
