@@ -73,7 +73,7 @@ fn block_on_beside_a_busy_worker(workers_only: bool) -> usize {
         });
         executor.block_on(receiver);
         waker_thread.join().unwrap();
-        executor.block_on(spinning);
+        executor.block_on(spinning).unwrap();
     }
     block_on_waits.load(Ordering::Relaxed)
 }
