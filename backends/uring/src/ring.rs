@@ -95,8 +95,9 @@ impl Ring {
     /// The waiter's one `io_uring_enter`: submits `to_submit` entries and, if `block`, waits for
     /// at least one completion for at most `timeout` (`None`: no limit). `flush` asks the kernel
     /// to move completions from its overflow list into the ring. A wait ended by a signal, its
-    /// timeout, or an overflow that could not be flushed yet (`EBUSY`: the ring is full; reaping
-    /// makes room) is not an error: the caller reaps whatever is there.
+    /// timeout, an overflow that could not be flushed yet (`EBUSY`: the ring is full; reaping
+    /// makes room) or dropped completions (`EBADR`) is not an error: the caller reaps whatever
+    /// is there.
     ///
     /// # Errors
     ///
@@ -137,10 +138,8 @@ impl Ring {
         };
         match result {
             Ok(_) => Ok(()),
-            Err(error) => match error.raw_os_error() {
-                Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => Ok(()),
-                _ => Err(error),
-            },
+            Err(error) if ends_a_wait(&error) => Ok(()),
+            Err(error) => Err(error),
         }
     }
 
@@ -177,6 +176,15 @@ impl Ring {
         completions.sync();
         !completions.is_empty()
     }
+}
+
+/// Whether an error of the waiter's `io_uring_enter` only ends the wait: a signal (`EINTR`), the
+/// timeout (`ETIME`), a full completion queue (`EBUSY`, `EAGAIN`: reaping makes room), or
+/// completions the kernel dropped (`EBADR`, returned once after it could not even keep them in
+/// its overflow list: the reap that follows sees the ring's dropped count go up and reports
+/// every registration ready).
+fn ends_a_wait(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN | libc::EBADR))
 }
 
 impl AsFd for Ring {
@@ -272,5 +280,21 @@ impl Submission for RingQueue {
 impl fmt::Debug for RingQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RingQueue").field("backlog", &self.backlog.len()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_completions_end_a_wait_and_other_errors_fail_it() {
+        let errno = |code| io::Error::from_raw_os_error(code);
+        for code in [libc::EINTR, libc::ETIME, libc::EBUSY, libc::EAGAIN, libc::EBADR] {
+            assert!(ends_a_wait(&errno(code)), "errno {code} only ends the wait");
+        }
+        for code in [libc::EBADF, libc::EFAULT, libc::EINVAL, libc::EOPNOTSUPP] {
+            assert!(!ends_a_wait(&errno(code)), "errno {code} is an error of the wait");
+        }
     }
 }
