@@ -18,8 +18,9 @@ pub trait Edge {
     fn raise(&self);
 
     /// Takes back every edge raised so far (one `read` of an eventfd, which resets it); returns
-    /// whether there was any. Only a waiter that polls the edge level-triggered needs it
-    /// ([`Handshake::after_wait`]); one that watches it edge-triggered may return `Ok(false)`.
+    /// whether there was any. Only [`Handshake::after_wait`] calls it, for a waiter that polls
+    /// the edge level-triggered; a handshake answered only with [`Handshake::on_edge`] never
+    /// takes its edge back.
     ///
     /// # Errors
     ///
