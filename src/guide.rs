@@ -73,15 +73,17 @@
 //! queue. Use a read-modify-write (`swap`) with `Acquire` to lower it, and `Release` (or
 //! stronger) where publishers raise it, so the wait sees every event queued before a raise it
 //! answers. The same reasoning, for an eventfd instead of a queue, is behind the order inside
-//! `FdNotifier::after_wait` (read the eventfd, then clear the flag).
+//! [`Handshake::after_wait`](crate::io::Handshake::after_wait) (take the edge back, then clear the
+//! flag).
 //!
 //! # A blocking source over file descriptors
 //!
 //! A blocking source waits in the kernel on fds of its own, and its `notify` has to end that
 //! wait from any thread, never lost, cheaply when nobody waits. `reactor_epoll::FdNotifier` does
 //! that part: put its fd in the poll set, call `notify` from anywhere, and call `after_wait`
-//! after every wait, before looking at anything else. Its documentation has the protocol and
-//! why its orderings are right; it is model-checked with loom.
+//! after every wait, before looking at anything else. It is [`io::Handshake`](crate::io::Handshake)
+//! over an eventfd; the handshake's documentation has the protocol and why its orderings are
+//! right, and it is model-checked with loom.
 //!
 //! A source that runs a callback for each datagram arriving on a socket, blocking in `poll(2)`:
 //!

@@ -1,13 +1,15 @@
-//! Loom models of the notification handshake of `reactor_epoll::FdNotifier` (its protocol,
-//! `Handshake`: a `pending` flag plus an eventfd): a notify before, during or after a wait, from
-//! another thread, is never lost, no wait is left stuck, and the eventfd is not left readable
-//! with nothing pending.
+//! Loom models of the notify handshake of sources that block in the kernel,
+//! `reactor::io::Handshake` (a `pending` flag plus an edge, an eventfd in the real sources): a
+//! notify before, during or after a wait, from another thread, is never lost, no wait is left
+//! stuck, and the eventfd is not left readable with nothing pending. `reactor_epoll::Epoll` and
+//! `reactor_uring::Uring` answer it edge-triggered, `reactor_epoll::FdNotifier` level-triggered.
 //!
 //! Two kinds of waiter answer the handshake, and each is modelled with its own stand-in for the
 //! kernel half:
 //!
-//! - [`EdgeEventfd`]: an eventfd registered edge-triggered in an epoll set and never read, as
-//!   `Epoll` uses it; the waiter answers with `on_edge`.
+//! - [`EdgeEventfd`]: an eventfd registered edge-triggered in an epoll set (or under an io_uring
+//!   multishot poll) and never read, as `Epoll` (`Uring`) uses it; the waiter answers with
+//!   `on_edge`.
 //! - [`LevelEventfd`]: an eventfd polled level-triggered (readable while its counter is not
 //!   zero), next to the source's own fd, as a user's blocking source polls an `FdNotifier`; the
 //!   waiter answers with `after_wait`, which reads the counter back.
@@ -21,8 +23,8 @@ use std::io;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
-use reactor_epoll::loom_internals::seeded_bug::{self, Bug};
-use reactor_epoll::loom_internals::{Edge, Handshake};
+use reactor::io::{Edge, Handshake};
+use reactor::loom_internals::seeded_bug::{self, Bug};
 use reactor_loom::{assert_loom_catches, model};
 
 /// An eventfd registered edge-triggered, as the epoll wait sees it.

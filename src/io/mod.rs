@@ -20,6 +20,10 @@
 //! task-facing I/O object keeps per fd (the cached readiness and the tick that keeps an edge
 //! from being lost, and any number of waiting tasks per direction).
 //!
+//! The notify half of such a backend is shared too: [`Handshake`], a `pending` flag plus an
+//! [`Edge`] (an eventfd the kernel wait watches), makes the wait return from any thread without
+//! losing a wake-up, answered edge-triggered (epoll, io_uring) or level-triggered (`poll`).
+//!
 //! # Edge-triggered and re-armed backends
 //!
 //! The cache keeps a direction ready from the event that reported it until an operation in that
@@ -101,6 +105,7 @@
 //! ```
 
 mod handle;
+mod notify;
 mod oneshot;
 mod readiness;
 mod registry;
@@ -108,6 +113,7 @@ mod state;
 mod waiters;
 
 pub use handle::{AsIoHandle, IoHandle, IoRegistration};
+pub use notify::{Edge, Handshake};
 pub use oneshot::OneshotInterest;
 pub use readiness::Readiness;
 pub use registry::{Callback, DispatchBuffer, Registry};

@@ -23,6 +23,42 @@ impl Readiness {
     /// No direction.
     pub const NONE: Self = Self(0);
 
+    /// The readiness of one OS event, from what it reported, already decoded from the OS's own
+    /// flags (`poll`'s `revents`, epoll's `events`, a poll CQE's result; the same bits on Linux):
+    ///
+    /// - `readable`: data or a pending connection (`POLLIN`, `POLLPRI`): [`READABLE`].
+    /// - `writable`: buffer space or a completed connect (`POLLOUT`): [`WRITABLE`].
+    /// - `read_hang_up`: the peer shut its writing half down (`POLLRDHUP`): [`READABLE`] and
+    ///   [`READ_CLOSED`], so a read runs and sees the EOF.
+    /// - `hang_up`: the fd hung up or failed (`POLLHUP`, `POLLERR`): every direction and
+    ///   [`READ_CLOSED`], so that a pending read or write runs and sees the EOF or the error.
+    ///
+    /// ```
+    /// use reactor::io::Readiness;
+    ///
+    /// let data_and_eof = Readiness::from_event(true, false, true, false);
+    /// assert_eq!(data_and_eof, Readiness::READABLE | Readiness::READ_CLOSED);
+    /// let error = Readiness::from_event(false, false, false, true);
+    /// assert!(error.is_readable() && error.is_writable() && error.contains(Readiness::READ_CLOSED));
+    /// ```
+    ///
+    /// [`READABLE`]: Self::READABLE
+    /// [`WRITABLE`]: Self::WRITABLE
+    /// [`READ_CLOSED`]: Self::READ_CLOSED
+    pub fn from_event(readable: bool, writable: bool, read_hang_up: bool, hang_up: bool) -> Self {
+        let mut readiness = Self::NONE;
+        if readable || read_hang_up || hang_up {
+            readiness = readiness | Self::READABLE;
+        }
+        if writable || hang_up {
+            readiness = readiness | Self::WRITABLE;
+        }
+        if read_hang_up || hang_up {
+            readiness = readiness | Self::READ_CLOSED;
+        }
+        readiness
+    }
+
     /// Whether a read would not block.
     pub fn is_readable(self) -> bool {
         self.contains(Self::READABLE)
@@ -58,5 +94,21 @@ impl std::ops::BitAnd for Readiness {
     /// The directions ready in both.
     fn bitand(self, other: Self) -> Self {
         Self(self.0 & other.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Readiness;
+
+    #[test]
+    fn each_reported_condition_maps_to_the_directions_it_wakes() {
+        let (r, w, closed) = (Readiness::READABLE, Readiness::WRITABLE, Readiness::READ_CLOSED);
+        assert_eq!(Readiness::from_event(false, false, false, false), Readiness::NONE);
+        assert_eq!(Readiness::from_event(true, false, false, false), r);
+        assert_eq!(Readiness::from_event(false, true, false, false), w);
+        assert_eq!(Readiness::from_event(false, false, true, false), r | closed);
+        assert_eq!(Readiness::from_event(false, false, false, true), r | w | closed);
+        assert_eq!(Readiness::from_event(false, true, true, false), r | w | closed);
     }
 }

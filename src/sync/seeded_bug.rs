@@ -155,6 +155,18 @@ mod core_bugs {
         /// waker, as if a second waiter could only wait beside a first: once the inline future
         /// is withdrawn, the spilled waiters are left asleep by the next event.
         EventSkipsSpilledWaiters,
+        /// `Handshake::on_edge` clears `pending` with a store (as the epoll source did before the
+        /// handshake was modelled), which acquires nothing: a notify coalesced into the edge
+        /// being answered can go unseen by the waiter's re-check, with no edge left to wake it.
+        NotifyClearIsAStore,
+        /// `Handshake::after_wait` clears `pending` before it takes the edge back (reads the
+        /// eventfd): a notify between the two raises, the take consumes its raise, and the flag
+        /// stays up with nothing raised, so no later notify raises again.
+        NotifierClearsBeforeTaking,
+        /// `Handshake::after_wait` clears `pending` even when the take found nothing (the notify
+        /// that raised the flag has not raised its edge yet): its raise lands with the flag down,
+        /// and the edge stays raised with nothing pending, so every poll returns at once.
+        NotifierClearsWithNothingTaken,
         /// `Parking::notify` skips the unpark: a notify racing with a wait is lost.
         ParkingLostUnpark,
         /// Work arriving for an idle pool wakes a listener if there is one, but forgets to notify

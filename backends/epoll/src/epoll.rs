@@ -131,24 +131,16 @@ impl Epoll {
     }
 }
 
-/// The readiness of an epoll event's flags. Hang-up and error count as both directions, so that
-/// a pending read or write runs and sees the EOF or the error, and as `READ_CLOSED` together with
-/// `EPOLLRDHUP`.
+/// The readiness of an epoll event's flags (see [`Readiness::from_event`]: hang-up and error
+/// count as both directions and as `READ_CLOSED`, as `EPOLLRDHUP` counts as `READ_CLOSED`).
 pub(crate) fn readiness_of(flags: u32) -> Readiness {
-    let both = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
-    let read = (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) as u32 | both;
-    let write = libc::EPOLLOUT as u32 | both;
-    let mut readiness = Readiness::NONE;
-    if flags & read != 0 {
-        readiness = readiness | Readiness::READABLE;
-    }
-    if flags & write != 0 {
-        readiness = readiness | Readiness::WRITABLE;
-    }
-    if flags & (libc::EPOLLRDHUP as u32 | both) != 0 {
-        readiness = readiness | Readiness::READ_CLOSED;
-    }
-    readiness
+    let any = |bits: libc::c_int| flags & bits as u32 != 0;
+    Readiness::from_event(
+        any(libc::EPOLLIN | libc::EPOLLPRI),
+        any(libc::EPOLLOUT),
+        any(libc::EPOLLRDHUP),
+        any(libc::EPOLLHUP | libc::EPOLLERR),
+    )
 }
 
 fn explain_add_error(error: io::Error, fd: i32) -> io::Error {

@@ -95,8 +95,9 @@
 //!   re-armed. A `pending` flag makes repeated notifies before the wait cost one atomic swap
 //!   each; the wait that reports the edge clears it with an acquiring swap before the executor
 //!   re-checks its queues, so a notify coalesced into that edge is seen by the re-check. This
-//!   is [`FdNotifier`]'s handshake, answered without reading the eventfd since nothing polls it
-//!   level-triggered.
+//!   is the core's [`Handshake`](reactor::io::Handshake) (also [`FdNotifier`]'s), answered
+//!   edge-triggered ([`on_edge`](reactor::io::Handshake::on_edge)), without reading the eventfd
+//!   since nothing polls it level-triggered.
 //!
 //! Any number of tasks may wait on one registration in each direction; an event wakes all of
 //! those waiting in the directions it made ready (see [`Async`]).
@@ -281,12 +282,4 @@ pub mod signal {
 /// with async pipes, exit notified through a pidfd, from the `reactor-process` crate.
 pub mod process {
     pub use reactor_process::*;
-}
-
-/// Internals that the loom models in `loom-tests/` drive directly; only in `reactor_loom` builds.
-#[cfg(reactor_loom)]
-#[doc(hidden)]
-pub mod loom_internals {
-    pub use crate::notifier::{Edge, Handshake};
-    pub use crate::sync::seeded_bug;
 }

@@ -1,119 +1,13 @@
-//! The notification handshake of a source that blocks in the kernel: a `pending` flag plus an
-//! eventfd. [`FdNotifier`] is its public form, for any source that waits with `poll`, `ppoll` or
-//! `epoll_wait`; [`Handshake`] is the protocol itself over any [`Edge`], which is what the loom
-//! models check (with a loom-visible eventfd in place of the real one).
-
-#![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // `Edge` and `Handshake`: loom models only
+//! The notification handshake of a source that blocks in the kernel: [`FdNotifier`], the core's
+//! [`Handshake`] over an eventfd, for any source that waits with `poll`, `ppoll` or `epoll_wait`.
 
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use crate::sync::atomic::{AtomicBool, Ordering};
+use reactor::io::{Edge, Handshake};
+
 use crate::sys;
-
-/// Something whose every [`raise`](Self::raise) makes a wait on it return: a wait in progress
-/// returns, or, if none is, the next wait returns at once.
-///
-/// [`Eventfd`] is the real one. The loom models implement it with a loom-visible counter, so that
-/// they check [`Handshake`] itself.
-pub trait Edge {
-    /// Raises a new edge (one `write` to an eventfd).
-    fn raise(&self);
-
-    /// Takes back every edge raised so far (one `read` of an eventfd, which resets it); returns
-    /// whether there was any. Only a waiter that polls level-triggered needs it.
-    ///
-    /// # Errors
-    ///
-    /// The error of the read, other than "would block" (nothing raised: `Ok(false)`).
-    fn take(&self) -> io::Result<bool>;
-}
-
-/// The flag-plus-edge handshake; see [`FdNotifier`] for the protocol and why it is correct.
-///
-/// Two kinds of waiter answer it: one that watches the edge edge-triggered and never takes it
-/// back ([`on_edge`](Self::on_edge), the epoll source itself), and one that polls it
-/// level-triggered and must take it back ([`after_wait`](Self::after_wait), [`FdNotifier`]).
-#[derive(Debug)]
-pub struct Handshake<E> {
-    /// Whether an edge was raised (or is about to be) that the waiter has not answered yet.
-    pending: AtomicBool,
-    edge: E,
-}
-
-impl<E: Edge> Handshake<E> {
-    /// A handshake raising edges on `edge`, with no notification pending.
-    pub fn new(edge: E) -> Self {
-        Self { pending: AtomicBool::new(false), edge }
-    }
-
-    /// The edge source, to wait on.
-    pub fn edge(&self) -> &E {
-        &self.edge
-    }
-
-    /// Makes the wait in progress return, or the next one return at once; from any thread.
-    /// What the caller wrote before is visible to the waiter's re-check once it has answered.
-    pub fn notify(&self) {
-        // AcqRel: Release publishes the caller's writes to the waiter's clearing swap (Acquire);
-        // a read-modify-write, so it reads the latest value and never mistakes a notification
-        // the waiter already answered for a pending one.
-        if !self.pending.swap(true, Ordering::AcqRel) {
-            self.edge.raise();
-        }
-    }
-
-    /// Answers the edge, for a waiter that watches it edge-triggered and never takes it back
-    /// (every raise is a new edge): to be called after a wait that reported the edge, before
-    /// the waiter re-checks what it waits for. The next notify raises a new edge.
-    pub fn on_edge(&self) {
-        #[cfg(reactor_loom)]
-        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::NotifyClearIsAStore) {
-            self.pending.store(false, Ordering::SeqCst);
-            return;
-        }
-        // Acquire: the writes of every notify coalesced into this edge are visible to the
-        // re-check that follows (see `FdNotifier`, "Why an acquiring swap").
-        self.pending.swap(false, Ordering::Acquire);
-    }
-
-    /// Answers a notification, for a waiter that polls the edge level-triggered: to be called
-    /// after every wait, before the waiter re-checks what it waits for. Takes the edge back if
-    /// one is pending, then clears the flag; returns whether it answered a notification.
-    ///
-    /// # Errors
-    ///
-    /// The error of [`Edge::take`]; the flag then stays raised.
-    pub fn after_wait(&self) -> io::Result<bool> {
-        // Relaxed: only a fast path. Missing a notify whose swap is racing with this load loses
-        // nothing: its raise is done or coming, so the next wait returns at once, and the wait
-        // that reports the raise is ordered after it by the kernel, so this load then sees it.
-        if !self.pending.load(Ordering::Relaxed) {
-            return Ok(false);
-        }
-        #[cfg(reactor_loom)]
-        if crate::sync::seeded_bug::is_active(crate::sync::seeded_bug::Bug::NotifierClearsBeforeTaking) {
-            self.pending.swap(false, Ordering::SeqCst);
-            return self.edge.take();
-        }
-        // First take the edge back, then clear: see `FdNotifier`, "Why take before clearing".
-        if !self.edge.take()? {
-            #[cfg(reactor_loom)]
-            if crate::sync::seeded_bug::is_active(
-                crate::sync::seeded_bug::Bug::NotifierClearsWithNothingTaken,
-            ) {
-                self.pending.swap(false, Ordering::SeqCst);
-            }
-            // The notify that raised the flag has not raised its edge yet: leave the flag up,
-            // so that its edge is taken back by the wait it ends (see `FdNotifier`).
-            return Ok(false);
-        }
-        // Acquire: see `FdNotifier`, "Why an acquiring swap".
-        self.pending.swap(false, Ordering::Acquire);
-        Ok(true)
-    }
-}
 
 /// A non-blocking, close-on-exec eventfd, used as an [`Edge`]: each write adds one to its
 /// counter (a new edge, and readable until read), a read resets the counter.
@@ -195,46 +89,12 @@ impl fmt::Debug for Eventfd {
 ///
 /// # Protocol
 ///
-/// - [`notify`](Self::notify) swaps `pending` to true and writes the eventfd only if it was
-///   false. So there is at most one write per notification period, and the eventfd's counter
-///   is 0 or 1.
-/// - The waiter polls the eventfd (readable) with its own fds. After the wait returns, for
-///   whatever reason (its own fd, the eventfd, the timeout, a signal), it calls
-///   [`after_wait`](Self::after_wait), which does nothing if `pending` is false; otherwise it
-///   reads the eventfd and, if the read found the write, swaps `pending` back to false. Then
-///   the waiter re-checks what it waits for (its queues, its registrations) before it waits
-///   again.
-///
-/// Every notify is then either seen by the waiter's re-check or ends the next wait: a notify
-/// that writes makes the eventfd readable until `after_wait` reads it, and a notify that finds
-/// `pending` true writes nothing but coalesces into a write that `after_wait` has not
-/// answered yet, so the swap that answers it comes after, and synchronises with, that notify.
-///
-/// # Why take before clearing
-///
-/// `after_wait` reads the eventfd first and clears the flag second. In the other order, a
-/// notify landing between the clear and the read finds the flag down, raises it and writes; the
-/// read then consumes that write. The flag is left up with an empty eventfd: every later notify
-/// finds it up and writes nothing, so no notify ever ends a wait again.
-///
-/// And when the flag is up but the read finds nothing, the notify that raised it is between its
-/// swap and its write: `after_wait` leaves the flag up, and that write ends the next wait, which
-/// reads it and clears the flag. Clearing it there instead would let the write land with the
-/// flag down: the eventfd stays readable, no `after_wait` reads it (the flag says nothing is
-/// pending), and every poll returns at once until some later notify.
-///
-/// # Why an acquiring swap
-///
-/// A notify that finds `pending` true relies on the waiter's re-check to see what it published
-/// before notifying. The waiter's clearing swap is a read-modify-write, so it reads the latest
-/// value of the flag and comes after that notify's swap in the flag's modification order; every
-/// write to the flag being a read-modify-write, each notify's Release swap heads a release
-/// sequence that the waiter's Acquire swap reads from, so what every coalesced notifier wrote is
-/// visible to the re-check. A plain store of false would acquire nothing: the re-check could
-/// miss the coalesced notifier's work and the waiter block with no write left to wake it.
-///
-/// The protocol is model-checked with loom, each failure mode above with a seeded bug that the
-/// models must catch (the workspace's `epoll_notify` models). `reactor`'s
+/// `FdNotifier` is [`Handshake`] over an eventfd, answered level-triggered
+/// ([`Handshake::after_wait`]): the handshake's documentation states the protocol, why every
+/// notify is either seen by the waiter's re-check or ends the next wait, and why `after_wait`
+/// reads the eventfd before it clears the flag and clears it with an acquiring swap. It is
+/// model-checked with loom, each failure mode with a seeded bug that the models must catch (the
+/// workspace's `epoll_notify` models). `reactor`'s
 /// [guide](reactor::guide#a-blocking-source-over-file-descriptors) has a complete blocking source
 /// built on it.
 pub struct FdNotifier {

@@ -252,20 +252,11 @@ impl EventSource for PollingSource {
     }
 }
 
-/// The readiness of a `polling` event. A hang-up or an error, where the platform reports one,
-/// makes both directions ready and marks `READ_CLOSED`.
+/// The readiness of a `polling` event (see [`Readiness::from_event`]). A hang-up or an error,
+/// where the platform reports one, makes both directions ready and marks `READ_CLOSED`.
 fn readiness_of(event: &Event) -> Readiness {
-    let mut readiness = Readiness::NONE;
-    if event.readable {
-        readiness = readiness | Readiness::READABLE;
-    }
-    if event.writable {
-        readiness = readiness | Readiness::WRITABLE;
-    }
-    if event.is_interrupt() || event.is_err() == Some(true) {
-        readiness = readiness | Readiness::READABLE | Readiness::WRITABLE | Readiness::READ_CLOSED;
-    }
-    readiness
+    let hang_up = event.is_interrupt() || event.is_err() == Some(true);
+    Readiness::from_event(event.readable, event.writable, false, hang_up)
 }
 
 /// `add`'s error with the kind [`IoSource::add`] asks for and a message naming the fd: the OS

@@ -45,8 +45,9 @@
 //!   each waiting task retries.
 //! - **Notify** goes through the ring: an eventfd with a multishot poll. A `pending` flag makes
 //!   repeated notifies before the waiter answers cost one atomic swap each; the first one writes
-//!   the eventfd, whose CQE ends the enter. It is the handshake of `reactor-epoll`'s
-//!   `FdNotifier`, answered edge-triggered, checked by the `epoll_notify` loom models.
+//!   the eventfd, whose CQE ends the enter. It is the core's
+//!   [`Handshake`](reactor::io::Handshake) answered edge-triggered, as the epoll source answers
+//!   it, checked by the `epoll_notify` loom models.
 //! - **Deregistration**: `delete` forgets the key and queues an `IORING_OP_POLL_REMOVE` in one
 //!   critical section with the re-arm's look-up and push, then submits it before returning, so
 //!   no deleted registration is ever armed again and the ring lets go of the fd's file at once.

@@ -284,18 +284,11 @@ pub(crate) const POLL_MASK: u32 = (libc::POLLIN | libc::POLLOUT | libc::POLLRDHU
 /// The readiness of a poll CQE's mask. Hang-up and error count as both directions and as
 /// `READ_CLOSED`, so that a pending read or write runs and sees the EOF or the error.
 pub fn readiness_of(mask: u32) -> Readiness {
-    let both = (libc::POLLHUP | libc::POLLERR) as u32;
-    let read = (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) as u32 | both;
-    let write = libc::POLLOUT as u32 | both;
-    let mut readiness = Readiness::NONE;
-    if mask & read != 0 {
-        readiness = readiness | Readiness::READABLE;
-    }
-    if mask & write != 0 {
-        readiness = readiness | Readiness::WRITABLE;
-    }
-    if mask & (libc::POLLRDHUP as u32 | both) != 0 {
-        readiness = readiness | Readiness::READ_CLOSED;
-    }
-    readiness
+    let any = |bits: libc::c_short| mask & bits as u32 != 0;
+    Readiness::from_event(
+        any(libc::POLLIN | libc::POLLPRI),
+        any(libc::POLLOUT),
+        any(libc::POLLRDHUP),
+        any(libc::POLLHUP | libc::POLLERR),
+    )
 }

@@ -1,9 +1,8 @@
 #![cfg_attr(not(reactor_loom), allow(unreachable_pub))] // `Bug`: public to the loom models only
-//! The loom shim of the crate: its locks and atomics come from `reactor::sync`, which becomes
+//! The loom shim of the crate: its locks come from `reactor::sync`, which becomes
 //! loom's in the model build (`--cfg reactor_loom --cfg loom`), and the seeded bugs of its
 //! negative controls.
 
-pub(crate) use reactor::sync::atomic;
 pub(crate) use reactor::sync::Mutex;
 
 /// The seeded-bug switch (see `reactor::sync::seeded_bug`): in the model build a test switches a
