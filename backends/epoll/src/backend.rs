@@ -28,9 +28,12 @@ pub enum Backend {
     /// (probed when the runtime is built: the ring, its features and opcodes, a live multishot
     /// poll), else epoll with the reason kept in
     /// [`Runtime::backend_choice`](crate::Runtime::backend_choice); `REACTOR_IO_URING=off`
-    /// records that io_uring was disabled. (io_uring is not the default yet: a thread that
-    /// registers fds gets the ring's task work, which interrupts its blocking socket calls that
-    /// have a timeout with `EINTR`; see `reactor-uring`'s docs.)
+    /// records that io_uring was disabled. io_uring is not the default: a thread that registers
+    /// fds gets the ring's completion work for them, which interrupts its blocking socket calls
+    /// that have a timeout with `EINTR`; handing all submissions to the waiting thread instead
+    /// would delay the release of a closed socket (a re-bind of its address could fail); and on
+    /// several threads it costs more CPU per event than epoll. See `reactor-uring`'s "Known
+    /// limits".
     #[default]
     Automatic,
     /// [`Uring`](reactor_uring::Uring): readiness from multishot polls in an io_uring, one
