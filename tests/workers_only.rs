@@ -66,30 +66,27 @@ fn block_on_beside_a_busy_worker(workers_only: bool) -> usize {
                 std::hint::spin_loop();
             }
         });
-        let (sender, receiver) = signal_pair();
-        let waker_thread = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(5));
-            sender();
-        });
-        executor.block_on(receiver);
-        waker_thread.join().unwrap();
+        let (woken, waking) = woken_by_another_thread_soon();
+        executor.block_on(woken);
+        waking.join().unwrap();
         executor.block_on(spinning).unwrap();
     }
     block_on_waits.load(Ordering::Relaxed)
 }
 
-/// A one-shot signal with no dependency: the future completes once the closure has run.
-fn signal_pair() -> (impl FnOnce() + Send, impl std::future::Future<Output = ()>) {
+/// A future that a plain thread wakes 5 ms from now, and that thread.
+fn woken_by_another_thread_soon() -> (impl std::future::Future<Output = ()>, thread::JoinHandle<()>) {
     let (sender, receiver) = std::sync::mpsc::channel::<()>();
     let waker = Arc::new(std::sync::Mutex::new(None::<std::task::Waker>));
-    let fire = {
+    let waking = {
         let waker = waker.clone();
-        move || {
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(5));
             sender.send(()).unwrap();
             if let Some(waker) = waker.lock().unwrap().take() {
                 waker.wake();
             }
-        }
+        })
     };
     let future = std::future::poll_fn(move |cx| {
         *waker.lock().unwrap() = Some(cx.waker().clone());
@@ -98,7 +95,7 @@ fn signal_pair() -> (impl FnOnce() + Send, impl std::future::Future<Output = ()>
             Err(_) => std::task::Poll::Pending,
         }
     });
-    (fire, future)
+    (future, waking)
 }
 
 #[test]
@@ -117,12 +114,8 @@ fn a_block_on_beside_a_busy_worker_waits_in_an_ordinary_source() {
 fn without_workers_the_block_on_thread_waits_in_a_source_that_waits_on_workers_only() {
     let (source, block_on_waits) = CountingWaits::new(true);
     let executor = Builder::new().worker_threads(0).build(source).unwrap();
-    let (fire, signal) = signal_pair();
-    let waker_thread = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(5));
-        fire();
-    });
-    executor.block_on(signal);
-    waker_thread.join().unwrap();
+    let (woken, waking) = woken_by_another_thread_soon();
+    executor.block_on(woken);
+    waking.join().unwrap();
     assert!(block_on_waits.load(Ordering::Relaxed) > 0, "nobody else could have waited");
 }
