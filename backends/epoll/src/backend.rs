@@ -86,7 +86,10 @@ impl BackendChoice {
         self.backend
     }
 
-    /// Why [`Backend::Automatic`] did not choose io_uring, when it did not.
+    /// Why [`Backend::Automatic`] did not choose io_uring, when it probed it and had to fall back
+    /// (with `REACTOR_IO_URING=on`), or was told not to (`REACTOR_IO_URING=off`). `None` when
+    /// io_uring runs, when another backend was asked for, and when `Automatic` chose epoll
+    /// without probing io_uring, which is its default (see [`Backend::Automatic`] for why).
     #[cfg(target_os = "linux")]
     pub fn fallback(&self) -> Option<&Unavailable> {
         self.fallback.as_ref()
