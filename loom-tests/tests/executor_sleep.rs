@@ -21,15 +21,12 @@
 //! has a negative control that seeds the defect back and checks that loom reports it.
 #![cfg(reactor_loom)]
 
-use std::io;
-use std::time::Duration;
-
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::{Arc, Notify};
 use loom::thread;
 use reactor::loom_internals::seeded_bug::{self, Bug};
-use reactor::source::{Notifier, Parking, PingSource};
-use reactor::{Builder, EventSource, Executor};
+use reactor::source::{Parking, PingSource};
+use reactor::{Builder, Executor};
 use reactor_loom::{assert_loom_catches, model, spawn_unjoined, Gate};
 
 fn executor(workers: usize) -> Executor<Parking> {
@@ -234,92 +231,6 @@ fn negative_control_a_poll_role_abandoned_by_block_on_is_caught() {
 #[ignore = "seeded bug: run in a child process by its negative control"]
 fn seeded_poll_role_abandoned_by_block_on() {
     seeded_bug::with(Bug::BlockOnExitSkipsHandOff, block_on_leaving_the_poll_role);
-}
-
-/// A ping source that waits on workers only ([`EventSource::waits_on_workers_only`]) and
-/// records whether the thread inside `block_on` ever waited in it (a panic in `wait` would
-/// become a source error, which the executor survives, so the model checks the flag instead).
-struct WorkersOnlyPings {
-    pings: PingSource,
-    block_on_thread: thread::ThreadId,
-    block_on_waited: Arc<AtomicBool>,
-}
-
-impl EventSource for WorkersOnlyPings {
-    fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        if thread::current().id() == self.block_on_thread {
-            self.block_on_waited.store(true, Ordering::Relaxed);
-        }
-        self.pings.wait(timeout)
-    }
-
-    fn notify(&self) {
-        self.pings.notify();
-    }
-
-    fn can_block(&self) -> bool {
-        self.pings.can_block()
-    }
-
-    fn attach(&self, notifier: Notifier) -> io::Result<()> {
-        self.pings.attach(notifier)
-    }
-
-    fn waits_on_workers_only(&self) -> bool {
-        true
-    }
-}
-
-/// One worker, over a source that waits on workers only. The main thread's `block_on` waits for
-/// a gate that a ping's callback opens: the worker must be the one to wait in the source and
-/// run it, and the main thread must never wait there.
-fn block_on_beside_a_worker_over_a_workers_only_source() {
-    model(|| {
-        let pings = PingSource::new();
-        let block_on_waited = Arc::new(AtomicBool::new(false));
-        let source = WorkersOnlyPings {
-            pings: pings.clone(),
-            block_on_thread: thread::current().id(),
-            block_on_waited: block_on_waited.clone(),
-        };
-        let executor = Builder::new().worker_threads(1).build(source).unwrap();
-        let gate = Gate::default();
-        let (ping, registration) = pings.register({
-            let gate = gate.clone();
-            move || gate.open()
-        });
-        let pinger = thread::spawn(move || ping.ping());
-        executor.block_on(gate);
-        pinger.join().unwrap();
-        drop(registration);
-        drop(executor);
-        assert!(
-            !block_on_waited.load(Ordering::Relaxed),
-            "the block_on thread waited in a source that waits on workers only"
-        );
-    });
-}
-
-#[test]
-fn a_block_on_beside_workers_leaves_a_workers_only_source_to_them() {
-    block_on_beside_a_worker_over_a_workers_only_source();
-}
-
-#[test]
-fn negative_control_a_block_on_waiting_in_a_workers_only_source_is_caught() {
-    assert_loom_catches(
-        "seeded_block_on_waiting_in_a_workers_only_source",
-        "the block_on thread waited in a source that waits on workers only",
-    );
-}
-
-#[test]
-#[ignore = "seeded bug: run in a child process by its negative control"]
-fn seeded_block_on_waiting_in_a_workers_only_source() {
-    seeded_bug::with(
-        Bug::BlockOnWaitsDespiteWorkersOnly,
-        block_on_beside_a_worker_over_a_workers_only_source,
-    );
 }
 
 /// Sets its flag when dropped: proves that a future was dropped.

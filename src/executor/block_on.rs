@@ -88,9 +88,7 @@ impl<S: EventSource + 'static> Executor<S> {
             if ran_local || ran_pooled || polled_main {
                 if ticks.advance() % EVENT_INTERVAL == 0 {
                     ticks.publish(&self.shared);
-                    if self.shared.block_on_waits() {
-                        self.shared.report(self.shared.poll_events());
-                    }
+                    self.shared.report(self.shared.poll_events());
                 }
                 continue;
             }

@@ -84,10 +84,6 @@ pub(crate) struct Shared {
     /// Whether the source runs on paused time, which moves when every thread is idle (see
     /// `paused_time.rs`).
     pub(crate) pauses_time: bool,
-    /// Whether the source waits on workers only ([`EventSource::waits_on_workers_only`]) and
-    /// the executor has workers: then `block_on` threads leave the source to them while the
-    /// executor runs (see `block_on_waits`).
-    workers_only_wait: bool,
     /// The task hooks every task runs, `None` if none was set.
     pub(crate) task_hooks: Option<std::sync::Arc<TaskHooks>>,
     /// The runtime metrics' counters (see `recorder.rs`).
@@ -128,8 +124,6 @@ impl Shared {
             spare_queue: Mutex::new(Some(spare_queue)),
             on_source_error,
             pauses_time: source.pauses_time(),
-            // The stealers are the workers' queues and the spare one.
-            workers_only_wait: source.waits_on_workers_only() && stealers.len() > 1,
             source,
             injector: Injector::new(),
             active: ActiveShards::new(stealers.len().max(1)),
@@ -216,13 +210,6 @@ impl Shared {
     /// owner's alone, and its owner looks at it first).
     pub(crate) fn has_work(&self) -> bool {
         !self.injector.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
-    }
-
-    /// Whether a `block_on` thread may wait in the source: always, unless the source waits on
-    /// workers only and the executor has workers, which then dispatch its events; again once
-    /// the executor shuts down, as its workers leave.
-    pub(crate) fn block_on_waits(&self) -> bool {
-        !self.workers_only_wait || self.is_shut_down() || seeded!(BlockOnWaitsDespiteWorkersOnly)
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {

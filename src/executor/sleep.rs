@@ -157,10 +157,7 @@ impl Shared {
     ) -> Unparked {
         let own_pending = || own.as_ref().is_some_and(|own| (own.pending)());
         let retry_in = self.backoff_remaining();
-        // A `block_on` thread over a source that waits on workers only parks, and neither takes
-        // the token nor stays awake for it: a worker always comes back to the source.
-        let may_drive = own.is_none() || self.block_on_waits();
-        let token = if retry_in.is_none() && may_drive { self.try_poll_token() } else { None };
+        let token = if retry_in.is_none() { self.try_poll_token() } else { None };
         let driving = token.is_some();
         if !parker.prepare(driving) {
             return Unparked { result: Ok(()), picked: false };
@@ -175,10 +172,7 @@ impl Shared {
         let stay_awake = self.has_work()
             || (own.is_none() && self.is_shut_down())
             || own_pending()
-            || (may_drive
-                && !driving
-                && retry_in.is_none()
-                && self.sleepers.poller.load(Ordering::Relaxed) == 0);
+            || (!driving && retry_in.is_none() && self.sleepers.poller.load(Ordering::Relaxed) == 0);
         let mut result = Ok(());
         if !stay_awake {
             if driving && self.pauses_time && self.all_idle() {

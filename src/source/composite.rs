@@ -168,11 +168,6 @@ impl EventSource for Composite {
     fn advance_idle_time(&self) -> bool {
         self.parts().fold(false, |advanced, part| part.advance_idle_time() | advanced)
     }
-
-    /// Whether any part waits on workers only: the composite waits in every part.
-    fn waits_on_workers_only(&self) -> bool {
-        self.parts().any(|part| part.waits_on_workers_only())
-    }
 }
 
 impl Composite {

@@ -176,24 +176,6 @@ pub trait EventSource: Send + Sync {
     fn advance_idle_time(&self) -> bool {
         false
     }
-
-    /// Whether only the executor's worker threads may wait in this source. The default is
-    /// `false`: any idle thread of the executor may, including a thread inside `block_on`.
-    ///
-    /// Asked once, when an executor starts over the source. When it is `true` and the executor
-    /// has worker threads, a thread inside `block_on` never calls [`wait`](Self::wait) while the
-    /// executor runs: it parks, and a worker dispatches the events that wake it (as in tokio's
-    /// multi-threaded runtime, whose `block_on` never drives I/O). An executor without workers
-    /// has only its `block_on` threads to wait, and so does one that is shutting down.
-    ///
-    /// For a source that ties kernel state to the thread that waits in it and that this
-    /// thread's other system calls can feel. An io_uring that waits and submits on the waiting
-    /// thread is the case in point: the kernel runs a request's completion work on the thread
-    /// that submitted it, and interrupts that thread's blocking calls for it, which a user's own
-    /// thread (the one inside `block_on`) must never see.
-    fn waits_on_workers_only(&self) -> bool {
-        false
-    }
 }
 
 macro_rules! forward_event_source {
@@ -229,10 +211,6 @@ macro_rules! forward_event_source {
 
             fn advance_idle_time(&self) -> bool {
                 (**self).advance_idle_time()
-            }
-
-            fn waits_on_workers_only(&self) -> bool {
-                (**self).waits_on_workers_only()
             }
         }
     )*};

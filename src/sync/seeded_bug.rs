@@ -196,9 +196,6 @@ mod core_bugs {
         BlockOnSleepsUnlisted,
         /// A `block_on` that returns does not hand the poll role to a thread sleeping without it.
         BlockOnExitSkipsHandOff,
-        /// A `block_on` thread waits in a source that waits on workers only, although the
-        /// executor has workers.
-        BlockOnWaitsDespiteWorkersOnly,
         /// Without workers, a `block_on` (or a host's turn) that leaves puts its plain run
         /// queue back with its tasks still in it, instead of handing them to the injector,
         /// where another `block_on` thread would find them.

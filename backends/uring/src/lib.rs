@@ -62,21 +62,25 @@
 //!
 //! # Known limits
 //!
-//! - The kernel posts a poll's completions through task work of the thread that submitted the
-//!   poll, signalled like a signal: a blocking system call of that thread that cannot restart
-//!   (a socket read with `SO_RCVTIMEO`) then fails with `EINTR`. The waiter submits the ring's
-//!   own polls (the notification poll, every re-arm), and [`Uring`] waits on workers only
-//!   (`EventSource::waits_on_workers_only`), so in an executor with workers the threads inside
-//!   `block_on` never wait in the ring. But the thread that registers an fd submits its poll:
-//!   a user thread that both registers I/O and makes such blocking calls sees them interrupted
-//!   (found by the workspace's HTTP tests with real clients). Submitting from the waiter only
-//!   was tried and fails another way: a poll then belongs to the waiter, and the file of a
-//!   deregistered fd is let go only when that thread next runs its task work, so closing a
-//!   listener no longer frees its address at once (an immediate re-bind fails with
-//!   `AddrInUse`, as a shared-suite test showed). This is why `Backend::Automatic` does not
-//!   choose io_uring by default yet.
+//! - **A poll belongs to the thread that submitted it.** The kernel runs a poll's completion
+//!   work on that thread, signalled like a signal, and a blocking system call of that thread
+//!   that cannot restart (a socket read with `SO_RCVTIMEO`) then fails with `EINTR`. The thread
+//!   that registers an fd (by `add`) submits its poll, so a user thread that registers I/O (say,
+//!   binds a listener inside `block_on`) and then makes such blocking calls sees them
+//!   interrupted: the workspace's HTTP tests with real blocking clients hit it in 4 of 10 runs
+//!   on io_uring (`REACTOR_IO_URING=on`). Handing every submission to the thread waiting in the ring
+//!   does not cure it: the file of a deregistered fd is let go only when the poll's owner runs
+//!   its task work, so closing a listener no longer frees its address at once (a re-bind right
+//!   after fails with `AddrInUse`, as a shared-suite test showed).
+//! - **Several threads cost more than epoll.** An event on a poll whose owner is not the thread
+//!   waiting in the ring wakes the owner first (its task work posts the completion), and the
+//!   owner then wakes the waiter: two wake-ups where epoll has one. On TCP echo with two workers
+//!   that is about 1.4-1.6x epoll's server CPU per round trip.
+//!
+//!   These two are why `Backend::Automatic` does not choose io_uring by default.
 //! - A poll whose last CQE the kernel dropped (only when it cannot even allocate an overflow
-//!   entry) is not re-armed; every registration is reported ready instead.
+//!   entry) is not re-armed; every registration is reported ready instead. A deregistered key
+//!   whose final CQE was dropped stays in the table of removals under way.
 //!
 //! Miri does not apply: the backend is system calls on a shared memory ring with the kernel,
 //! which Miri cannot execute; its concurrency is checked with loom instead, and the ring's memory

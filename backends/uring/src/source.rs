@@ -294,15 +294,6 @@ impl EventSource for Uring {
         self.inner.driver.attach(notifier)
     }
 
-    /// `true`: the kernel runs a poll's completion work on the thread that submitted the poll,
-    /// and interrupts that thread's blocking calls for it (a socket read with a timeout fails
-    /// with `EINTR`). The waiter submits the ring's own polls (its notification poll, and every
-    /// poll it arms again), so an executor with workers keeps its `block_on` threads, the
-    /// user's, out of the ring: they only get the work of the fds they register themselves.
-    fn waits_on_workers_only(&self) -> bool {
-        true
-    }
-
     /// Answers for `Uring` itself and for its [`IoHandle`].
     fn component(&self, type_id: TypeId) -> Option<&dyn Any> {
         if type_id == TypeId::of::<IoHandle>() {
