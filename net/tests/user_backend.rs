@@ -220,19 +220,16 @@ fn pollfd(fd: RawFd, directions: Readiness) -> libc::pollfd {
 }
 
 /// What `poll` reported. A hang-up or an error (reported whatever was asked for) makes both
-/// directions ready, so that the next operation runs and meets the EOF or the error.
+/// directions ready, so that the next operation runs and meets the EOF or the error; the core's
+/// `Readiness::from_event` holds that rule for every backend.
 fn readiness_of(revents: libc::c_short) -> Readiness {
-    let mut readiness = Readiness::NONE;
-    if revents & libc::POLLIN != 0 {
-        readiness = readiness | Readiness::READABLE;
-    }
-    if revents & libc::POLLOUT != 0 {
-        readiness = readiness | Readiness::WRITABLE;
-    }
-    if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-        readiness = Readiness::READABLE | Readiness::WRITABLE | Readiness::READ_CLOSED;
-    }
-    readiness
+    let has = |flags: libc::c_short| revents & flags != 0;
+    Readiness::from_event(
+        has(libc::POLLIN),
+        has(libc::POLLOUT),
+        false,
+        has(libc::POLLHUP | libc::POLLERR | libc::POLLNVAL),
+    )
 }
 
 /// `poll`'s timeout: whole milliseconds rounded up (a wait may return early, never late), `-1`

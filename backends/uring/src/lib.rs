@@ -75,7 +75,7 @@
 //! - **Several threads cost more than epoll.** An event on a poll whose owner is not the thread
 //!   waiting in the ring wakes the owner first (its task work posts the completion), and the
 //!   owner then wakes the waiter: two wake-ups where epoll has one. On TCP echo with two workers
-//!   that is about 1.4-1.6x epoll's server CPU per round trip.
+//!   that is about 1.3x epoll's server CPU per round trip.
 //!
 //!   These two are why `Backend::Automatic` does not choose io_uring by default.
 //! - A poll whose last CQE the kernel dropped (only when it cannot even allocate an overflow
