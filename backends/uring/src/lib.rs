@@ -50,7 +50,9 @@
 //!   it, checked by the `epoll_notify` loom models.
 //! - **Deregistration**: `delete` forgets the key and queues an `IORING_OP_POLL_REMOVE` in one
 //!   critical section with the re-arm's look-up and push, then submits it before returning, so
-//!   no deleted registration is ever armed again and the ring lets go of the fd's file at once.
+//!   no deleted registration is ever armed again. The ring lets go of the fd's file when the
+//!   thread that registered it runs the cancelled poll's completion work: at once when that
+//!   thread is the one deleting, else when it next enters the kernel (see "Known limits").
 //!   A removal the kernel refuses (`-EALREADY`: it was processing a wake-up of the poll) is
 //!   queued again until the poll's last CQE comes, or the poll would keep the file open.
 //!   It does not wait for the cancellation's CQE (`delete` may run on the one thread that reaps
@@ -68,8 +70,8 @@
 //!   that registers an fd (by `add`) submits its poll, so a user thread that registers I/O (say,
 //!   binds a listener inside `block_on`) and then makes such blocking calls sees them
 //!   interrupted: the workspace's HTTP tests with real blocking clients hit it in 4 of 10 runs
-//!   on io_uring (`REACTOR_IO_URING=on`). Handing every submission to the thread waiting in the ring
-//!   does not cure it: the file of a deregistered fd is let go only when the poll's owner runs
+//!   on io_uring (`REACTOR_IO_URING=on`). Handing every submission to the thread waiting in the
+//!   ring does not cure it: the file of a deregistered fd is let go only when the poll's owner runs
 //!   its task work, so closing a listener no longer frees its address at once (a re-bind right
 //!   after fails with `AddrInUse`, as a shared-suite test showed).
 //! - **Several threads cost more than epoll.** An event on a poll whose owner is not the thread
